@@ -1,0 +1,48 @@
+/** One kafkajs client per process, logging through pino. */
+import { Kafka, logLevel as KafkaLogLevel, type Admin, type LogEntry } from 'kafkajs';
+import type { Logger } from 'pino';
+
+/** Partitions of topics the platform creates; events of one aggregate share a partition by key. */
+export const topicPartitionsDefault = 3;
+export const kafkaConnectionTimeoutMs = 3_000;
+export const kafkaRequestTimeoutMs = 30_000;
+
+export interface KafkaOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly logger: Logger;
+}
+
+export function createKafka(options: KafkaOptions): Kafka {
+  const logger = options.logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    connectionTimeout: kafkaConnectionTimeoutMs,
+    requestTimeout: kafkaRequestTimeoutMs,
+    retry: { initialRetryTime: 100, retries: 8 },
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...rest } = entry.log;
+      const fields = { ...rest, namespace: entry.namespace };
+      if (entry.level === KafkaLogLevel.ERROR) logger.error(fields, message);
+      else if (entry.level === KafkaLogLevel.WARN) logger.warn(fields, message);
+      else logger.debug(fields, message);
+    },
+  });
+}
+
+/** Creates missing topics; existing ones are left alone. */
+export async function ensureTopics(kafka: Kafka, topics: readonly string[], partitions = topicPartitionsDefault): Promise<void> {
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((topic) => !existing.has(topic));
+    if (missing.length > 0) {
+      await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
