@@ -1,0 +1,184 @@
+// Proves a real gRPC round trip on 127.0.0.1:0: health, identity, deadlines, tracing, and every DomainError code mapped.
+import { Client, credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { commonV1, healthV1 } from '@sizhong/proto';
+import pino from 'pino';
+import { DomainError, errorCodes, grpcStatusByErrorCode, isErrorCode } from '../errors';
+import { startTelemetry, withSpan } from '../telemetry';
+import { checkHealth, createGrpcClient } from './client';
+import { GrpcServer, type RunningGrpcServer } from './server';
+
+const { Money, CallerIdentity } = commonV1;
+const method = <Request, Response>(
+  name: string,
+  request: { encode(value: Request): { finish(): Uint8Array }; decode(bytes: Uint8Array): Request },
+  response: { encode(value: Response): { finish(): Uint8Array }; decode(bytes: Uint8Array): Response },
+) =>
+  ({
+    path: `/sizhong.testing.v1.Probe/${name}`,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Request) => Buffer.from(request.encode(value).finish()),
+    requestDeserialize: (bytes: Buffer) => request.decode(bytes),
+    responseSerialize: (value: Response) => Buffer.from(response.encode(value).finish()),
+    responseDeserialize: (bytes: Buffer) => response.decode(bytes),
+  }) as const;
+
+/** A probe service defined in the test: the kit must work for any ts-proto-shaped definition. */
+const ProbeService = {
+  double: method('Double', Money, Money),
+  whoAmI: method('WhoAmI', Money, CallerIdentity),
+  raise: method('Raise', CallerIdentity, Money),
+  crash: method('Crash', Money, Money),
+  slow: method('Slow', Money, Money),
+} as const;
+
+const spans = new InMemorySpanExporter();
+const telemetry = startTelemetry({ serviceName: 'grpc-test', spanProcessors: [new SimpleSpanProcessor(spans)] });
+const logger = pino({ level: 'silent' });
+let server: RunningGrpcServer;
+let abortedSlowCalls = 0;
+
+beforeAll(async () => {
+  server = await new GrpcServer({ logger })
+    .addService(ProbeService, {
+      double: async (request) => ({ currency: request.currency, amountMinor: request.amountMinor * 2n }),
+      whoAmI: async (_request, context) => ({ participantId: context.identity?.participantId ?? '', roles: [...(context.identity?.roles ?? [])] }),
+      raise: async (request) => {
+        if (!isErrorCode(request.participantId)) throw new Error('not a code');
+        throw new DomainError(request.participantId, `refused with ${request.participantId}`, { hint: 'details travel too' });
+      },
+      crash: async () => {
+        throw new Error('database password is hunter2');
+      },
+      slow: async (request, context) => {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Number(request.amountMinor));
+          context.signal.addEventListener('abort', () => {
+            abortedSlowCalls += 1;
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        return request;
+      },
+    })
+    .start();
+});
+
+afterAll(async () => {
+  await server.shutdown();
+  await telemetry.shutdown();
+});
+
+describe('gRPC server and client', () => {
+  it('listens on an ephemeral loopback port and round-trips int64 money as bigint', async () => {
+    expect(server.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(server.port).toBeGreaterThan(0);
+    const client = createGrpcClient(ProbeService, server.address);
+    await expect(client.call.double({ currency: 'CNY', amountMinor: 4_611_686_018_427_387_903n })).resolves.toEqual({
+      currency: 'CNY',
+      amountMinor: 9_223_372_036_854_775_806n,
+    });
+    client.close();
+  });
+
+  it('answers grpc.health.v1 for the server and each service, and streams changes', async () => {
+    expect(await checkHealth(server.address)).toBe(true);
+    expect(await checkHealth(server.address, { service: 'sizhong.testing.v1.Probe' })).toBe(true);
+    expect(await checkHealth(server.address, { service: 'no.such.Service' })).toBe(false);
+
+    const health = createGrpcClient(healthV1.HealthService, server.address);
+    const seen: healthV1.HealthCheckResponse_ServingStatus[] = [];
+    const controller = new AbortController();
+    const watching = (async () => {
+      for await (const update of health.call.watch({ service: 'sizhong.testing.v1.Probe' }, { signal: controller.signal })) {
+        seen.push(update.status);
+        if (seen.length === 1) server.setServing('sizhong.testing.v1.Probe', false);
+        if (seen.length === 2) break;
+      }
+    })();
+    await watching;
+    controller.abort();
+    expect(seen).toEqual([healthV1.HealthCheckResponse_ServingStatus.SERVING, healthV1.HealthCheckResponse_ServingStatus.NOT_SERVING]);
+    expect(await checkHealth(server.address, { service: 'sizhong.testing.v1.Probe' })).toBe(false);
+    server.setServing('sizhong.testing.v1.Probe', true);
+    expect(await checkHealth(server.address, { service: 'sizhong.testing.v1.Probe' })).toBe(true);
+    health.close();
+  });
+
+  it('carries the caller identity in metadata', async () => {
+    const client = createGrpcClient(ProbeService, server.address);
+    await expect(client.call.whoAmI({ currency: 'CNY', amountMinor: 0n }, { identity: { participantId: 'pt_1', roles: ['backer', 'creator'] } })).resolves.toEqual({
+      participantId: 'pt_1',
+      roles: ['backer', 'creator'],
+    });
+    await expect(client.call.whoAmI({ currency: 'CNY', amountMinor: 0n })).resolves.toEqual({ participantId: '', roles: [] });
+    client.close();
+  });
+
+  it.each(errorCodes)('maps %s to its gRPC status and back to the same DomainError', async (code) => {
+    const client = createGrpcClient(ProbeService, server.address);
+    const error = await client.call.raise({ participantId: code, roles: [] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DomainError);
+    expect(error).toMatchObject({ code, message: `refused with ${code}`, details: { hint: 'details travel too' } });
+    client.close();
+
+    // The wire status is the table's, so non-Sizhong clients see a meaningful status too.
+    const raw = new Client(server.address, credentials.createInsecure());
+    const status = await new Promise<number>((resolve) =>
+      raw.makeUnaryRequest(
+        ProbeService.raise.path,
+        ProbeService.raise.requestSerialize,
+        ProbeService.raise.responseDeserialize,
+        { participantId: code, roles: [] },
+        new Metadata(),
+        {},
+        (failure: ServiceError | null) => resolve(failure?.code ?? GrpcStatus.OK),
+      ),
+    );
+    raw.close();
+    expect(status).toBe(grpcStatusByErrorCode[code]);
+  });
+
+  it('turns unexpected errors into INTERNAL without leaking their message', async () => {
+    const client = createGrpcClient(ProbeService, server.address);
+    const error = (await client.call.crash({ currency: 'CNY', amountMinor: 1n }).catch((caught: unknown) => caught)) as DomainError;
+    expect(error.code).toBe('INTERNAL');
+    expect(error.message).not.toContain('hunter2');
+    expect(error.message).toMatch(/internal error \(trace [0-9a-f]{32}\)/);
+    client.close();
+  });
+
+  it('enforces deadlines: the client gets DEADLINE_EXCEEDED and the handler sees the cancellation', async () => {
+    const client = createGrpcClient(ProbeService, server.address, { deadlineMs: 150 });
+    const started = Date.now();
+    const error = (await client.call.slow({ currency: 'CNY', amountMinor: 5_000n }).catch((caught: unknown) => caught)) as DomainError;
+    expect(error.code).toBe('DEADLINE_EXCEEDED');
+    expect(Date.now() - started).toBeLessThan(4_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(abortedSlowCalls).toBeGreaterThanOrEqual(1);
+    await expect(client.call.slow({ currency: 'CNY', amountMinor: 10n }, { deadlineMs: 2_000 })).resolves.toEqual({ currency: 'CNY', amountMinor: 10n });
+    client.close();
+  });
+
+  it('reports an unreachable server as UNAVAILABLE', async () => {
+    const client = createGrpcClient(ProbeService, '127.0.0.1:1', { deadlineMs: 500 });
+    const error = (await client.call.double({ currency: 'CNY', amountMinor: 1n }).catch((caught: unknown) => caught)) as DomainError;
+    expect(['UNAVAILABLE', 'DEADLINE_EXCEEDED']).toContain(error.code);
+    client.close();
+  });
+
+  it('continues the caller trace into the server span', async () => {
+    spans.reset();
+    const client = createGrpcClient(ProbeService, server.address);
+    const traceId = await withSpan('caller', async (span) => {
+      await client.call.double({ currency: 'CNY', amountMinor: 1n });
+      return span.spanContext().traceId;
+    });
+    client.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const serverSpan = spans.getFinishedSpans().find((span) => span.name === ProbeService.double.path && span.kind === 1);
+    expect(serverSpan?.spanContext().traceId).toBe(traceId);
+  });
+});
