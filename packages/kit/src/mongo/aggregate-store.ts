@@ -174,6 +174,17 @@ export class AggregateStore<State> {
     }
   }
 
+  /**
+   * Writes the next revision after `current`, or refuses with CONCURRENT_MODIFICATION when another
+   * writer already wrote it (the caller's copy is stale).
+   */
+  async save(current: Loaded<State>, state: State, events: readonly PendingEvent[], what = this.name): Promise<Loaded<State>> {
+    if (!(await this.insertRevision(current.id, current.version + 1, state, events))) {
+      throw new DomainError('CONCURRENT_MODIFICATION', `${what} ${current.id} changed since version ${current.version}`);
+    }
+    return { id: current.id, version: current.version + 1, state };
+  }
+
   /** Pages through heads (a read model that may lag by a moment), ordered by `sort` then `_id`. */
   async find(filter: Filter<HeadDocument>, options: { limit: number; sort?: Sort; skip?: number }): Promise<Loaded<State>[]> {
     const documents = await this.heads

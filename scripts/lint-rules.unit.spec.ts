@@ -1,0 +1,52 @@
+// Proves the lint rule that keeps services/*/src/domain pure actually fires, and stays quiet elsewhere.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const repositoryRoot = join(__dirname, '..');
+const domainFile = join(__dirname, '..', 'services', 'example', 'src', 'domain', 'campaign.ts');
+const appFile = join(__dirname, '..', 'services', 'example', 'src', 'app', 'launch-campaign.ts');
+
+/** Runs the real ESLint CLI (its flat config is ESM, which jest's module system cannot load). */
+async function messages(code: string, filePath: string): Promise<string[]> {
+  const run = spawnSync(process.execPath, [join(repositoryRoot, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--format', 'json', '--stdin', '--stdin-filename', filePath], {
+    cwd: repositoryRoot,
+    input: code,
+    encoding: 'utf8',
+  });
+  const [result] = JSON.parse(run.stdout) as { messages: { ruleId: string; message: string }[] }[];
+  return (result?.messages ?? []).map((message) => `${message.ruleId}: ${message.message}`);
+}
+
+jest.setTimeout(30_000);
+
+describe('domain purity lint rule', () => {
+  it.each([
+    ["import mongoose from 'mongoose';\nexport const m = mongoose;", 'no-restricted-imports'],
+    ["import { Kafka } from 'kafkajs';\nexport const k = Kafka;", 'no-restricted-imports'],
+    ["import { Server } from '@grpc/grpc-js';\nexport const s = Server;", 'no-restricted-imports'],
+    ["import { readFileSync } from 'node:fs';\nexport const r = readFileSync;", 'no-restricted-imports'],
+    ["import { trace } from '@opentelemetry/api';\nexport const t = trace;", 'no-restricted-imports'],
+    ["import { save } from '../storage/campaign-repository';\nexport const s = save;", 'no-restricted-imports'],
+    ['export const now = () => new Date();', 'no-restricted-syntax'],
+    ['export const now = () => Date.now();', 'no-restricted-properties'],
+    ['export const roll = () => Math.random();', 'no-restricted-properties'],
+    ['export const env = () => process.env.X;', 'no-restricted-globals'],
+  ])('refuses %p in domain/', async (code, rule) => {
+    expect((await messages(code, domainFile)).some((message) => message.startsWith(`${rule}:`))).toBe(true);
+  });
+
+  it('allows pure code, kit money and dates passed in', async () => {
+    const code = [
+      "import { split, type Money } from '@sizhong/kit';",
+      'export function deadlinePassed(endsAt: Date, now: Date): boolean {',
+      '  return now.getTime() >= new Date(endsAt.getTime()).getTime();',
+      '}',
+      'export const halves = (total: Money) => split(total.amountMinor, [1n, 1n]);',
+    ].join('\n');
+    expect(await messages(code, domainFile)).toEqual([]);
+  });
+
+  it('allows I/O outside domain/', async () => {
+    expect(await messages("import mongoose from 'mongoose';\nexport const m = mongoose;", appFile)).toEqual([]);
+  });
+});
