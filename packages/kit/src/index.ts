@@ -22,3 +22,4 @@ export * from './mongo/connection';
 export * from './mongo/outbox-relay';
 export * from './mongo/processed-events';
 export * from './scheduler/scheduler';
+export * from './keyed-mutex';

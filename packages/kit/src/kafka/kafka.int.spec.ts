@@ -92,8 +92,11 @@ describe('Kafka publisher and consumer', () => {
     const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
     const ends = await admin.fetchTopicOffsets(topic);
     await admin.disconnect();
-    for (const { partition, offset } of committed!.partitions) {
-      expect(offset).toBe(ends.find((end) => end.partition === partition)!.offset);
+    // Every partition that received events has its offset committed up to its end.
+    const withEvents = ends.filter((end) => end.offset !== '0');
+    expect(withEvents.length).toBeGreaterThan(0);
+    for (const end of withEvents) {
+      expect(committed!.partitions.find((partition) => partition.partition === end.partition)?.offset).toBe(end.offset);
     }
   });
 

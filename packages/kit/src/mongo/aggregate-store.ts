@@ -20,12 +20,14 @@ import type { Logger } from 'pino';
 import { DomainError } from '../errors';
 import type { EventEnvelope } from '../kafka/envelope';
 import { encodeEnvelope } from '../kafka/envelope';
+import { KeyedMutex } from '../keyed-mutex';
 import { isDuplicateKeyError, type MongoConnection } from './connection';
 
 /** How often a command reloads and retries after losing a write race before giving up. */
-export const aggregateWriteAttemptsMax = 10;
-/** Base of the jittered pause between write attempts. */
-export const aggregateWriteBackoffBaseMs = 5;
+export const aggregateWriteAttemptsMax = 12;
+/** The pause before attempt n is a random share of base × 2^(n-1), capped (full jitter). */
+export const aggregateWriteBackoffBaseMs = 4;
+export const aggregateWriteBackoffMaxMs = 250;
 /** A head can lag at most a few revisions; probing further means something else is wrong. */
 export const revisionProbesMax = 1_000;
 /** Events one command may emit. */
@@ -93,6 +95,7 @@ export class AggregateStore<State> {
   readonly revisions: Collection<RevisionDocument>;
   readonly heads: Collection<HeadDocument>;
   private readonly listeners = new Set<() => void>();
+  private readonly commandsInProcess = new KeyedMutex();
 
   constructor(
     mongo: MongoConnection,
@@ -158,20 +161,24 @@ export class AggregateStore<State> {
    * returns the new state and events, or throws a DomainError (nothing is written then).
    */
   async update<Result>(id: string, decide: (current: Loaded<State>) => Decision<State, Result>, what = this.name): Promise<{ aggregate: Loaded<State>; result: Result }> {
-    for (let attempt = 1; ; attempt += 1) {
-      const current = await this.get(id, what);
-      const decision = decide(current);
-      if (decision.events.length === 0 && decision.state === current.state) {
-        return { aggregate: current, result: decision.result };
+    // Commands on one aggregate queue within this process; only other replicas can race us.
+    return this.commandsInProcess.run(id, async () => {
+      for (let attempt = 1; ; attempt += 1) {
+        const current = await this.get(id, what);
+        const decision = decide(current);
+        if (decision.events.length === 0 && decision.state === current.state) {
+          return { aggregate: current, result: decision.result };
+        }
+        if (await this.insertRevision(id, current.version + 1, decision.state, decision.events)) {
+          return { aggregate: { id, version: current.version + 1, state: decision.state }, result: decision.result };
+        }
+        if (attempt >= aggregateWriteAttemptsMax) {
+          throw new DomainError('CONCURRENT_MODIFICATION', `${what} ${id} is changing too fast; try again`);
+        }
+        const ceilingMs = Math.min(aggregateWriteBackoffMaxMs, aggregateWriteBackoffBaseMs * 2 ** (attempt - 1));
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * ceilingMs));
       }
-      if (await this.insertRevision(id, current.version + 1, decision.state, decision.events)) {
-        return { aggregate: { id, version: current.version + 1, state: decision.state }, result: decision.result };
-      }
-      if (attempt >= aggregateWriteAttemptsMax) {
-        throw new DomainError('CONCURRENT_MODIFICATION', `${what} ${id} is changing too fast; try again`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * aggregateWriteBackoffBaseMs * attempt));
-    }
+    });
   }
 
   /**

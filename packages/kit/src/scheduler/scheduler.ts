@@ -72,6 +72,7 @@ export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<number> | undefined;
   private stopped = true;
+  private stopRequested = false;
 
   constructor(private readonly options: SchedulerOptions) {
     this.jobs = options.mongo.collection<JobDocument>(`${options.name}_jobs`);
@@ -98,11 +99,13 @@ export class Scheduler {
 
   start(): void {
     this.stopped = false;
+    this.stopRequested = false;
     this.tick(0);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopRequested = true;
     if (this.timer) clearTimeout(this.timer);
     await this.round;
   }
@@ -113,7 +116,7 @@ export class Scheduler {
     const due = await this.jobs.find({ state: 'scheduled', dueAt: { $lte: now } }).sort({ dueAt: 1, _id: 1 }).limit(schedulerBatchSize).toArray();
     let ran = 0;
     for (const job of due) {
-      if (this.stopped && this.timer === undefined && ran > 0) break;
+      if (this.stopRequested) break;
       const attempt = await this.claim(job);
       if (attempt === undefined) continue;
       if (await this.run(job, attempt)) ran += 1;

@@ -1,0 +1,78 @@
+/**
+ * The gateway's settings, read once from the environment by main.ts (and admin.ts) and passed
+ * down. Every setting has a documented default; `describeConfig(gatewayConfigShape)` lists them.
+ */
+import { configFields, loadConfig } from '@sizhong/kit';
+import { z } from 'zod';
+
+/** `host:port` of a downstream gRPC server; unset means that service is not part of this run. */
+const grpcAddress = (service: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port')
+    .optional()
+    .describe(`gRPC address (host:port) of the ${service} service; unset means /readyz does not check it`);
+
+const positiveInteger = (defaultValue: number, maximum: number, description: string) =>
+  z.coerce.number().int().min(1).max(maximum).default(defaultValue).describe(description);
+
+const durationMs = (defaultValue: number, minimum: number, maximum: number, description: string) =>
+  z.coerce.number().int().min(minimum).max(maximum).default(defaultValue).describe(`${description} (milliseconds)`);
+
+const hour = 3_600_000;
+
+export const gatewayConfigShape = {
+  GATEWAY_PORT: configFields.port(8080, 'TCP port the gateway listens on; 0 picks a free one'),
+  GATEWAY_HOST: z.string().min(1).default('127.0.0.1').describe('interface the gateway listens on'),
+  GATEWAY_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,63}$/)
+    .default('sizhong_gateway')
+    .describe("the gateway's own MongoDB database (participants, idempotency records)"),
+  GATEWAY_DATA_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('directory for generated local secrets; unset means <repository>/.data'),
+  GATEWAY_TRUST_PROXY: z
+    .string()
+    .optional()
+    .describe("express 'trust proxy' setting (e.g. loopback, 1); unset trusts no proxy, so the client IP is the socket peer"),
+  MONGO_URL: configFields.optionalUrl('MongoDB connection string (required by the gateway; the platform runner provides it)'),
+  ESCROW_GRPC_ADDRESS: grpcAddress('escrow'),
+  TASK_DISPATCH_GRPC_ADDRESS: grpcAddress('task-dispatch'),
+  EQUITY_GRPC_ADDRESS: grpcAddress('equity'),
+  CREDIT_GRPC_ADDRESS: grpcAddress('credit'),
+  LOG_LEVEL: configFields.logLevel(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: configFields.optionalUrl('OTLP/HTTP endpoint for traces; unset means spans are not exported'),
+  AUTH_TOKEN_SECRET: z
+    .string()
+    .min(32, 'AUTH_TOKEN_SECRET must be at least 32 characters')
+    .optional()
+    .describe('HS256 signing secret of access tokens; unset means one is generated once and kept in <data dir>/auth-token-secret'),
+  ACCESS_TOKEN_TTL_MS: durationMs(900_000, 1_000, 24 * hour, 'lifetime of an access token'),
+  IDEMPOTENCY_LEASE_MS: durationMs(60_000, 1_000, hour, 'how long a claimed idempotency key stays locked before a crashed claim may be taken over'),
+  READINESS_CHECK_DEADLINE_MS: durationMs(1_000, 50, 30_000, 'how long /readyz waits for each dependency'),
+  RATE_LIMIT_IP_BURST: positiveInteger(300, 1_000_000, 'requests one client IP may make in a burst'),
+  RATE_LIMIT_IP_PER_SECOND: positiveInteger(50, 1_000_000, 'sustained requests per second for one client IP'),
+  RATE_LIMIT_PARTICIPANT_BURST: positiveInteger(120, 1_000_000, 'requests one participant may make in a burst'),
+  RATE_LIMIT_PARTICIPANT_PER_SECOND: positiveInteger(20, 1_000_000, 'sustained requests per second for one participant'),
+};
+
+export type GatewayConfig = z.infer<z.ZodObject<typeof gatewayConfigShape>>;
+
+export function loadGatewayConfig(environment: Readonly<Record<string, string | undefined>> = process.env): GatewayConfig {
+  return loadConfig(gatewayConfigShape, environment);
+}
+
+/** The downstream services /readyz checks, by the name it reports them under. */
+export type DownstreamName = 'escrow' | 'taskDispatch' | 'equity' | 'credit';
+
+export function downstreamAddresses(config: GatewayConfig): Partial<Record<DownstreamName, string>> {
+  const addresses: Partial<Record<DownstreamName, string>> = {};
+  if (config.ESCROW_GRPC_ADDRESS) addresses.escrow = config.ESCROW_GRPC_ADDRESS;
+  if (config.TASK_DISPATCH_GRPC_ADDRESS) addresses.taskDispatch = config.TASK_DISPATCH_GRPC_ADDRESS;
+  if (config.EQUITY_GRPC_ADDRESS) addresses.equity = config.EQUITY_GRPC_ADDRESS;
+  if (config.CREDIT_GRPC_ADDRESS) addresses.credit = config.CREDIT_GRPC_ADDRESS;
+  return addresses;
+}

@@ -1,0 +1,107 @@
+/**
+ * The gateway process: reads configuration once, connects to its database, starts telemetry,
+ * listens, and prints one JSON log line `{"msg":"gateway listening","url":"http://…"}`. SIGINT or
+ * SIGTERM closes the server (in-flight requests finish, up to a grace period), then the database
+ * and telemetry, and exits 0.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connectMongo, createLogger, type Logger, type MongoConnection, startTelemetry, type Telemetry } from '@sizhong/kit';
+import { createApp, type GatewayDependencies } from './app';
+import { type GatewayConfig, loadGatewayConfig } from './config';
+import { defaultDataDirectory, resolveTokenSecret } from './identity/token-secret';
+
+/** How long shutdown waits for requests in flight before closing their connections. */
+export const shutdownGraceMs = 10_000;
+
+export interface RunningGateway {
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+export async function startGateway(
+  config: GatewayConfig,
+  options: { logger?: Logger; routes?: GatewayDependencies['routes'] } = {},
+): Promise<RunningGateway> {
+  const logger = options.logger ?? createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+  if (config.MONGO_URL === undefined) throw new Error('MONGO_URL is required: the gateway keeps participants in its own database');
+  const telemetry: Telemetry = startTelemetry({ serviceName: 'gateway', otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  let mongo: MongoConnection | undefined;
+  try {
+    mongo = await connectMongo(config.MONGO_URL, config.GATEWAY_DATABASE);
+    const tokenSecret = resolveTokenSecret({ configured: config.AUTH_TOKEN_SECRET, dataDirectory: config.GATEWAY_DATA_DIR ?? defaultDataDirectory() });
+    if (tokenSecret.source !== 'configuration') logger.info({ path: tokenSecret.path, source: tokenSecret.source }, 'access tokens are signed with the local secret file');
+    const { app } = await createApp({ config, mongo, logger, tokenSecret: tokenSecret.secret, ...(options.routes ? { routes: options.routes } : {}) });
+    const server = await new Promise<Server>((resolve, reject) => {
+      const listening = app.listen(config.GATEWAY_PORT, config.GATEWAY_HOST, (error?: Error) => (error ? reject(error) : resolve(listening)));
+    });
+    const { port } = server.address() as AddressInfo;
+    const host = config.GATEWAY_HOST.includes(':') ? `[${config.GATEWAY_HOST}]` : config.GATEWAY_HOST;
+    const url = `http://${host}:${port}`;
+    const openMongo = mongo;
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= (async () => {
+        await closeServer(server);
+        await openMongo.close();
+        await telemetry.shutdown();
+      })();
+      return closing;
+    };
+    return { url, server, close };
+  } catch (error) {
+    await mongo?.close().catch(() => undefined);
+    await telemetry.shutdown().catch(() => undefined);
+    throw error;
+  }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), shutdownGraceMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    // Keep-alive connections with no request in flight would hold close() open.
+    server.closeIdleConnections();
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadGatewayConfig();
+  const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+  const gateway = await startGateway(config, { logger });
+  logger.info({ url: gateway.url }, 'gateway listening');
+  let signalled = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    signalled = true;
+    logger.info({ signal }, 'gateway stopping');
+    gateway.close().then(
+      () => {
+        logger.info('gateway stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'gateway did not stop cleanly');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    // Configuration errors carry their own readable message; print it as one JSON line too.
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'gateway', msg: 'gateway failed to start', error: error instanceof Error ? error.message : String(error) })}\n`);
+    process.exit(1);
+  });
+}

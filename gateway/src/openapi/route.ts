@@ -1,0 +1,380 @@
+/**
+ * The route helper: every route is declared once, with zod schemas for its input and responses,
+ * the roles it allows and its idempotency rule. The declaration wires express (rate limits, body
+ * parsing, authentication, role check, validation, idempotency, the handler) and registers the
+ * same schemas as an OpenAPI 3.1 operation, so the document cannot drift from the behaviour.
+ *
+ * Handlers return `{status, body}` for success and throw DomainError for refusals; the helper
+ * answers refusals as problem+json through the one mapping table.
+ */
+import { createHmac } from 'node:crypto';
+import type { ResponseConfig, RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { context as telemetryContext } from '@opentelemetry/api';
+import { type CallerIdentity, isDomainError, type Logger, type ParticipantRole, requestFingerprint } from '@sizhong/kit';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { AccessTokens } from '../identity/access-tokens';
+import { authenticateRequest, requireRole } from '../http/auth';
+import { type IdempotencyClaim, type IdempotencyStore, idempotentResponseBytesMax, isRetryableOutcome, type StoredResponse } from '../http/idempotency';
+import { idempotencyKeyLengthMax, idempotencyKeyPattern, requestBodyBytesMax } from '../http/limits';
+import { HttpRefusal, problemContentType, problemSchema, toProblem } from '../http/problem';
+import type { TokenBucketLimiter } from '../http/rate-limit';
+import { type RequestContext, requestContextOf, traceIdOf } from '../http/request-context';
+import { refuseIfInvalid, validatePart } from '../http/validation';
+import { type ApiDocument, bearerSecurityScheme } from './registry';
+import { z } from './zod';
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/** Who may call: anyone, any signed-in participant, or participants holding one of the roles. */
+export type Access = 'public' | 'authenticated' | readonly [ParticipantRole, ...ParticipantRole[]];
+
+/**
+ * `required`: 400 IDEMPOTENCY_KEY_REQUIRED without the header (where money moves).
+ * `optional`: honoured when sent (the default for POST). `none`: not accepted (the default otherwise).
+ */
+export type IdempotencyRule = 'required' | 'optional' | 'none';
+
+export interface SuccessResponse {
+  readonly description: string;
+  /** JSON body schema; for other content types, a string schema. Omit for an empty body. */
+  readonly schema?: z.ZodType;
+  readonly contentType?: string;
+}
+
+export interface RouteSpec {
+  readonly method: HttpMethod;
+  /** OpenAPI form: `/v1/admin/participants/{id}`. */
+  readonly path: string;
+  readonly operationId: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tags: readonly string[];
+  readonly access: Access;
+  readonly idempotency?: IdempotencyRule;
+  /** Operations routes (probes, scrapes, docs) opt out; every /v1 route is rate limited. */
+  readonly rateLimited?: boolean;
+  readonly request?: {
+    readonly params?: z.ZodObject;
+    readonly query?: z.ZodObject;
+    /** Keys in lower case, as node delivers them. */
+    readonly headers?: z.ZodObject;
+    readonly body?: z.ZodType;
+  };
+  /**
+   * Top-level body fields (passwords) that must not reach the stored request fingerprint in the
+   * clear: they are keyed-hashed first.
+   */
+  readonly sensitiveBodyFields?: readonly string[];
+  readonly responses: { readonly [status: number]: SuccessResponse };
+  /** Refusals this route answers besides the common ones, with what they mean here. */
+  readonly problems?: { readonly [status: number]: string };
+}
+
+type Output<Schema> = Schema extends z.ZodType ? z.output<Schema> : Record<string, never>;
+
+export interface RouteInput<Spec extends RouteSpec> {
+  readonly params: Output<NonNullable<Spec['request']>['params']>;
+  readonly query: Output<NonNullable<Spec['request']>['query']>;
+  readonly headers: Output<NonNullable<Spec['request']>['headers']>;
+  readonly body: Spec['request'] extends { body: infer Body } ? Output<Body> : undefined;
+}
+
+export interface RouteContext<Spec extends RouteSpec> {
+  readonly identity: Spec['access'] extends 'public' ? CallerIdentity | undefined : CallerIdentity;
+  readonly request: Request;
+  readonly traceId: string;
+  readonly logger: Logger;
+  /** Aborted when the client goes away; pass it to downstream calls. */
+  readonly signal: AbortSignal;
+}
+
+type ResponseBody<Response extends SuccessResponse> = Response['schema'] extends z.ZodType ? z.input<Response['schema']> : undefined;
+
+export type RouteResult<Responses extends RouteSpec['responses']> = {
+  [Status in keyof Responses & number]: {
+    readonly status: Status;
+    readonly body: ResponseBody<Responses[Status]>;
+    readonly headers?: Readonly<Record<string, string>>;
+  };
+}[keyof Responses & number];
+
+export type RouteHandler<Spec extends RouteSpec> = (input: RouteInput<Spec>, context: RouteContext<Spec>) => Promise<RouteResult<Spec['responses']>>;
+
+export interface RouteServices {
+  readonly tokens: AccessTokens;
+  readonly idempotency: IdempotencyStore;
+  readonly ipLimiter: TokenBucketLimiter;
+  readonly participantLimiter: TokenBucketLimiter;
+  readonly logger: Logger;
+  /** Key of the HMAC that hides sensitive fields in request fingerprints. */
+  readonly fingerprintKey: Uint8Array;
+}
+
+export const idempotencyKeyHeader = 'idempotency-key';
+export const idempotentReplayedHeader = 'Idempotent-Replayed';
+const jsonContentType = 'application/json';
+
+const idempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(idempotencyKeyLengthMax)
+  .regex(idempotencyKeyPattern, 'use letters, digits and -_.: only');
+
+/** What `Router` method registers a path for each HTTP method. */
+const routerMethods = { get: 'get', post: 'post', put: 'put', patch: 'patch', delete: 'delete' } as const satisfies Record<HttpMethod, keyof Router>;
+
+export function expressPath(openApiPath: string): string {
+  return openApiPath.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
+}
+
+export class RouteRegistrar {
+  private readonly jsonParser = express.json({ limit: requestBodyBytesMax, strict: true, type: ['application/json', 'application/*+json'] });
+
+  constructor(
+    private readonly router: Router,
+    private readonly document: ApiDocument,
+    private readonly services: RouteServices,
+  ) {}
+
+  define<const Spec extends RouteSpec>(spec: Spec, handler: NoInfer<RouteHandler<Spec>>): void {
+    const idempotency = spec.idempotency ?? (spec.method === 'post' ? 'optional' : 'none');
+    const rateLimited = spec.rateLimited ?? true;
+    const stages: RequestHandler[] = [(request, response, next) => this.enter(request, spec.path, rateLimited, next)];
+    if (spec.request?.body !== undefined) stages.push(this.jsonParser);
+    stages.push((request, response, next) => {
+      const requestContext = requestContextOf(request);
+      const run = () => this.handle(spec, idempotency, handler, request, response, requestContext);
+      // Body parsing finishes on socket callbacks outside the request's trace: re-enter it.
+      const pending = requestContext ? telemetryContext.with(requestContext.telemetryContext, run) : run();
+      pending.catch(next);
+    });
+    this.router[routerMethods[spec.method]](expressPath(spec.path), ...stages);
+    this.register(spec, idempotency, rateLimited);
+  }
+
+  /** Names the route for metrics and traces and applies the per-IP limit before the body is read. */
+  private enter(request: Request, path: string, rateLimited: boolean, next: NextFunction): void {
+    const requestContext = requestContextOf(request);
+    if (requestContext) requestContext.route = path;
+    if (rateLimited) {
+      const outcome = this.services.ipLimiter.take(`ip:${request.ip ?? 'unknown'}`);
+      if (!outcome.allowed) return next(rateLimitedRefusal('this client address', outcome.retryAfterSeconds));
+    }
+    next();
+  }
+
+  private async handle<Spec extends RouteSpec>(
+    spec: Spec,
+    idempotency: IdempotencyRule,
+    handler: RouteHandler<Spec>,
+    request: Request,
+    response: Response,
+    requestContext: RequestContext | undefined,
+  ): Promise<void> {
+    const traceId = traceIdOf(request);
+    let identity: CallerIdentity | undefined;
+    if (spec.access !== 'public') {
+      identity = await authenticateRequest(request, this.services.tokens);
+      if (requestContext) requestContext.identity = identity;
+      if (spec.rateLimited ?? true) {
+        const outcome = this.services.participantLimiter.take(identity.participantId);
+        if (!outcome.allowed) throw rateLimitedRefusal('this participant', outcome.retryAfterSeconds);
+      }
+      if (spec.access !== 'authenticated') requireRole(identity, spec.access);
+    }
+
+    const bodySchema = spec.request?.body;
+    if (bodySchema !== undefined && !request.is(['application/json', 'application/*+json'])) {
+      throw new HttpRefusal('INVALID_ARGUMENT', 'the request body must be JSON (Content-Type: application/json)', [
+        { path: 'headers.content-type', message: 'expected application/json' },
+      ]);
+    }
+    const params = validatePart(spec.request?.params, request.params, 'params');
+    const query = validatePart(spec.request?.query, request.query, 'query');
+    const headers = validatePart(spec.request?.headers, request.headers, 'headers');
+    const key = idempotency === 'none' ? undefined : validatePart(idempotencyKeySchema.optional(), request.headers[idempotencyKeyHeader], 'headers');
+    const body = bodySchema === undefined ? { data: undefined, issues: [], pastLimit: false } : validatePart(bodySchema, request.body, 'body');
+    refuseIfInvalid([
+      params,
+      query,
+      headers,
+      ...(key ? [{ ...key, issues: key.issues.map((issue) => ({ ...issue, path: `headers.${idempotencyKeyHeader}` })) }] : []),
+      body,
+    ]);
+    const idempotencyKey = key?.data as string | undefined;
+    if (idempotency === 'required' && idempotencyKey === undefined) {
+      throw new HttpRefusal('IDEMPOTENCY_KEY_REQUIRED', 'this operation needs an Idempotency-Key header', [
+        { path: `headers.${idempotencyKeyHeader}`, message: 'required' },
+      ]);
+    }
+
+    const input = { params: params.data, query: query.data, headers: headers.data, body: body.data } as RouteInput<Spec>;
+    let claim: IdempotencyClaim | undefined;
+    if (idempotencyKey !== undefined) {
+      const begun = await this.services.idempotency.begin(
+        { subject: identity?.participantId ?? `ip:${request.ip ?? 'unknown'}`, method: spec.method.toUpperCase(), route: spec.path, key: idempotencyKey },
+        this.fingerprint(spec, input),
+      );
+      if (begun.kind === 'replay') {
+        sendStored(response, begun.response, true);
+        return;
+      }
+      claim = begun.claim;
+    }
+
+    const controller = new AbortController();
+    response.once('close', () => {
+      if (!response.writableFinished) controller.abort();
+    });
+    const logger = this.services.logger.child({ route: spec.path, traceId });
+    let outcome: StoredResponse;
+    let code: string | undefined;
+    try {
+      const result = await handler(input, { identity, request, traceId, logger, signal: controller.signal } as RouteContext<Spec>);
+      outcome = encodeResult(spec, result);
+    } catch (error) {
+      const problem = toProblem(error, { traceId, instance: request.path, logger });
+      code = isDomainError(error) ? error.code : 'INTERNAL';
+      outcome = {
+        status: problem.status,
+        contentType: problemContentType,
+        headers: Object.entries(problem.headers),
+        bodyText: JSON.stringify(problem.body),
+      };
+    }
+    if (claim) await this.settle(claim, outcome, code, logger);
+    sendStored(response, outcome, false);
+  }
+
+  private async settle(claim: IdempotencyClaim, outcome: StoredResponse, code: string | undefined, logger: Logger): Promise<void> {
+    if (isRetryableOutcome(outcome.status, code)) return this.services.idempotency.release(claim);
+    if (Buffer.byteLength(outcome.bodyText) > idempotentResponseBytesMax) {
+      logger.warn({ status: outcome.status }, 'response too large to keep for idempotent replay; releasing the key');
+      return this.services.idempotency.release(claim);
+    }
+    await this.services.idempotency.complete(claim, outcome);
+  }
+
+  private fingerprint(spec: RouteSpec, input: RouteInput<RouteSpec>): string {
+    let body: unknown = input.body;
+    const sensitive = spec.sensitiveBodyFields ?? [];
+    if (sensitive.length > 0 && body !== null && typeof body === 'object' && !Array.isArray(body)) {
+      body = Object.fromEntries(
+        Object.entries(body).map(([name, value]) => [
+          name,
+          sensitive.includes(name) ? `hmac:${createHmac('sha256', this.services.fingerprintKey).update(JSON.stringify(value)).digest('hex')}` : value,
+        ]),
+      );
+    }
+    return requestFingerprint({ params: input.params, query: input.query, body });
+  }
+
+  private register(spec: RouteSpec, idempotency: IdempotencyRule, rateLimited: boolean): void {
+    const problems: Record<number, string> = { 500: 'An unexpected error; the problem carries a trace id to quote.' };
+    const hasInput = spec.request !== undefined || idempotency !== 'none';
+    if (hasInput) problems[400] = 'The request is malformed (INVALID_ARGUMENT) or past a limit (LIMIT_EXCEEDED); `errors` lists each field.';
+    if (spec.access !== 'public') problems[401] = 'No access token, or an expired or invalid one (UNAUTHENTICATED).';
+    if (Array.isArray(spec.access)) problems[403] = `The caller holds none of the roles ${spec.access.join(', ')} (PERMISSION_DENIED).`;
+    if (idempotency !== 'none') {
+      problems[409] = 'A request with this Idempotency-Key is still running (IDEMPOTENT_REQUEST_IN_PROGRESS).';
+      problems[422] = 'This Idempotency-Key was used for a different request (IDEMPOTENCY_KEY_REUSED).';
+    }
+    if (spec.request?.body !== undefined) problems[413] = `The body is larger than ${requestBodyBytesMax} bytes (PAYLOAD_TOO_LARGE).`;
+    if (rateLimited) problems[429] = 'Too many requests from this client or participant (RATE_LIMITED); see Retry-After.';
+    for (const [status, description] of Object.entries(spec.problems ?? {})) {
+      const common = problems[Number(status)];
+      problems[Number(status)] = common ? `${description} Also: ${common}` : description;
+    }
+
+    const responses: Record<string, ResponseConfig> = {};
+    for (const [status, success] of Object.entries(spec.responses)) {
+      const contentType = success.contentType ?? jsonContentType;
+      responses[status] = {
+        description: success.description,
+        ...(idempotency !== 'none' ? { headers: replayedHeaderSchema } : {}),
+        ...(success.schema ? { content: { [contentType]: { schema: success.schema } } } : {}),
+      };
+    }
+    for (const [status, description] of Object.entries(problems)) {
+      responses[status] = {
+        description,
+        ...(status === '429' ? { headers: retryAfterHeaderSchema } : status === '401' ? { headers: challengeHeaderSchema } : {}),
+        content: { [problemContentType]: { schema: problemSchema } },
+      };
+    }
+
+    const headerParameters = documentedHeaders(spec, idempotency);
+    const roles = spec.access === 'public' ? 'anyone' : spec.access === 'authenticated' ? 'any signed-in participant' : spec.access.join(', ');
+    const route: RouteConfig = {
+      method: spec.method,
+      path: spec.path,
+      operationId: spec.operationId,
+      summary: spec.summary,
+      description: [spec.description, `Who: ${roles}.`, idempotencyNote(idempotency)].filter(Boolean).join('\n\n'),
+      tags: [...spec.tags],
+      security: spec.access === 'public' ? [] : [{ [bearerSecurityScheme]: [] }],
+      'x-sizhong-access': spec.access === 'public' || spec.access === 'authenticated' ? spec.access : [...spec.access],
+      request: {
+        ...(spec.request?.params ? { params: spec.request.params } : {}),
+        ...(spec.request?.query ? { query: spec.request.query } : {}),
+        ...(headerParameters ? { headers: headerParameters } : {}),
+        ...(spec.request?.body ? { body: { required: true, content: { [jsonContentType]: { schema: spec.request.body } } } } : {}),
+      },
+      responses,
+    };
+    this.document.registry.registerPath(route);
+    this.document.invalidate();
+  }
+}
+
+const replayedHeaderSchema = z.object({
+  [idempotentReplayedHeader]: z.literal('true').optional().describe('present on a replay of an earlier request with the same Idempotency-Key'),
+});
+const retryAfterHeaderSchema = z.object({
+  'Retry-After': z.string().regex(/^\d+$/).describe('seconds until a request will be accepted again'),
+});
+const challengeHeaderSchema = z.object({
+  'WWW-Authenticate': z.string().describe('RFC 6750 Bearer challenge'),
+});
+
+function documentedHeaders(spec: RouteSpec, idempotency: IdempotencyRule): z.ZodObject | undefined {
+  const shape: Record<string, z.ZodType> = { ...(spec.request?.headers?.shape ?? {}) };
+  if (idempotency !== 'none') {
+    const described = idempotencyKeySchema.describe(
+      `A key naming this request, unique per caller and operation: a retry with the same key and body replays the first answer (${idempotencyKeyLengthMax} characters at most).`,
+    );
+    shape['Idempotency-Key'] = idempotency === 'required' ? described : described.optional();
+  }
+  return Object.keys(shape).length > 0 ? z.object(shape) : undefined;
+}
+
+function idempotencyNote(idempotency: IdempotencyRule): string | undefined {
+  if (idempotency === 'required') return 'Requires an `Idempotency-Key` header.';
+  if (idempotency === 'optional') return 'Accepts an `Idempotency-Key` header.';
+  return undefined;
+}
+
+function rateLimitedRefusal(subject: string, retryAfterSeconds: number): HttpRefusal {
+  return new HttpRefusal('RATE_LIMITED', `too many requests from ${subject}; retry after ${retryAfterSeconds} s`, [], { 'Retry-After': String(retryAfterSeconds) }, { retryAfterSeconds });
+}
+
+function encodeResult(spec: RouteSpec, result: { status: number; body: unknown; headers?: Readonly<Record<string, string>> }): StoredResponse {
+  const success = spec.responses[result.status];
+  if (!success) throw new Error(`${spec.operationId} answered ${result.status}, which it does not declare`);
+  const contentType = success.contentType ?? jsonContentType;
+  const bodyText =
+    success.schema === undefined ? '' : contentType === jsonContentType ? JSON.stringify(result.body) : typeof result.body === 'string' ? result.body : String(result.body);
+  return { status: result.status, contentType, headers: Object.entries(result.headers ?? {}), bodyText };
+}
+
+function sendStored(response: Response, stored: StoredResponse, replayed: boolean): void {
+  response.status(stored.status);
+  for (const [name, value] of stored.headers) response.setHeader(name, value);
+  if (replayed) response.setHeader(idempotentReplayedHeader, 'true');
+  if (stored.bodyText === '') {
+    response.end();
+    return;
+  }
+  response.setHeader('Content-Type', `${stored.contentType}; charset=utf-8`);
+  response.send(stored.bodyText);
+}
