@@ -9,7 +9,7 @@ import { z } from 'zod';
 const grpcAddress = (service: string) =>
   z
     .string()
-    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port')
+    .regex(/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, 'expected host:port')
     .optional()
     .describe(`gRPC address (host:port) of the ${service} service; unset means /readyz does not check it`);
 

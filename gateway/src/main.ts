@@ -1,8 +1,8 @@
 /**
  * The gateway process: reads configuration once, connects to its database, starts telemetry,
- * listens, and prints one JSON log line `{"msg":"gateway listening","url":"http://…"}`. SIGINT or
- * SIGTERM closes the server (in-flight requests finish, up to a grace period), then the database
- * and telemetry, and exits 0.
+ * listens, and prints one JSON log line `{"msg":"gateway listening","url":"http://…"}` whatever
+ * LOG_LEVEL says (the platform runner reads it). SIGINT or SIGTERM closes the server (requests in
+ * flight finish, up to a grace period), then the database and telemetry, and exits 0.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -74,7 +74,9 @@ async function main(): Promise<void> {
   const config = loadGatewayConfig();
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
   const gateway = await startGateway(config, { logger });
-  logger.info({ url: gateway.url }, 'gateway listening');
+  // The platform runner reads this line, so it is printed whatever LOG_LEVEL says.
+  const lifecycle = logger.isLevelEnabled('info') ? logger : createLogger({ service: 'gateway', level: 'info' });
+  lifecycle.info({ url: gateway.url }, 'gateway listening');
   let signalled = false;
   const stop = (signal: NodeJS.Signals) => {
     if (signalled) {
@@ -82,10 +84,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     signalled = true;
-    logger.info({ signal }, 'gateway stopping');
+    lifecycle.info({ signal }, 'gateway stopping');
     gateway.close().then(
       () => {
-        logger.info('gateway stopped');
+        lifecycle.info('gateway stopped');
         process.exit(0);
       },
       (error: unknown) => {

@@ -1,6 +1,6 @@
 // Proves the Idempotency-Key rules through real HTTP: replay, mismatch (422), concurrent replay (409), released failures, scopes, and takeover of a crashed replica's claim after its lease.
 import { ManualClock } from '@sizhong/kit';
-import { idempotencyCollectionName } from '../src/http/idempotency';
+import { idempotencyAttemptsMax, idempotencyCollectionName, idempotentResponseBytesMax } from '../src/http/idempotency';
 import { idempotencyKeyLengthMax } from '../src/http/limits';
 import { TestControls, testRoutes } from './support/test-routes';
 import { signUpAndSignIn, startTestGateway, type TestGateway, testPassword, uniqueEmail } from './support/test-gateway';
@@ -150,6 +150,33 @@ describe('Idempotency-Key', () => {
     expect(otherPassword.status).toBe(422);
     const records = await test.mongo.collection(idempotencyCollectionName).find({}).toArray();
     expect(JSON.stringify(records)).not.toContain(testPassword);
+  });
+
+  it(`gives a key at most idempotencyAttemptsMax = ${idempotencyAttemptsMax} attempts`, async () => {
+    const key = newKey();
+    controls.plan('attempts', ...Array.from({ length: idempotencyAttemptsMax }, () => 'UNAVAILABLE' as const));
+    const post = () => test.http.post('/v1/test/outcome', { label: 'attempts' }, { token, headers: { 'Idempotency-Key': key } });
+    for (let attempt = 1; attempt <= idempotencyAttemptsMax; attempt += 1) expect((await post()).status).toBe(503);
+    expect(controls.executions.get('attempts')).toBe(idempotencyAttemptsMax);
+    const exhausted = await post();
+    expect(exhausted.status).toBe(400);
+    expect(exhausted.body).toMatchObject({ code: 'LIMIT_EXCEEDED', idempotencyAttemptsMax });
+    expect(controls.executions.get('attempts')).toBe(idempotencyAttemptsMax);
+  });
+
+  it(`keeps responses up to idempotentResponseBytesMax = ${idempotentResponseBytesMax} bytes for replay, and releases larger ones`, async () => {
+    const post = (label: string, bytes: number, key: string) => test.http.post('/v1/test/large', { label, bytes }, { token, headers: { 'Idempotency-Key': key } });
+    const atLimitKey = newKey();
+    const atLimit = await post('large-at', idempotentResponseBytesMax, atLimitKey);
+    expect(Buffer.byteLength(atLimit.text)).toBe(idempotentResponseBytesMax);
+    expect((await post('large-at', idempotentResponseBytesMax, atLimitKey)).headers.get('idempotent-replayed')).toBe('true');
+    expect(controls.executions.get('large-at')).toBe(1);
+
+    const pastLimitKey = newKey();
+    expect((await post('large-past', idempotentResponseBytesMax + 1, pastLimitKey)).status).toBe(201);
+    const again = await post('large-past', idempotentResponseBytesMax + 1, pastLimitKey);
+    expect(again.headers.get('idempotent-replayed')).toBeNull();
+    expect(controls.executions.get('large-past')).toBe(2);
   });
 
   it('bounds the key: charset and length', async () => {

@@ -3,7 +3,7 @@ import { ManualClock } from '@sizhong/kit';
 import { SignJWT } from 'jose';
 import { accessTokenAudience, accessTokenIssuer } from '../src/identity/access-tokens';
 import { signInRefusedMessage } from '../src/identity/participants';
-import { createPrivilegedParticipant, signUpAndSignIn, startTestGateway, type TestGateway, testPassword, testTokenSecret, uniqueEmail } from './support/test-gateway';
+import { createPrivilegedParticipant, signUpAndSignIn, startTestGateway, type TestGateway, testPassword, uniqueEmail } from './support/test-gateway';
 
 const clock = new ManualClock('2026-03-01T08:00:00.000Z');
 let test: TestGateway;

@@ -104,17 +104,30 @@ describe('responses conform to the document', () => {
     return entry[1].schema;
   }
 
-  function expectConforms(template: string, method: string, response: HttpResponse): void {
+  function validator(template: string, method: string, status: number, contentType: string) {
     if (!added) {
       ajv.addSchema({ ...document, $id: documentId } as object);
       added = true;
     }
-    const schema = schemaFor(template, method, response.status, response.headers.get('content-type') ?? '');
     checks += 1;
-    const validate = ajv.compile({ $id: `https://sizhong.test/checks/${checks}`, ...(relocate(schema) as object) });
+    return ajv.compile({ $id: `https://sizhong.test/checks/${checks}`, ...(relocate(schemaFor(template, method, status, contentType)) as object) });
+  }
+
+  function expectConforms(template: string, method: string, response: HttpResponse): void {
+    const validate = validator(template, method, response.status, response.headers.get('content-type') ?? '');
     const value = response.body ?? response.text;
     if (!validate(value)) throw new Error(`${method} ${template} ${response.status} does not conform: ${ajv.errorsText(validate.errors)}\n${response.text.slice(0, 500)}`);
   }
+
+  it('rejects bodies that do not match (the check is not vacuous)', () => {
+    const problem = validator('/v1/admin/participants/{id}', 'GET', 404, 'application/problem+json');
+    expect(problem({ type: 'urn:x', title: 'Not found', status: 404, detail: 'd', code: 'NOT_FOUND', traceId: 'f'.repeat(32) })).toBe(true);
+    expect(problem({ type: 'urn:x', title: 'Not found', status: 404, detail: 'd', code: 'NO_SUCH_CODE', traceId: 'f'.repeat(32) })).toBe(false);
+    expect(problem({ title: 'Not found', status: 404 })).toBe(false);
+    const participant = validator('/v1/admin/participants/{id}', 'GET', 200, 'application/json');
+    expect(participant({ participantId: 'pt_1', email: 'a@b.co', displayName: 'A', roles: ['backer'], createdAt: 'yesterday' })).toBe(false);
+    expect(() => validator('/v1/me', 'GET', 418, 'application/json')).toThrow(/not documented/);
+  });
 
   /** Inline schemas refer to components as `#/components/…`; point them at the document. */
   function relocate(schema: unknown): unknown {

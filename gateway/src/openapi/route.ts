@@ -143,7 +143,7 @@ export class RouteRegistrar {
     if (spec.request?.body !== undefined) stages.push(this.jsonParser);
     stages.push((request, response, next) => {
       const requestContext = requestContextOf(request);
-      const run = () => this.handle(spec, idempotency, handler, request, response, requestContext);
+      const run = () => this.handle(spec, { idempotency, rateLimited }, handler, request, response, requestContext);
       // Body parsing finishes on socket callbacks outside the request's trace: re-enter it.
       const pending = requestContext ? telemetryContext.with(requestContext.telemetryContext, run) : run();
       pending.catch(next);
@@ -165,7 +165,7 @@ export class RouteRegistrar {
 
   private async handle<Spec extends RouteSpec>(
     spec: Spec,
-    idempotency: IdempotencyRule,
+    { idempotency, rateLimited }: { idempotency: IdempotencyRule; rateLimited: boolean },
     handler: RouteHandler<Spec>,
     request: Request,
     response: Response,
@@ -176,7 +176,7 @@ export class RouteRegistrar {
     if (spec.access !== 'public') {
       identity = await authenticateRequest(request, this.services.tokens);
       if (requestContext) requestContext.identity = identity;
-      if (spec.rateLimited ?? true) {
+      if (rateLimited) {
         const outcome = this.services.participantLimiter.take(identity.participantId);
         if (!outcome.allowed) throw rateLimitedRefusal('this participant', outcome.retryAfterSeconds);
       }

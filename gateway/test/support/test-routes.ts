@@ -111,6 +111,24 @@ export function testRoutes(controls: TestControls): NonNullable<GatewayDependenc
 
     routes.define(
       {
+        method: 'post',
+        path: '/v1/test/large',
+        operationId: 'testLarge',
+        summary: 'Test only: answers a JSON body of exactly the size asked for',
+        tags: ['test'],
+        access: 'authenticated',
+        request: { body: z.object({ label: labelSchema, bytes: z.number().int().min(12).max(1_000_000) }) },
+        responses: { 201: { description: 'A padded body.', schema: z.object({ pad: z.string() }) } },
+      },
+      async ({ body }) => {
+        await controls.pass(body.label);
+        // JSON.stringify({pad: ''}) is 10 bytes; ASCII padding adds one byte per character.
+        return { status: 201, body: { pad: 'x'.repeat(body.bytes - 10) } };
+      },
+    );
+
+    routes.define(
+      {
         method: 'get',
         path: '/v1/test/downstream',
         operationId: 'testDownstream',
