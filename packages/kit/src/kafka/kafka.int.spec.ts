@@ -175,7 +175,8 @@ describe('Kafka publisher and consumer', () => {
     await publisher.publish(Array.from({ length: total }, (_, index) => ({ topic, envelope: testEvent(`ev-rd-${index}`, 'agg-rd', BigInt(index), BigInt(index + 1)) })));
 
     const infrastructure = testInfrastructure();
-    const child = spawn(join(repositoryRoot, 'node_modules', '.bin', 'tsx'), [join(repositoryRoot, 'packages', 'kit', 'test', 'fixtures', 'slow-consumer.ts')], {
+    // `node --import tsx`, not the tsx wrapper: SIGKILL must hit the consumer itself, not a parent that would leave it running.
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repositoryRoot, 'packages', 'kit', 'test', 'fixtures', 'slow-consumer.ts')], {
       cwd: repositoryRoot,
       env: { ...process.env, KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','), MONGO_URL: infrastructure.mongoUrl, TEST_DATABASE: database, TEST_TOPIC: topic, TEST_GROUP: group },
       stdio: ['ignore', 'pipe', 'pipe'],
