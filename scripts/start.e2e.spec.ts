@@ -14,7 +14,11 @@ function childrenOf(pid: number): number[] {
   const queue = [pid];
   while (queue.length > 0) {
     const parent = queue.shift()!;
-    for (const [child, childParent] of pairs) if (childParent === parent) (descendants.push(child), queue.push(child));
+    for (const [child, childParent] of pairs) {
+      if (childParent !== parent) continue;
+      descendants.push(child);
+      queue.push(child);
+    }
   }
   return descendants;
 }
@@ -44,8 +48,13 @@ describe('npm start', () => {
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setInterval(() => {
         const match = /Sizhong is running at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-        if (match?.[1]) (clearInterval(timer), resolve(match[1]));
-        if (runner.exitCode !== null) (clearInterval(timer), reject(new Error(`runner exited early:\n${output}`)));
+        if (match?.[1]) {
+          clearInterval(timer);
+          resolve(match[1]);
+        } else if (runner.exitCode !== null) {
+          clearInterval(timer);
+          reject(new Error(`runner exited early:\n${output}`));
+        }
       }, 100);
     });
     expect(output).toContain('✓ built');
