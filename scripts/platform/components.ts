@@ -1,6 +1,6 @@
 /**
  * The processes `npm start` runs: every service whose workspace exists, then the gateway in front.
- * A service joins the platform by having services/<name>/dist/main.js; nothing else to register.
+ * A service joins the platform by having services/<name>/src/main.ts (built to dist/main.js).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ export function entryPoint(repositoryRoot: string, directory: string): string {
 }
 
 export function presentServices(repositoryRoot: string): PlatformService[] {
-  return platformServices.filter((service) => existsSync(join(repositoryRoot, service.directory, 'package.json')));
+  return platformServices.filter((service) => existsSync(join(repositoryRoot, service.directory, 'src', 'main.ts')));
 }
 
 export function portVariable(service: PlatformService): string {
