@@ -14,7 +14,13 @@ const packagesDirectory = join('src', 'packages');
 const bufBinary = join(__dirname, '..', 'node_modules', '.bin', 'buf');
 
 function runBuf(args: string[]): void {
-  execFileSync(bufBinary, args, { cwd: protoDirectory, stdio: 'inherit' });
+  try {
+    execFileSync(bufBinary, args, { cwd: protoDirectory, stdio: 'inherit' });
+  } catch {
+    // buf has printed its findings above; a stack trace would only bury them.
+    console.error(`buf ${args[0]} failed`);
+    process.exit(1);
+  }
 }
 
 function listFiles(directory: string): string[] {
