@@ -41,6 +41,16 @@ function namespaceFor(generatedFile: string): string | undefined {
   return `${name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())}${version.toUpperCase()}`;
 }
 
+/** ts-proto repeats these helpers in every file; a package module re-exports only the messages and services. */
+const perFileHelpers = new Set(['DeepPartial', 'MessageFns', 'protobufFileName', 'protobufPackage', 'Exact', 'KeysOfUnion']);
+
+function reexport(generatedRoot: string, module: string): string {
+  const source = readFileSync(join(generatedRoot, `${module.replace(/^\.\.\/gen\//, '')}.ts`), 'utf8');
+  const names = [...source.matchAll(/^export (?:interface|const|enum|type|function|class) ([A-Za-z0-9_]+)/gm)].map((match) => match[1]!);
+  const exported = [...new Set(names)].filter((name) => !perFileHelpers.has(name)).sort();
+  return `export { ${exported.join(', ')} } from '${module}';`;
+}
+
 /** The index and one module per proto package, so a package may span several .proto files. */
 function renderIndex(generatedRoot: string): Map<string, string> {
   const byNamespace = new Map<string, string[]>();
@@ -56,7 +66,7 @@ function renderIndex(generatedRoot: string): Map<string, string> {
   const files = new Map<string, string>();
   const index = [header, '// One namespace per proto package: `sizhong.escrow.v1` → `escrowV1`.'];
   for (const [namespace, modules] of byNamespace) {
-    files.set(join(packagesDirectory, `${namespace}.ts`), `${[header, ...modules.map((module) => `export * from '${module}';`)].join('\n')}\n`);
+    files.set(join(packagesDirectory, `${namespace}.ts`), `${[header, ...modules.map((module) => reexport(generatedRoot, module))].join('\n')}\n`);
     index.push(`export * as ${namespace} from './packages/${namespace}';`);
   }
   index.push("export * as timestamp from './gen/google/protobuf/timestamp';");

@@ -23,3 +23,4 @@ export * from './mongo/outbox-relay';
 export * from './mongo/processed-events';
 export * from './scheduler/scheduler';
 export * from './keyed-mutex';
+export * from './local-secrets';

@@ -1,0 +1,109 @@
+/**
+ * planSettlement: which pledge holds to post and which to void, the platform fee, and how the
+ * creator is paid. Pure arithmetic over the settled campaign and its pledges; the app layer
+ * carries it out in batches (the plan is deterministic, so a retried batch recomputes the same).
+ *
+ *   collected = Σ collected pledges;  [fee, net] = splitByBasisPoints(collected, feeBps)
+ *   milestones: net split by shareBps with the one split function;  none: one immediate release
+ */
+import { add, assert, basisPointsWhole, compare, money, splitByBasisPoints, splitMoney, type Money } from '@sizhong/kit';
+import type { Campaign } from './campaign';
+import type { Pledge } from './pledge';
+import { basisPoints, refuse, sumMoney } from './rules';
+
+export interface SettlementPledge {
+  readonly pledgeId: string;
+  readonly backerId: string;
+  readonly transferId: string;
+  readonly amount: Money;
+}
+
+export type PayoutPart =
+  | { readonly kind: 'immediate'; readonly amount: Money }
+  | { readonly kind: 'milestone'; readonly milestoneIndex: number; readonly amount: Money };
+
+export interface SettlementPlan {
+  readonly campaignId: string;
+  readonly creatorId: string;
+  readonly outcome: 'succeeded' | 'failed';
+  /** Pending holds to post in full (already collected ones are listed too: collecting is idempotent). */
+  readonly pledgesToCollect: readonly SettlementPledge[];
+  /** Pending holds to void (already voided ones are listed too). */
+  readonly pledgesToVoid: readonly SettlementPledge[];
+  readonly collected: Money;
+  readonly fee: Money;
+  /** collected − fee: what the creator receives, at once or by milestones. */
+  readonly net: Money;
+  readonly payouts: readonly PayoutPart[];
+}
+
+export function planSettlement(campaign: Campaign, pledges: readonly Pledge[], feeBps: number): SettlementPlan {
+  const fee = basisPoints(feeBps, 'feeBps');
+  for (const pledge of pledges) {
+    assert(pledge.campaignId === campaign.id, `pledge ${pledge.id} belongs to campaign ${pledge.campaignId}, not ${campaign.id}`);
+  }
+  if (campaign.state !== 'succeeded' && campaign.state !== 'failed') {
+    refuse('INVALID_STATE', `a ${campaign.state} campaign has no settlement to plan`, { campaignId: campaign.id, state: campaign.state });
+  }
+  const currency = campaign.goal.currency;
+  const byId = (left: SettlementPledge, right: SettlementPledge) => (left.pledgeId < right.pledgeId ? -1 : left.pledgeId > right.pledgeId ? 1 : 0);
+
+  if (campaign.state === 'failed') {
+    const pledgesToVoid = pledges
+      .filter((pledge) => pledge.state === 'pending' || (pledge.state === 'refunded' && pledge.refundReason === 'campaign_failed'))
+      .map(settlementPledge)
+      .sort(byId);
+    const nothing = money(currency, 0n);
+    return { campaignId: campaign.id, creatorId: campaign.creatorId, outcome: 'failed', pledgesToCollect: [], pledgesToVoid, collected: nothing, fee: nothing, net: nothing, payouts: [] };
+  }
+
+  const pledgesToCollect = pledges.filter((pledge) => pledge.state === 'pending' || pledge.state === 'collected').map(settlementPledge).sort(byId);
+  checkPledgesMatchReservations(campaign, pledgesToCollect);
+  const collected = sumMoney(currency, pledgesToCollect.map((pledge) => pledge.amount));
+  const [feeAmount, net] = splitByBasisPoints(collected, fee);
+  const payouts: PayoutPart[] =
+    campaign.milestones.length === 0
+      ? [{ kind: 'immediate', amount: net }]
+      : splitMoney(net, campaign.milestones.map((milestone) => BigInt(milestone.shareBps))).map((amount, milestoneIndex) => ({ kind: 'milestone', milestoneIndex, amount }));
+
+  const plan: SettlementPlan = { campaignId: campaign.id, creatorId: campaign.creatorId, outcome: 'succeeded', pledgesToCollect, pledgesToVoid: [], collected, fee: feeAmount, net, payouts };
+  assertPlanConserves(plan);
+  return plan;
+}
+
+/** Money in = money out: collected = fee + Σ payouts, nothing negative, the fee within 100%. */
+export function assertPlanConserves(plan: SettlementPlan): void {
+  const currency = plan.collected.currency;
+  const paidOut = sumMoney(currency, plan.payouts.map((part) => part.amount));
+  assert(compare(add(plan.fee, paidOut), plan.collected) === 0, `settlement of campaign ${plan.campaignId} does not conserve money`);
+  assert(compare(add(plan.fee, plan.net), plan.collected) === 0, `settlement of campaign ${plan.campaignId} net is not collected minus fee`);
+  assert(plan.fee.amountMinor >= 0n && plan.fee.amountMinor * basisPointsWhole <= plan.collected.amountMinor * basisPointsWhole, 'fee out of range');
+  for (const amount of [plan.collected, plan.fee, plan.net, ...plan.payouts.map((part) => part.amount)]) {
+    assert(amount.currency === currency && amount.amountMinor >= 0n, `settlement of campaign ${plan.campaignId} has a negative or foreign amount`);
+  }
+}
+
+/**
+ * The campaign decided its outcome on its reservations; posting money on anything else would
+ * collect a different total than the one published. A mismatch means a pledge saga is unfinished.
+ */
+function checkPledgesMatchReservations(campaign: Campaign, pledges: readonly SettlementPledge[]): void {
+  const reservations = new Map(campaign.reservations.map((reservation) => [reservation.pledgeId, reservation]));
+  const unmatchedPledgesCount = pledges.filter((pledge) => {
+    const reservation = reservations.get(pledge.pledgeId);
+    return reservation === undefined || reservation.amount.amountMinor !== pledge.amount.amountMinor || reservation.backerId !== pledge.backerId;
+  }).length;
+  const pledgeIds = new Set(pledges.map((pledge) => pledge.pledgeId));
+  const unmatchedReservationsCount = campaign.reservations.filter((reservation) => !pledgeIds.has(reservation.pledgeId)).length;
+  if (unmatchedPledgesCount > 0 || unmatchedReservationsCount > 0) {
+    refuse('INVALID_STATE', 'the campaign reservations and its pledges disagree; finish the pledge sagas first', {
+      campaignId: campaign.id,
+      unmatchedPledgesCount,
+      unmatchedReservationsCount,
+    });
+  }
+}
+
+function settlementPledge(pledge: Pledge): SettlementPledge {
+  return { pledgeId: pledge.id, backerId: pledge.backerId, transferId: pledge.transferId, amount: pledge.amount };
+}

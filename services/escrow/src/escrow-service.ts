@@ -1,0 +1,124 @@
+/**
+ * Wiring of the escrow service: storage, use cases, the outbox relay, the scheduler, recovery and
+ * the gRPC server. main.ts calls it with the configuration; integration tests call it directly.
+ */
+import { hostname } from 'node:os';
+import {
+  AggregateStore,
+  type Clock,
+  connectMongo,
+  createKafka,
+  createLogger,
+  defaultDataDirectory,
+  ensureTopics,
+  eventsTopic,
+  GrpcServer,
+  type Logger,
+  OutboxRelay,
+  resolveLocalSecret,
+  Scheduler,
+  systemClock,
+} from '@sizhong/kit';
+import { escrowV1 } from '@sizhong/proto';
+import { Ledger } from './app/ledger';
+import { depositCodec, type DepositRecord, Wallets, withdrawalCodec, type WithdrawalRecord } from './app/wallets';
+import { escrowServiceName } from './app/events';
+import type { EscrowConfig } from './config';
+import { externalAccount, feeAccount } from './domain/ledger/account';
+import type { Transfer } from './domain/ledger/transfer';
+import { JournalStore } from './storage/journal-store';
+import { transferCodec } from './storage/transfer-codec';
+import { ledgerServiceHandlers } from './transport/grpc/ledger-service';
+import { walletServiceHandlers } from './transport/grpc/wallet-service';
+
+export const pspWebhookSecretFileName = 'psp-webhook-secret';
+/** Currencies whose platform accounts are opened at start. */
+export const platformCurrencies = ['CNY', 'USD'] as const;
+
+export interface RunningEscrow {
+  readonly address: string;
+  readonly port: number;
+  readonly ledger: Ledger;
+  readonly wallets: Wallets;
+  stop(): Promise<void>;
+}
+
+export async function startEscrow(config: EscrowConfig, options: { clock?: Clock; logger?: Logger } = {}): Promise<RunningEscrow> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ service: escrowServiceName, level: config.LOG_LEVEL });
+  if (!config.MONGO_URL) throw new Error('MONGO_URL is required');
+  if (!config.KAFKA_BROKERS?.length) throw new Error('KAFKA_BROKERS is required');
+
+  const mongo = await connectMongo(config.MONGO_URL, config.ESCROW_DATABASE);
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: escrowServiceName, logger });
+  await ensureTopics(kafka, [eventsTopic(escrowServiceName, config.KAFKA_TOPIC_PREFIX)]);
+  const producer = kafka.producer({ allowAutoTopicCreation: true });
+  await producer.connect();
+
+  const journal = new JournalStore(mongo, logger);
+  const transfers = new AggregateStore<Transfer>(mongo, 'transfers', transferCodec, logger);
+  const deposits = new AggregateStore<DepositRecord>(mongo, 'deposits', depositCodec, logger);
+  const withdrawals = new AggregateStore<WithdrawalRecord>(mongo, 'withdrawals', withdrawalCodec, logger);
+  await Promise.all([journal.ensureIndexes(), transfers.ensureIndexes([{ 'state.state': 1 }]), deposits.ensureIndexes(), withdrawals.ensureIndexes()]);
+
+  let scheduler: Scheduler | undefined;
+  const ledger = new Ledger({
+    journal,
+    transfers,
+    clock,
+    onPending: async (transfer) => {
+      if (transfer.timeoutAt) await scheduler?.schedule({ id: `expire-transfer:${transfer.id}`, kind: 'expire-transfer', dueAt: transfer.timeoutAt, payload: { transferId: transfer.id } });
+    },
+  });
+  scheduler = new Scheduler({
+    mongo,
+    name: 'escrow',
+    owner: `${hostname()}:${process.pid}`,
+    clock,
+    logger,
+    intervalMs: config.SCHEDULER_INTERVAL_MS,
+    handlers: { 'expire-transfer': async (job) => void (await ledger.expirePending(String(job.payload['transferId']))) },
+  });
+  await scheduler.ensureIndexes();
+  for (const currency of platformCurrencies) {
+    await ledger.openAccount(feeAccount(currency));
+    await ledger.openAccount(externalAccount('psp', currency));
+  }
+
+  const webhookSecret = resolveLocalSecret({
+    configured: config.PSP_WEBHOOK_SECRET,
+    dataDirectory: defaultDataDirectory(),
+    fileName: pspWebhookSecretFileName,
+    lengthMin: 32,
+  }).secret;
+  const wallets = new Wallets({ ledger, deposits, withdrawals, clock, webhookSecret, topicPrefix: config.KAFKA_TOPIC_PREFIX });
+
+  const relay = new OutboxRelay({ stores: [deposits, withdrawals] as AggregateStore<unknown>[], producer, logger });
+  relay.start();
+  scheduler.start();
+  const recovery = setInterval(() => {
+    ledger.recover().catch((error: unknown) => logger.error({ err: error }, 'transfer recovery failed'));
+  }, config.RECOVERY_INTERVAL_MS);
+  recovery.unref();
+
+  const server = await new GrpcServer({ logger, host: config.GRPC_HOST, port: config.GRPC_PORT })
+    .addService(escrowV1.LedgerServiceService, ledgerServiceHandlers(ledger, clock))
+    .addService(escrowV1.WalletServiceService, walletServiceHandlers(wallets))
+    .start();
+  logger.info({ address: server.address }, 'escrow listening');
+
+  return {
+    address: server.address,
+    port: server.port,
+    ledger,
+    wallets,
+    stop: async () => {
+      clearInterval(recovery);
+      await server.shutdown();
+      await scheduler?.stop();
+      await relay.stop();
+      await producer.disconnect();
+      await mongo.close();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/** gRPC adapter of wallets: the caller's identity comes from metadata, set by the gateway. */
+import { DomainError, type ServiceHandlers } from '@sizhong/kit';
+import type { escrowV1 } from '@sizhong/proto';
+import type { Wallets } from '../../app/wallets';
+import { walletAccount } from '../../domain/ledger/account';
+import { balanceOut, beforeSequence, currencyIn, entriesOut, moneyIn, pageSize, requireParticipant } from './mapping';
+
+const idempotencyKeyPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+export function walletServiceHandlers(wallets: Wallets): ServiceHandlers<typeof escrowV1.WalletServiceService> {
+  return {
+    getWallet: async (request, context) => {
+      const { participantId } = requireParticipant(context.identity);
+      const currency = currencyIn(request.currency);
+      return balanceOut(walletAccount(participantId, currency).id, currency, await wallets.balance(participantId, currency));
+    },
+    listWalletEntries: async (request, context) => {
+      const { participantId } = requireParticipant(context.identity);
+      const limit = pageSize(request.page);
+      await wallets.balance(participantId, currencyIn(request.currency));
+      return entriesOut(await wallets.entries(participantId, request.currency, limit, beforeSequence(request.page)), limit);
+    },
+    applyPaymentProviderEvent: async (request) => {
+      const outcome = await wallets.applyProviderEvent(Buffer.from(request.body), request.signature);
+      return { eventId: outcome.eventId, outcome: outcome.outcome, transferId: outcome.transferId };
+    },
+    requestWithdrawal: async (request, context) => {
+      const { participantId } = requireParticipant(context.identity);
+      if (!idempotencyKeyPattern.test(request.idempotencyKey)) throw new DomainError('IDEMPOTENCY_KEY_REQUIRED', 'a withdrawal needs an idempotency key');
+      const { id, record } = await wallets.requestWithdrawal(participantId, request.idempotencyKey, moneyIn(request.amount, 'amount'));
+      return { withdrawalId: id, state: record.state, amount: record.amount, transferId: record.transferId };
+    },
+  };
+}
