@@ -61,16 +61,16 @@ export async function startEscrow(config: EscrowConfig, options: { clock?: Clock
   const withdrawals = new AggregateStore<WithdrawalRecord>(mongo, 'withdrawals', withdrawalCodec, logger);
   await Promise.all([journal.ensureIndexes(), transfers.ensureIndexes([{ 'state.state': 1 }]), deposits.ensureIndexes(), withdrawals.ensureIndexes()]);
 
-  let scheduler: Scheduler | undefined;
   const ledger = new Ledger({
     journal,
     transfers,
     clock,
     onPending: async (transfer) => {
-      if (transfer.timeoutAt) await scheduler?.schedule({ id: `expire-transfer:${transfer.id}`, kind: 'expire-transfer', dueAt: transfer.timeoutAt, payload: { transferId: transfer.id } });
+      if (transfer.timeoutAt) await scheduler.schedule({ id: `expire-transfer:${transfer.id}`, kind: 'expire-transfer', dueAt: transfer.timeoutAt, payload: { transferId: transfer.id } });
     },
   });
-  scheduler = new Scheduler({
+  // The ledger schedules expiries and the scheduler expires through the ledger; both bind lazily.
+  const scheduler: Scheduler = new Scheduler({
     mongo,
     name: 'escrow',
     owner: `${hostname()}:${process.pid}`,
@@ -115,7 +115,7 @@ export async function startEscrow(config: EscrowConfig, options: { clock?: Clock
     stop: async () => {
       clearInterval(recovery);
       await server.shutdown();
-      await scheduler?.stop();
+      await scheduler.stop();
       await relay.stop();
       await producer.disconnect();
       await mongo.close();

@@ -6,7 +6,7 @@
  *   collected = Σ collected pledges;  [fee, net] = splitByBasisPoints(collected, feeBps)
  *   milestones: net split by shareBps with the one split function;  none: one immediate release
  */
-import { add, assert, basisPointsWhole, compare, money, splitByBasisPoints, splitMoney, type Money } from '@sizhong/kit';
+import { add, assert, compare, money, splitByBasisPoints, splitMoney, type Money } from '@sizhong/kit';
 import type { Campaign } from './campaign';
 import type { Pledge } from './pledge';
 import { basisPoints, refuse, sumMoney } from './rules';
@@ -77,7 +77,7 @@ export function assertPlanConserves(plan: SettlementPlan): void {
   const paidOut = sumMoney(currency, plan.payouts.map((part) => part.amount));
   assert(compare(add(plan.fee, paidOut), plan.collected) === 0, `settlement of campaign ${plan.campaignId} does not conserve money`);
   assert(compare(add(plan.fee, plan.net), plan.collected) === 0, `settlement of campaign ${plan.campaignId} net is not collected minus fee`);
-  assert(plan.fee.amountMinor >= 0n && plan.fee.amountMinor * basisPointsWhole <= plan.collected.amountMinor * basisPointsWhole, 'fee out of range');
+  assert(compare(plan.fee, plan.collected) <= 0, `settlement of campaign ${plan.campaignId} takes a fee above the collected total`);
   for (const amount of [plan.collected, plan.fee, plan.net, ...plan.payouts.map((part) => part.amount)]) {
     assert(amount.currency === currency && amount.amountMinor >= 0n, `settlement of campaign ${plan.campaignId} has a negative or foreign amount`);
   }
