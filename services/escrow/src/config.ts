@@ -11,6 +11,7 @@ export const escrowConfigShape = {
   PSP_WEBHOOK_SECRET: z.string().min(32).optional().describe('HMAC secret of the payment provider webhook; unset means one generated under .data/'),
   SCHEDULER_INTERVAL_MS: configFields.milliseconds(1_000, 'how often due deadlines are looked for'),
   RECOVERY_INTERVAL_MS: configFields.milliseconds(10_000, 'how often transfers left between legs by a crash are completed'),
+  TRANSFER_RECOVERY_AGE_MS: configFields.milliseconds(30_000, 'how old a transfer left between legs must be before recovery completes it'),
   PLATFORM_FEE_BPS: configFields.basisPoints(500, 'platform fee on collected pledges'),
   DEADLINE_MIN_MS: configFields.milliseconds(86_400_000, 'shortest allowed time from now to a campaign deadline'),
   CAMPAIGN_DURATION_MAX_MS: configFields.milliseconds(60 * 86_400_000, 'longest allowed campaign'),

@@ -65,6 +65,7 @@ export async function startEscrow(config: EscrowConfig, options: { clock?: Clock
     journal,
     transfers,
     clock,
+    recoveryAgeMs: config.TRANSFER_RECOVERY_AGE_MS,
     onPending: async (transfer) => {
       if (transfer.timeoutAt) await scheduler.schedule({ id: `expire-transfer:${transfer.id}`, kind: 'expire-transfer', dueAt: transfer.timeoutAt, payload: { transferId: transfer.id } });
     },

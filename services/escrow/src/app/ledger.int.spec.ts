@@ -7,7 +7,7 @@ import { escrowAccount, externalAccount, feeAccount, walletAccount } from '../do
 import { requestTransfer, type Transfer, type TransferRequest } from '../domain/ledger/transfer';
 import { JournalStore } from '../storage/journal-store';
 import { transferCodec } from '../storage/transfer-codec';
-import { Ledger, recoveryAgeMinMs } from './ledger';
+import { Ledger, recoveryAgeDefaultMs } from './ledger';
 
 const logger = pino({ level: 'silent' });
 const psp = externalAccount('psp', 'CNY');
@@ -152,7 +152,7 @@ describe('Ledger', () => {
     expect(during.totalsByCurrency['CNY']?.inFlightMinor).toBe(250n);
 
     await expect(ledger.recover()).resolves.toBe(0); // Too young: it may still be running.
-    clock.advance(recoveryAgeMinMs + 1);
+    clock.advance(recoveryAgeDefaultMs + 1);
     await expect(ledger.recover()).resolves.toBe(1);
     await expect(ledger.transfer('tr_crashed')).resolves.toMatchObject({ state: 'posted' });
     await expect(ledger.balance(grace.id)).resolves.toEqual({ available: 250n, held: 0n });

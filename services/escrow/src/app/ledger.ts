@@ -25,7 +25,7 @@ import { type Entry, type JournalStore, legOfEntry } from '../storage/journal-st
 /** A pending transfer without an explicit timeout expires after this long. */
 export const pendingTimeoutDefaultMs = 90 * 24 * 3_600_000;
 /** Unfinished transfers younger than this belong to a request still running; recovery leaves them alone. */
-export const recoveryAgeMinMs = 30_000;
+export const recoveryAgeDefaultMs = 30_000;
 /** Unfinished transfers one recovery pass completes. */
 export const recoveryBatchSize = 200;
 
@@ -35,6 +35,8 @@ export interface LedgerOptions {
   readonly clock: Clock;
   /** Called when a two-phase transfer becomes pending, so its expiry can be scheduled. */
   readonly onPending?: (transfer: Transfer) => Promise<void>;
+  /** How old an unfinished transfer must be before recovery completes it (default recoveryAgeDefaultMs). */
+  readonly recoveryAgeMs?: number;
 }
 
 export class Ledger {
@@ -101,7 +103,7 @@ export class Ledger {
 
   /** Completes transfers that a crash left between legs; returns how many it moved on. */
   async recover(): Promise<number> {
-    const cutoff = new Date(this.options.clock.now().getTime() - recoveryAgeMinMs);
+    const cutoff = new Date(this.options.clock.now().getTime() - (this.options.recoveryAgeMs ?? recoveryAgeDefaultMs));
     const stuck = await this.options.transfers.find(
       { 'state.state': { $in: ['requested', 'posting', 'voiding', 'expiring'] }, 'state.createdAt': { $lt: cutoff } },
       { limit: recoveryBatchSize },

@@ -10,7 +10,7 @@ import { assert, compare, DomainError, subtract, type Money } from '@sizhong/kit
 import { findReservation, type Campaign } from './campaign';
 import { assertCampaignPolicy, type CampaignPolicy } from './policy';
 import type { ReleasePledgeReservationResult } from './reserve-pledge';
-import { withoutReservation } from './reserve-pledge';
+import { withoutReservation } from './reservations';
 import { refuse } from './rules';
 
 /** What the check needs of a pledge (a `Pledge` fits). */

@@ -194,11 +194,12 @@ export function failDelivery(campaign: Campaign, now: Date): { campaign: Deliver
  * the end while live, the open milestone's overdue or silence time while delivering, else never.
  */
 export function nextDueAt(campaign: Campaign, policy: CampaignPolicy): Date | undefined {
+  assertCampaignPolicy(policy);
   if (campaign.state === 'live') return campaign.endsAt;
   if (campaign.state !== 'delivering') return undefined;
   const open = openMilestoneOf(campaign);
-  const silenceEndsAt = addMs(open.dueAt, policy.milestoneSilenceMs);
-  return open.overdueReportedAt === undefined ? addMs(open.dueAt, policy.deliveryGraceMs) : silenceEndsAt;
+  // The grace ends before the silence (assertCampaignPolicy), so an unreported milestone is due first for its report.
+  return addMs(open.dueAt, open.overdueReportedAt === undefined ? policy.deliveryGraceMs : policy.milestoneSilenceMs);
 }
 
 function releaseOpenMilestone(

@@ -11,7 +11,8 @@ import { compare, isPositive, type Money } from '@sizhong/kit';
 import { findReservation, findTier, type Campaign, type LiveCampaign, type PledgeReservation, type Tier } from './campaign';
 import { assertCampaignInvariants } from './invariants';
 import { campaignAmountMinorMax, pledgesPerBackerMax, pledgesPerCampaignMax } from './limits';
-import { distinctBackersCount, refuse, sumMoney } from './rules';
+import { takeUnit, withoutReservation, withReservations } from './reservations';
+import { refuse } from './rules';
 
 export interface ReservePledgeCommand {
   /** Derived by the app layer from the backer's idempotency key. */
@@ -86,26 +87,6 @@ export function releasePledgeReservation(campaign: Campaign, pledgeId: string): 
   return { outcome: 'released', campaign: withoutReservation(campaign, reservation), reservation };
 }
 
-/** Removes a reservation the caller has already checked may go. */
-export function withoutReservation<C extends Campaign>(campaign: C, reservation: PledgeReservation): C {
-  const tiers = reservation.tierId === undefined ? campaign.tiers : campaign.tiers.map((tier) => (tier.id === reservation.tierId ? returnUnit(tier) : tier));
-  const released = withReservations(
-    { ...campaign, tiers },
-    campaign.reservations.filter((each) => each.pledgeId !== reservation.pledgeId),
-  );
-  assertCampaignInvariants(released);
-  return released;
-}
-
-function withReservations<C extends Campaign>(campaign: C, reservations: readonly PledgeReservation[]): C {
-  return {
-    ...campaign,
-    reservations,
-    pledged: sumMoney(campaign.goal.currency, reservations.map((reservation) => reservation.amount)),
-    backersCount: distinctBackersCount(reservations),
-  };
-}
-
 function tierToReserve(campaign: Campaign, tierId: string, amount: Money): Tier {
   const tier = findTier(campaign, tierId);
   if (tier === undefined) refuse('NOT_FOUND', `campaign has no tier ${tierId}`, { field: 'tierId', tierId });
@@ -114,14 +95,6 @@ function tierToReserve(campaign: Campaign, tierId: string, amount: Money): Tier 
   }
   if (tier.remaining === 0) refuse('TIER_SOLD_OUT', `tier ${tierId} is sold out`, { tierId });
   return tier;
-}
-
-function takeUnit(tier: Tier): Tier {
-  return tier.remaining === undefined ? tier : { ...tier, remaining: tier.remaining - 1 };
-}
-
-function returnUnit(tier: Tier): Tier {
-  return tier.remaining === undefined ? tier : { ...tier, remaining: tier.remaining + 1 };
 }
 
 function sameReservation(reservation: PledgeReservation, command: ReservePledgeCommand): boolean {
