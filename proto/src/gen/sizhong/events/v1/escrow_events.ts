@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { Timestamp } from "../../../google/protobuf/timestamp";
 import { Money } from "../../common/v1/common";
 
 export const protobufPackage = "sizhong.events.v1";
@@ -28,6 +29,124 @@ export interface WithdrawalCompleted {
   amount?: Money | undefined;
   withdrawalId: string;
   transferId: string;
+}
+
+/** A campaign opened for pledges. */
+export interface CampaignLaunched {
+  campaignId: string;
+  creatorId: string;
+  goal?: Money | undefined;
+  fundingModel: string;
+  endsAt?: Date | undefined;
+  deliveryDate?: Date | undefined;
+}
+
+/** A campaign reached its deadline with its goal met (or, keep-it-all, with any pledge). */
+export interface CampaignSucceeded {
+  campaignId: string;
+  creatorId: string;
+  fundingModel: string;
+  goal?: Money | undefined;
+  pledged?: Money | undefined;
+  pledgesCount: number;
+  backersCount: number;
+}
+
+/** A campaign reached its deadline and every pledge is refunded. */
+export interface CampaignFailed {
+  campaignId: string;
+  creatorId: string;
+  fundingModel: string;
+  /** goal_not_met | no_pledges */
+  reason: string;
+  goal?: Money | undefined;
+  pledged?: Money | undefined;
+  pledgesCount: number;
+  backersCount: number;
+}
+
+/** Settlement moved the collected money into the campaign's escrow; the fee went to the platform. */
+export interface CampaignDeliveryStarted {
+  campaignId: string;
+  creatorId: string;
+  collected?: Money | undefined;
+  fee?: Money | undefined;
+  net?: Money | undefined;
+  milestoneAmounts: Money[];
+}
+
+/** The whole net amount reached the creator at once (a campaign without delivery milestones). */
+export interface CampaignPayoutReleased {
+  campaignId: string;
+  creatorId: string;
+  amount?: Money | undefined;
+}
+
+export interface MilestoneAccepted {
+  campaignId: string;
+  creatorId: string;
+  milestoneIndex: number;
+  backerId: string;
+  backerWeight?: Money | undefined;
+  acceptedAmount?: Money | undefined;
+  collected?: Money | undefined;
+}
+
+/** A delivery milestone's share reached the creator. */
+export interface MilestoneReleased {
+  campaignId: string;
+  creatorId: string;
+  milestoneIndex: number;
+  amount?:
+    | Money
+    | undefined;
+  /** backer_acceptance | silence */
+  reason: string;
+  dueAt?: Date | undefined;
+}
+
+/** A milestone is past its due date without release. */
+export interface DeliveryOverdue {
+  campaignId: string;
+  creatorId: string;
+  milestoneIndex: number;
+  dueAt?: Date | undefined;
+  amount?: Money | undefined;
+}
+
+export interface CampaignDelivered {
+  campaignId: string;
+  creatorId: string;
+  released?: Money | undefined;
+  milestonesCount: number;
+  deliveryDate?: Date | undefined;
+}
+
+/** An admin found that the creator failed to deliver; unreleased money goes back to the backers. */
+export interface CampaignDeliveryFailed {
+  campaignId: string;
+  creatorId: string;
+  released?: Money | undefined;
+  refundAmount?: Money | undefined;
+  milestonesReleasedCount: number;
+  milestonesRefundedCount: number;
+}
+
+/**
+ * The pledge facts share one shape; the envelope's type says which fact it is
+ * (PledgePlaced, PledgeCancelled, PledgeCollected, PledgeRefunded).
+ */
+export interface PledgeChanged {
+  pledgeId: string;
+  campaignId: string;
+  creatorId: string;
+  backerId: string;
+  tierId: string;
+  amount?: Money | undefined;
+  transferId: string;
+  /** PledgeRefunded only: campaign_failed | delivery_failed, and the amount returned. */
+  refundReason: string;
+  refundedAmount?: Money | undefined;
 }
 
 function createBaseDepositReceived(): DepositReceived {
@@ -216,6 +335,1372 @@ export const WithdrawalCompleted: MessageFns<WithdrawalCompleted> = {
   },
 };
 
+function createBaseCampaignLaunched(): CampaignLaunched {
+  return {
+    campaignId: "",
+    creatorId: "",
+    goal: undefined,
+    fundingModel: "",
+    endsAt: undefined,
+    deliveryDate: undefined,
+  };
+}
+
+export const CampaignLaunched: MessageFns<CampaignLaunched> = {
+  encode(message: CampaignLaunched, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaignId !== "") {
+      writer.uint32(10).string(message.campaignId);
+    }
+    if (message.creatorId !== "") {
+      writer.uint32(18).string(message.creatorId);
+    }
+    if (message.goal !== undefined) {
+      Money.encode(message.goal, writer.uint32(26).fork()).join();
+    }
+    if (message.fundingModel !== "") {
+      writer.uint32(34).string(message.fundingModel);
+    }
+    if (message.endsAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.endsAt), writer.uint32(42).fork()).join();
+    }
+    if (message.deliveryDate !== undefined) {
+      Timestamp.encode(toTimestamp(message.deliveryDate), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CampaignLaunched {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCampaignLaunched();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.creatorId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.goal = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.fundingModel = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.endsAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.deliveryDate = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CampaignLaunched>): CampaignLaunched {
+    return CampaignLaunched.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CampaignLaunched>): CampaignLaunched {
+    const message = createBaseCampaignLaunched();
+    message.campaignId = object.campaignId ?? "";
+    message.creatorId = object.creatorId ?? "";
+    message.goal = (object.goal !== undefined && object.goal !== null) ? Money.fromPartial(object.goal) : undefined;
+    message.fundingModel = object.fundingModel ?? "";
+    message.endsAt = object.endsAt ?? undefined;
+    message.deliveryDate = object.deliveryDate ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCampaignSucceeded(): CampaignSucceeded {
+  return {
+    campaignId: "",
+    creatorId: "",
+    fundingModel: "",
+    goal: undefined,
+    pledged: undefined,
+    pledgesCount: 0,
+    backersCount: 0,
+  };
+}
+
+export const CampaignSucceeded: MessageFns<CampaignSucceeded> = {
+  encode(message: CampaignSucceeded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaignId !== "") {
+      writer.uint32(10).string(message.campaignId);
+    }
+    if (message.creatorId !== "") {
+      writer.uint32(18).string(message.creatorId);
+    }
+    if (message.fundingModel !== "") {
+      writer.uint32(26).string(message.fundingModel);
+    }
+    if (message.goal !== undefined) {
+      Money.encode(message.goal, writer.uint32(34).fork()).join();
+    }
+    if (message.pledged !== undefined) {
+      Money.encode(message.pledged, writer.uint32(42).fork()).join();
+    }
+    if (message.pledgesCount !== 0) {
+      writer.uint32(48).uint32(message.pledgesCount);
+    }
+    if (message.backersCount !== 0) {
+      writer.uint32(56).uint32(message.backersCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CampaignSucceeded {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCampaignSucceeded();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.creatorId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.fundingModel = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.goal = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.pledged = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pledgesCount = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.backersCount = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CampaignSucceeded>): CampaignSucceeded {
+    return CampaignSucceeded.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CampaignSucceeded>): CampaignSucceeded {
+    const message = createBaseCampaignSucceeded();
+    message.campaignId = object.campaignId ?? "";
+    message.creatorId = object.creatorId ?? "";
+    message.fundingModel = object.fundingModel ?? "";
+    message.goal = (object.goal !== undefined && object.goal !== null) ? Money.fromPartial(object.goal) : undefined;
+    message.pledged = (object.pledged !== undefined && object.pledged !== null)
+      ? Money.fromPartial(object.pledged)
+      : undefined;
+    message.pledgesCount = object.pledgesCount ?? 0;
+    message.backersCount = object.backersCount ?? 0;
+    return message;
+  },
+};
+
+function createBaseCampaignFailed(): CampaignFailed {
+  return {
+    campaignId: "",
+    creatorId: "",
+    fundingModel: "",
+    reason: "",
+    goal: undefined,
+    pledged: undefined,
+    pledgesCount: 0,
+    backersCount: 0,
+  };
+}
+
+export const CampaignFailed: MessageFns<CampaignFailed> = {
+  encode(message: CampaignFailed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaignId !== "") {
+      writer.uint32(10).string(message.campaignId);
+    }
+    if (message.creatorId !== "") {
+      writer.uint32(18).string(message.creatorId);
+    }
+    if (message.fundingModel !== "") {
+      writer.uint32(26).string(message.fundingModel);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    if (message.goal !== undefined) {
+      Money.encode(message.goal, writer.uint32(42).fork()).join();
+    }
+    if (message.pledged !== undefined) {
+      Money.encode(message.pledged, writer.uint32(50).fork()).join();
+    }
+    if (message.pledgesCount !== 0) {
+      writer.uint32(56).uint32(message.pledgesCount);
+    }
+    if (message.backersCount !== 0) {
+      writer.uint32(64).uint32(message.backersCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CampaignFailed {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCampaignFailed();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.creatorId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.fundingModel = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.goal = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.pledged = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.pledgesCount = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.backersCount = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CampaignFailed>): CampaignFailed {
+    return CampaignFailed.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CampaignFailed>): CampaignFailed {
+    const message = createBaseCampaignFailed();
+    message.campaignId = object.campaignId ?? "";
+    message.creatorId = object.creatorId ?? "";
+    message.fundingModel = object.fundingModel ?? "";
+    message.reason = object.reason ?? "";
+    message.goal = (object.goal !== undefined && object.goal !== null) ? Money.fromPartial(object.goal) : undefined;
+    message.pledged = (object.pledged !== undefined && object.pledged !== null)
+      ? Money.fromPartial(object.pledged)
+      : undefined;
+    message.pledgesCount = object.pledgesCount ?? 0;
+    message.backersCount = object.backersCount ?? 0;
+    return message;
+  },
+};
+
+function createBaseCampaignDeliveryStarted(): CampaignDeliveryStarted {
+  return { campaignId: "", creatorId: "", collected: undefined, fee: undefined, net: undefined, milestoneAmounts: [] };
+}
+
+export const CampaignDeliveryStarted: MessageFns<CampaignDeliveryStarted> = {
+  encode(message: CampaignDeliveryStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaignId !== "") {
+      writer.uint32(10).string(message.campaignId);
+    }
+    if (message.creatorId !== "") {
+      writer.uint32(18).string(message.creatorId);
+    }
+    if (message.collected !== undefined) {
+      Money.encode(message.collected, writer.uint32(26).fork()).join();
+    }
+    if (message.fee !== undefined) {
+      Money.encode(message.fee, writer.uint32(34).fork()).join();
+    }
+    if (message.net !== undefined) {
+      Money.encode(message.net, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.milestoneAmounts) {
+      Money.encode(v!, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CampaignDeliveryStarted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCampaignDeliveryStarted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.creatorId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.collected = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.fee = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.net = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.milestoneAmounts.push(Money.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CampaignDeliveryStarted>): CampaignDeliveryStarted {
+    return CampaignDeliveryStarted.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CampaignDeliveryStarted>): CampaignDeliveryStarted {
+    const message = createBaseCampaignDeliveryStarted();
+    message.campaignId = object.campaignId ?? "";
+    message.creatorId = object.creatorId ?? "";
+    message.collected = (object.collected !== undefined && object.collected !== null)
+      ? Money.fromPartial(object.collected)
+      : undefined;
+    message.fee = (object.fee !== undefined && object.fee !== null) ? Money.fromPartial(object.fee) : undefined;
+    message.net = (object.net !== undefined && object.net !== null) ? Money.fromPartial(object.net) : undefined;
+    message.milestoneAmounts = object.milestoneAmounts?.map((e) => Money.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCampaignPayoutReleased(): CampaignPayoutReleased {
+  return { campaignId: "", creatorId: "", amount: undefined };
+}
+
+export const CampaignPayoutReleased: MessageFns<CampaignPayoutReleased> = {
+  encode(message: CampaignPayoutReleased, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaignId !== "") {
+      writer.uint32(10).string(message.campaignId);
+    }
+    if (message.creatorId !== "") {
+      writer.uint32(18).string(message.creatorId);
+    }
+    if (message.amount !== undefined) {
+      Money.encode(message.amount, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CampaignPayoutReleased {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCampaignPayoutReleased();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.creatorId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.amount = Money.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CampaignPayoutReleased>): CampaignPayoutReleased {
+    return CampaignPayoutReleased.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CampaignPayoutReleased>): CampaignPayoutReleased {
+    const message = createBaseCampaignPayoutReleased();
+    message.campaignId = object.campaignId ?? "";
+    message.creatorId = object.creatorId ?? "";
+    message.amount = (object.amount !== undefined && object.amount !== null)
+      ? Money.fromPartial(object.amount)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseMilestoneAccepted(): MilestoneAccepted {
+  return {
+    campaignId: "",
+    creatorId: "",
+    milestoneIndex: 0,
+    backerId: "",
+    backerWeight: undefined,
+    acceptedAmount: undefined,
+    collected: undefined,
+  };
+}
+
+export const MilestoneAccepted: MessageFns<MilestoneAccepted> = {
+  encode(message: MilestoneAccepted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaignId !== "") {
+      writer.uint32(10).string(message.campaignId);
+    }
+    if (message.creatorId !== "") {
+      writer.uint32(18).string(message.creatorId);
+    }
+    if (message.milestoneIndex !== 0) {
+      writer.uint32(24).uint32(message.milestoneIndex);
+    }
+    if (message.backerId !== "") {
+      writer.uint32(34).string(message.backerId);
+    }
+    if (message.backerWeight !== undefined) {
+      Money.encode(message.backerWeight, writer.uint32(42).fork()).join();
+    }
+    if (message.acceptedAmount !== undefined) {
+      Money.encode(message.acceptedAmount, writer.uint32(50).fork()).join();
+    }
+    if (message.collected !== undefined) {
+      Money.encode(message.collected, writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MilestoneAccepted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMilestoneAccepted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.creatorId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.milestoneIndex = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.backerId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.backerWeight = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.acceptedAmount = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.collected = Money.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<MilestoneAccepted>): MilestoneAccepted {
+    return MilestoneAccepted.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MilestoneAccepted>): MilestoneAccepted {
+    const message = createBaseMilestoneAccepted();
+    message.campaignId = object.campaignId ?? "";
+    message.creatorId = object.creatorId ?? "";
+    message.milestoneIndex = object.milestoneIndex ?? 0;
+    message.backerId = object.backerId ?? "";
+    message.backerWeight = (object.backerWeight !== undefined && object.backerWeight !== null)
+      ? Money.fromPartial(object.backerWeight)
+      : undefined;
+    message.acceptedAmount = (object.acceptedAmount !== undefined && object.acceptedAmount !== null)
+      ? Money.fromPartial(object.acceptedAmount)
+      : undefined;
+    message.collected = (object.collected !== undefined && object.collected !== null)
+      ? Money.fromPartial(object.collected)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseMilestoneReleased(): MilestoneReleased {
+  return { campaignId: "", creatorId: "", milestoneIndex: 0, amount: undefined, reason: "", dueAt: undefined };
+}
+
+export const MilestoneReleased: MessageFns<MilestoneReleased> = {
+  encode(message: MilestoneReleased, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaignId !== "") {
+      writer.uint32(10).string(message.campaignId);
+    }
+    if (message.creatorId !== "") {
+      writer.uint32(18).string(message.creatorId);
+    }
+    if (message.milestoneIndex !== 0) {
+      writer.uint32(24).uint32(message.milestoneIndex);
+    }
+    if (message.amount !== undefined) {
+      Money.encode(message.amount, writer.uint32(34).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    if (message.dueAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.dueAt), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MilestoneReleased {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMilestoneReleased();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.creatorId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.milestoneIndex = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.amount = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.dueAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<MilestoneReleased>): MilestoneReleased {
+    return MilestoneReleased.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MilestoneReleased>): MilestoneReleased {
+    const message = createBaseMilestoneReleased();
+    message.campaignId = object.campaignId ?? "";
+    message.creatorId = object.creatorId ?? "";
+    message.milestoneIndex = object.milestoneIndex ?? 0;
+    message.amount = (object.amount !== undefined && object.amount !== null)
+      ? Money.fromPartial(object.amount)
+      : undefined;
+    message.reason = object.reason ?? "";
+    message.dueAt = object.dueAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseDeliveryOverdue(): DeliveryOverdue {
+  return { campaignId: "", creatorId: "", milestoneIndex: 0, dueAt: undefined, amount: undefined };
+}
+
+export const DeliveryOverdue: MessageFns<DeliveryOverdue> = {
+  encode(message: DeliveryOverdue, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaignId !== "") {
+      writer.uint32(10).string(message.campaignId);
+    }
+    if (message.creatorId !== "") {
+      writer.uint32(18).string(message.creatorId);
+    }
+    if (message.milestoneIndex !== 0) {
+      writer.uint32(24).uint32(message.milestoneIndex);
+    }
+    if (message.dueAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.dueAt), writer.uint32(34).fork()).join();
+    }
+    if (message.amount !== undefined) {
+      Money.encode(message.amount, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeliveryOverdue {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeliveryOverdue();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.creatorId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.milestoneIndex = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.dueAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.amount = Money.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<DeliveryOverdue>): DeliveryOverdue {
+    return DeliveryOverdue.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeliveryOverdue>): DeliveryOverdue {
+    const message = createBaseDeliveryOverdue();
+    message.campaignId = object.campaignId ?? "";
+    message.creatorId = object.creatorId ?? "";
+    message.milestoneIndex = object.milestoneIndex ?? 0;
+    message.dueAt = object.dueAt ?? undefined;
+    message.amount = (object.amount !== undefined && object.amount !== null)
+      ? Money.fromPartial(object.amount)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCampaignDelivered(): CampaignDelivered {
+  return { campaignId: "", creatorId: "", released: undefined, milestonesCount: 0, deliveryDate: undefined };
+}
+
+export const CampaignDelivered: MessageFns<CampaignDelivered> = {
+  encode(message: CampaignDelivered, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaignId !== "") {
+      writer.uint32(10).string(message.campaignId);
+    }
+    if (message.creatorId !== "") {
+      writer.uint32(18).string(message.creatorId);
+    }
+    if (message.released !== undefined) {
+      Money.encode(message.released, writer.uint32(26).fork()).join();
+    }
+    if (message.milestonesCount !== 0) {
+      writer.uint32(32).uint32(message.milestonesCount);
+    }
+    if (message.deliveryDate !== undefined) {
+      Timestamp.encode(toTimestamp(message.deliveryDate), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CampaignDelivered {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCampaignDelivered();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.creatorId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.released = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.milestonesCount = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.deliveryDate = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CampaignDelivered>): CampaignDelivered {
+    return CampaignDelivered.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CampaignDelivered>): CampaignDelivered {
+    const message = createBaseCampaignDelivered();
+    message.campaignId = object.campaignId ?? "";
+    message.creatorId = object.creatorId ?? "";
+    message.released = (object.released !== undefined && object.released !== null)
+      ? Money.fromPartial(object.released)
+      : undefined;
+    message.milestonesCount = object.milestonesCount ?? 0;
+    message.deliveryDate = object.deliveryDate ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCampaignDeliveryFailed(): CampaignDeliveryFailed {
+  return {
+    campaignId: "",
+    creatorId: "",
+    released: undefined,
+    refundAmount: undefined,
+    milestonesReleasedCount: 0,
+    milestonesRefundedCount: 0,
+  };
+}
+
+export const CampaignDeliveryFailed: MessageFns<CampaignDeliveryFailed> = {
+  encode(message: CampaignDeliveryFailed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaignId !== "") {
+      writer.uint32(10).string(message.campaignId);
+    }
+    if (message.creatorId !== "") {
+      writer.uint32(18).string(message.creatorId);
+    }
+    if (message.released !== undefined) {
+      Money.encode(message.released, writer.uint32(26).fork()).join();
+    }
+    if (message.refundAmount !== undefined) {
+      Money.encode(message.refundAmount, writer.uint32(34).fork()).join();
+    }
+    if (message.milestonesReleasedCount !== 0) {
+      writer.uint32(40).uint32(message.milestonesReleasedCount);
+    }
+    if (message.milestonesRefundedCount !== 0) {
+      writer.uint32(48).uint32(message.milestonesRefundedCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CampaignDeliveryFailed {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCampaignDeliveryFailed();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.creatorId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.released = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.refundAmount = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.milestonesReleasedCount = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.milestonesRefundedCount = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CampaignDeliveryFailed>): CampaignDeliveryFailed {
+    return CampaignDeliveryFailed.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CampaignDeliveryFailed>): CampaignDeliveryFailed {
+    const message = createBaseCampaignDeliveryFailed();
+    message.campaignId = object.campaignId ?? "";
+    message.creatorId = object.creatorId ?? "";
+    message.released = (object.released !== undefined && object.released !== null)
+      ? Money.fromPartial(object.released)
+      : undefined;
+    message.refundAmount = (object.refundAmount !== undefined && object.refundAmount !== null)
+      ? Money.fromPartial(object.refundAmount)
+      : undefined;
+    message.milestonesReleasedCount = object.milestonesReleasedCount ?? 0;
+    message.milestonesRefundedCount = object.milestonesRefundedCount ?? 0;
+    return message;
+  },
+};
+
+function createBasePledgeChanged(): PledgeChanged {
+  return {
+    pledgeId: "",
+    campaignId: "",
+    creatorId: "",
+    backerId: "",
+    tierId: "",
+    amount: undefined,
+    transferId: "",
+    refundReason: "",
+    refundedAmount: undefined,
+  };
+}
+
+export const PledgeChanged: MessageFns<PledgeChanged> = {
+  encode(message: PledgeChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pledgeId !== "") {
+      writer.uint32(10).string(message.pledgeId);
+    }
+    if (message.campaignId !== "") {
+      writer.uint32(18).string(message.campaignId);
+    }
+    if (message.creatorId !== "") {
+      writer.uint32(26).string(message.creatorId);
+    }
+    if (message.backerId !== "") {
+      writer.uint32(34).string(message.backerId);
+    }
+    if (message.tierId !== "") {
+      writer.uint32(42).string(message.tierId);
+    }
+    if (message.amount !== undefined) {
+      Money.encode(message.amount, writer.uint32(50).fork()).join();
+    }
+    if (message.transferId !== "") {
+      writer.uint32(58).string(message.transferId);
+    }
+    if (message.refundReason !== "") {
+      writer.uint32(66).string(message.refundReason);
+    }
+    if (message.refundedAmount !== undefined) {
+      Money.encode(message.refundedAmount, writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PledgeChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePledgeChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pledgeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.creatorId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.backerId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.tierId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.amount = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.transferId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.refundReason = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.refundedAmount = Money.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<PledgeChanged>): PledgeChanged {
+    return PledgeChanged.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PledgeChanged>): PledgeChanged {
+    const message = createBasePledgeChanged();
+    message.pledgeId = object.pledgeId ?? "";
+    message.campaignId = object.campaignId ?? "";
+    message.creatorId = object.creatorId ?? "";
+    message.backerId = object.backerId ?? "";
+    message.tierId = object.tierId ?? "";
+    message.amount = (object.amount !== undefined && object.amount !== null)
+      ? Money.fromPartial(object.amount)
+      : undefined;
+    message.transferId = object.transferId ?? "";
+    message.refundReason = object.refundReason ?? "";
+    message.refundedAmount = (object.refundedAmount !== undefined && object.refundedAmount !== null)
+      ? Money.fromPartial(object.refundedAmount)
+      : undefined;
+    return message;
+  },
+};
+
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
 export type DeepPartial<T> = T extends bigint ? string | number | bigint
@@ -224,6 +1709,18 @@ export type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = BigInt(Math.trunc(date.getTime() / 1_000));
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (globalThis.Number(t.seconds.toString()) || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
 
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
