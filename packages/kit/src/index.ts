@@ -24,3 +24,4 @@ export * from './mongo/processed-events';
 export * from './scheduler/scheduler';
 export * from './keyed-mutex';
 export * from './local-secrets';
+export * from './mongo/plain-codec';

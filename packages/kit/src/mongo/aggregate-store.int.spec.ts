@@ -6,6 +6,7 @@ import type { Document } from 'mongodb';
 import { DomainError } from '../errors';
 import { AggregateStore, revisionId, type AggregateCodec } from './aggregate-store';
 import { connectMongo, type MongoConnection } from './connection';
+import { plainCodec } from './plain-codec';
 
 interface Counter {
   readonly owner: string;
@@ -101,6 +102,22 @@ describe('AggregateStore', () => {
       }),
     ).rejects.toMatchObject({ code: 'INSUFFICIENT_FUNDS' });
     await expect(store.get('c-refuse')).resolves.toMatchObject({ version: 1 });
+  });
+
+  it('stores plain domain data exactly with the plain codec', async () => {
+    interface Rich {
+      readonly name: string;
+      readonly price: { readonly currency: string; readonly amountMinor: bigint };
+      readonly at: Date;
+      readonly tiers: readonly { readonly id: string; readonly quantity?: number; readonly remaining?: number }[];
+      readonly note?: string;
+    }
+    const rich = new AggregateStore<Rich>(connections[0]!, 'rich', plainCodec<Rich>(), logger);
+    const state: Rich = { name: 'r', price: { currency: 'CNY', amountMinor: 1n }, at: new Date('2026-11-25T01:02:03.004Z'), tiers: [{ id: 't0', quantity: 3, remaining: 2 }, { id: 't1' }], note: undefined };
+    await rich.create('rich-1', state, []);
+    const loaded = await rich.get('rich-1');
+    expect(loaded.state).toEqual({ name: 'r', price: { currency: 'CNY', amountMinor: 1n }, at: new Date('2026-11-25T01:02:03.004Z'), tiers: [{ id: 't0', quantity: 3, remaining: 2 }, { id: 't1' }] });
+    expect(typeof loaded.state.price.amountMinor).toBe('bigint');
   });
 
   it('lists heads for queries', async () => {
