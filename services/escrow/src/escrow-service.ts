@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import {
   AggregateStore,
+  plainCodec,
   type Clock,
   connectMongo,
   createKafka,
@@ -20,14 +21,17 @@ import {
   systemClock,
 } from '@sizhong/kit';
 import { escrowV1 } from '@sizhong/proto';
+import { Campaigns, campaignJobKinds } from './app/campaigns';
 import { Ledger } from './app/ledger';
 import { depositCodec, type DepositRecord, Wallets, withdrawalCodec, type WithdrawalRecord } from './app/wallets';
 import { escrowServiceName } from './app/events';
 import type { EscrowConfig } from './config';
 import { externalAccount, feeAccount } from './domain/ledger/account';
+import { assertCampaignPolicy, type Campaign, type CampaignPolicy, defaultCampaignPolicy, type Pledge } from './domain/campaign';
 import type { Transfer } from './domain/ledger/transfer';
 import { JournalStore } from './storage/journal-store';
 import { transferCodec } from './storage/transfer-codec';
+import { campaignServiceHandlers } from './transport/grpc/campaign-service';
 import { ledgerServiceHandlers } from './transport/grpc/ledger-service';
 import { walletServiceHandlers } from './transport/grpc/wallet-service';
 
@@ -40,6 +44,7 @@ export interface RunningEscrow {
   readonly port: number;
   readonly ledger: Ledger;
   readonly wallets: Wallets;
+  readonly campaigns: Campaigns;
   stop(): Promise<void>;
 }
 
@@ -59,7 +64,27 @@ export async function startEscrow(config: EscrowConfig, options: { clock?: Clock
   const transfers = new AggregateStore<Transfer>(mongo, 'transfers', transferCodec, logger);
   const deposits = new AggregateStore<DepositRecord>(mongo, 'deposits', depositCodec, logger);
   const withdrawals = new AggregateStore<WithdrawalRecord>(mongo, 'withdrawals', withdrawalCodec, logger);
-  await Promise.all([journal.ensureIndexes(), transfers.ensureIndexes([{ 'state.state': 1 }]), deposits.ensureIndexes(), withdrawals.ensureIndexes()]);
+  const campaignStore = new AggregateStore<Campaign>(mongo, 'campaigns', plainCodec<Campaign>(), logger);
+  const pledgeStore = new AggregateStore<Pledge>(mongo, 'pledges', plainCodec<Pledge>(), logger);
+  await Promise.all([
+    journal.ensureIndexes(),
+    transfers.ensureIndexes([{ 'state.state': 1 }]),
+    deposits.ensureIndexes(),
+    withdrawals.ensureIndexes(),
+    campaignStore.ensureIndexes([{ 'state.state': 1 }]),
+    pledgeStore.ensureIndexes([{ 'state.campaignId': 1 }]),
+  ]);
+  const policy: CampaignPolicy = {
+    ...defaultCampaignPolicy,
+    durationMinMs: config.DEADLINE_MIN_MS,
+    durationMaxMs: config.CAMPAIGN_DURATION_MAX_MS,
+    lastCallMs: config.CAMPAIGN_LAST_CALL_MS,
+    milestoneSilenceMs: config.MILESTONE_SILENCE_MS,
+    deliveryGraceMs: Math.min(defaultCampaignPolicy.deliveryGraceMs, Math.floor(config.MILESTONE_SILENCE_MS / 2)),
+  };
+  assertCampaignPolicy(policy);
+  // Bound lazily: the scheduler's handlers call the campaigns, which schedule through the scheduler.
+  const late: { campaigns?: Campaigns } = {};
 
   const ledger = new Ledger({
     journal,
@@ -78,7 +103,11 @@ export async function startEscrow(config: EscrowConfig, options: { clock?: Clock
     clock,
     logger,
     intervalMs: config.SCHEDULER_INTERVAL_MS,
-    handlers: { 'expire-transfer': async (job) => void (await ledger.expirePending(String(job.payload['transferId']))) },
+    handlers: {
+      'expire-transfer': async (job) => void (await ledger.expirePending(String(job.payload['transferId']))),
+      [campaignJobKinds.settle]: async (job) => void (await late.campaigns?.settle(String(job.payload['campaignId']))),
+      [campaignJobKinds.advance]: async (job) => void (await late.campaigns?.advance(String(job.payload['campaignId']))),
+    },
   });
   await scheduler.ensureIndexes();
   for (const currency of platformCurrencies) {
@@ -94,7 +123,9 @@ export async function startEscrow(config: EscrowConfig, options: { clock?: Clock
   }).secret;
   const wallets = new Wallets({ ledger, deposits, withdrawals, clock, webhookSecret, topicPrefix: config.KAFKA_TOPIC_PREFIX });
 
-  const relay = new OutboxRelay({ stores: [deposits, withdrawals] as AggregateStore<unknown>[], producer, logger });
+  const campaigns = new Campaigns({ campaigns: campaignStore, pledges: pledgeStore, ledger, scheduler, clock, policy, feeBps: config.PLATFORM_FEE_BPS, topicPrefix: config.KAFKA_TOPIC_PREFIX });
+  late.campaigns = campaigns;
+  const relay = new OutboxRelay({ stores: [deposits, withdrawals, campaignStore, pledgeStore] as AggregateStore<unknown>[], producer, logger });
   relay.start();
   scheduler.start();
   const recovery = setInterval(() => {
@@ -105,6 +136,7 @@ export async function startEscrow(config: EscrowConfig, options: { clock?: Clock
   const server = await new GrpcServer({ logger, host: config.GRPC_HOST, port: config.GRPC_PORT })
     .addService(escrowV1.LedgerServiceService, ledgerServiceHandlers(ledger, clock))
     .addService(escrowV1.WalletServiceService, walletServiceHandlers(wallets))
+    .addService(escrowV1.CampaignServiceService, campaignServiceHandlers(campaigns))
     .start();
   logger.info({ address: server.address }, 'escrow listening');
 
@@ -113,6 +145,7 @@ export async function startEscrow(config: EscrowConfig, options: { clock?: Clock
     port: server.port,
     ledger,
     wallets,
+    campaigns,
     stop: async () => {
       clearInterval(recovery);
       await server.shutdown();

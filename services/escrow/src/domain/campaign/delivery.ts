@@ -191,11 +191,14 @@ export function failDelivery(campaign: Campaign, now: Date): { campaign: Deliver
 
 /**
  * When the scheduler should next look at this campaign (ARCHITECTURE.md §6: deadlines are data):
- * the end while live, the open milestone's overdue or silence time while delivering, else never.
+ * the end while live, at once while succeeded (the payout is still to start), the open
+ * milestone's overdue or silence time while delivering, else never.
  */
 export function nextDueAt(campaign: Campaign, policy: CampaignPolicy): Date | undefined {
   assertCampaignPolicy(policy);
   if (campaign.state === 'live') return campaign.endsAt;
+  // Settled but not yet paying out (a crash between settlement and startDelivery): due at once.
+  if (campaign.state === 'succeeded') return campaign.settledAt;
   if (campaign.state !== 'delivering') return undefined;
   const open = openMilestoneOf(campaign);
   // The grace ends before the silence (assertCampaignPolicy), so an unreported milestone is due first for its report.

@@ -15,8 +15,12 @@ export function assertCampaignInvariants(campaign: Campaign): void {
   assert(compare(pledged, campaign.pledged) === 0, `campaign ${campaign.id} pledged ${campaign.pledged.amountMinor} differs from its reservations ${pledged.amountMinor}`);
   assert(campaign.backersCount === distinctBackersCount(campaign.reservations), `campaign ${campaign.id} backersCount is stale`);
 
+  const reservedCountByTier = new Map<string, number>();
+  for (const reservation of campaign.reservations) {
+    if (reservation.tierId !== undefined) reservedCountByTier.set(reservation.tierId, (reservedCountByTier.get(reservation.tierId) ?? 0) + 1);
+  }
   for (const tier of campaign.tiers) {
-    const reservedCount = campaign.reservations.filter((reservation) => reservation.tierId === tier.id).length;
+    const reservedCount = reservedCountByTier.get(tier.id) ?? 0;
     if (tier.quantity === undefined) {
       assert(tier.remaining === undefined, `unlimited tier ${tier.id} has a remaining count`);
       continue;

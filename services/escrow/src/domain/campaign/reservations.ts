@@ -5,6 +5,7 @@ import { distinctBackersCount, sumMoney } from './rules';
 
 /** Removes a reservation the caller has already checked may go. */
 export function withoutReservation<C extends Campaign>(campaign: C, reservation: PledgeReservation): C {
+  assertCampaignInvariants(campaign);
   const tiers = reservation.tierId === undefined ? campaign.tiers : campaign.tiers.map((tier) => (tier.id === reservation.tierId ? returnUnit(tier) : tier));
   const released = withReservations(
     { ...campaign, tiers },

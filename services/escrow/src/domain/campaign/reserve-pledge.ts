@@ -34,6 +34,8 @@ export function reservePledge(campaign: Campaign, command: ReservePledgeCommand,
     refuse('IDEMPOTENCY_KEY_REUSED', `pledge ${command.pledgeId} was reserved with different details`, { pledgeId: command.pledgeId });
   }
   if (campaign.state !== 'live') refuse('CAMPAIGN_NOT_LIVE', `campaign is ${campaign.state}`, { campaignId: campaign.id, state: campaign.state });
+  // A stored campaign whose totals disagree with its reservations is corrupt: stop before adding to it.
+  assertCampaignInvariants(campaign);
   if (now.getTime() >= campaign.endsAt.getTime()) refuse('CAMPAIGN_NOT_LIVE', 'campaign has ended', { campaignId: campaign.id, endsAt: campaign.endsAt.toISOString() });
   if (command.backerId === campaign.creatorId) refuse('PERMISSION_DENIED', 'a creator may not pledge to their own campaign', { campaignId: campaign.id });
   if (command.amount.currency !== campaign.goal.currency) {

@@ -1,0 +1,140 @@
+// Proves planSettlement: what is posted and voided, the fee split off, the creator's payout parts, the refusals,
+// and (property-based) conservation: collected = fee + Σ payout parts, nothing negative, every part within a unit of its exact share.
+import { InvariantViolation } from '@sizhong/kit';
+import fc from 'fast-check';
+import { collectPledge, cancelPledge, voidPledge, type Pledge } from './pledge';
+import { afterEnd, campaignId, cny, creatorId, endsAt, feeBps, liveCampaign, refusalOf, secondMs, settled, withPledges, type TestPledge } from './fixtures';
+import { planSettlement } from './settlement-plan';
+
+const threeBackers: TestPledge[] = [
+  { pledgeId: 'pl_c', backerId: 'pt_c', amount: cny(10_000) },
+  { pledgeId: 'pl_a', backerId: 'pt_a', amount: cny(60_000) },
+  { pledgeId: 'pl_b', backerId: 'pt_b', amount: cny(30_000) },
+];
+
+describe('planSettlement', () => {
+  it('given a succeeded campaign with milestones, when planned, then every pledge is posted, 5% is the fee and the net is split by shares', () => {
+    const { campaign, pledges } = withPledges(liveCampaign(), threeBackers);
+    const plan = planSettlement(settled(campaign), pledges, feeBps);
+
+    expect(plan).toEqual({
+      campaignId,
+      creatorId,
+      outcome: 'succeeded',
+      pledgesToCollect: [
+        { pledgeId: 'pl_a', backerId: 'pt_a', transferId: 'tr_pl_a', amount: cny(60_000) },
+        { pledgeId: 'pl_b', backerId: 'pt_b', transferId: 'tr_pl_b', amount: cny(30_000) },
+        { pledgeId: 'pl_c', backerId: 'pt_c', transferId: 'tr_pl_c', amount: cny(10_000) },
+      ],
+      pledgesToVoid: [],
+      collected: cny(100_000),
+      fee: cny(5_000),
+      net: cny(95_000),
+      payouts: [
+        { kind: 'milestone', milestoneIndex: 0, amount: cny(28_500) },
+        { kind: 'milestone', milestoneIndex: 1, amount: cny(66_500) },
+      ],
+    });
+  });
+
+  it('given a succeeded campaign without milestones, when planned, then the whole net is one immediate release', () => {
+    const { campaign, pledges } = withPledges(liveCampaign({ milestones: undefined }), threeBackers);
+    expect(planSettlement(settled(campaign), pledges, feeBps).payouts).toEqual([{ kind: 'immediate', amount: cny(95_000) }]);
+  });
+
+  it('rounds the fee by the one split function: 5% of 19 minor units is 1, leaving 18', () => {
+    const { campaign, pledges } = withPledges(liveCampaign({ fundingModel: 'keep_it_all', milestones: undefined, tiers: [] }), [{ pledgeId: 'pl_a', backerId: 'pt_a', amount: cny(19) }]);
+    const plan = planSettlement(settled(campaign), pledges, feeBps);
+    expect([plan.fee, plan.net]).toEqual([cny(1), cny(18)]);
+  });
+
+  it('accepts a fee of 0 and of 10000 basis points and treats anything else as a programmer error', () => {
+    const { campaign, pledges } = withPledges(liveCampaign(), threeBackers);
+    const succeeded = settled(campaign);
+    expect(planSettlement(succeeded, pledges, 0).fee).toEqual(cny(0));
+    expect(planSettlement(succeeded, pledges, 10_000).net).toEqual(cny(0));
+    for (const bad of [-1, 10_001, 2.5]) expect(() => planSettlement(succeeded, pledges, bad)).toThrow(InvariantViolation);
+  });
+
+  it('given pledges already collected by an earlier batch, when planned again, then the same plan comes out (collecting is idempotent)', () => {
+    const { campaign, pledges } = withPledges(liveCampaign(), threeBackers);
+    const succeeded = settled(campaign);
+    const partly: Pledge[] = pledges.map((pledge, index) => (index === 0 ? collectPledge(pledge, endsAt).pledge : pledge));
+    expect(planSettlement(succeeded, partly, feeBps)).toEqual(planSettlement(succeeded, pledges, feeBps));
+  });
+
+  it('given cancelled pledges among them, when planned, then they are neither posted nor voided', () => {
+    const { campaign, pledges } = withPledges(liveCampaign({ fundingModel: 'keep_it_all' }), threeBackers);
+    const cancelled = cancelPledge({ ...pledges[0]!, id: 'pl_gone' }, 'pt_c', afterEnd(0)).pledge;
+    const plan = planSettlement(settled(campaign), [...pledges, cancelled], feeBps);
+    expect(plan.pledgesToCollect.map((pledge) => pledge.pledgeId)).toEqual(['pl_a', 'pl_b', 'pl_c']);
+  });
+
+  it('given a failed campaign, when planned, then every pending hold is voided and nothing is collected', () => {
+    const { campaign, pledges } = withPledges(liveCampaign(), threeBackers.slice(0, 2));
+    const failed = settled(campaign);
+    expect(failed.state).toBe('failed');
+    const alreadyVoided = voidPledge(pledges[0]!, endsAt).pledge;
+    const plan = planSettlement(failed, [alreadyVoided, pledges[1]!], feeBps);
+
+    expect(plan).toMatchObject({ outcome: 'failed', pledgesToCollect: [], collected: cny(0), fee: cny(0), net: cny(0), payouts: [] });
+    expect(plan.pledgesToVoid.map((pledge) => pledge.pledgeId)).toEqual(['pl_a', 'pl_c']);
+  });
+
+  it('given a succeeded campaign whose reservations and pledges disagree (an unfinished saga), when planned, then INVALID_STATE', () => {
+    const { campaign, pledges } = withPledges(liveCampaign(), threeBackers);
+    const succeeded = settled(campaign);
+    expect(refusalOf(() => planSettlement(succeeded, pledges.slice(1), feeBps))).toMatchObject({
+      code: 'INVALID_STATE',
+      details: { unmatchedPledgesCount: 0, unmatchedReservationsCount: 1 },
+    });
+    const stranger = { ...pledges[0]!, id: 'pl_stranger' };
+    expect(refusalOf(() => planSettlement(succeeded, [...pledges, stranger], feeBps)).details.unmatchedPledgesCount).toBe(1);
+    const inflated = { ...pledges[0]!, amount: cny(10_001) };
+    expect(refusalOf(() => planSettlement(succeeded, [inflated, ...pledges.slice(1)], feeBps)).details).toMatchObject({ unmatchedPledgesCount: 1, unmatchedReservationsCount: 0 });
+  });
+
+  it('given a campaign that is not settled, when planned, then INVALID_STATE', () => {
+    const { campaign, pledges } = withPledges(liveCampaign(), threeBackers);
+    expect(refusalOf(() => planSettlement(campaign, pledges, feeBps))).toMatchObject({ code: 'INVALID_STATE', details: { state: 'live' } });
+  });
+
+  it('treats a pledge of another campaign as a programmer error', () => {
+    const { campaign, pledges } = withPledges(liveCampaign(), threeBackers);
+    expect(() => planSettlement(settled(campaign), [{ ...pledges[0]!, campaignId: 'cp_2' }], feeBps)).toThrow(InvariantViolation);
+  });
+
+  it('conserves money for any pledges, fee and milestone shares (property)', () => {
+    const shares = fc
+      .uniqueArray(fc.integer({ min: 1, max: 9_999 }), { maxLength: 9 })
+      .map((cuts) => [0, ...cuts.sort((left, right) => left - right), 10_000].flatMap((cut, index, all) => (index === 0 ? [] : [cut - (all[index - 1] ?? 0)])));
+    const amounts = fc.array(fc.bigInt({ min: 1n, max: 1_000_000_000n }), { minLength: 1, maxLength: 25 });
+    fc.assert(
+      fc.property(amounts, fc.integer({ min: 0, max: 10_000 }), fc.option(shares, { nil: undefined }), (pledgeAmounts, fee, milestoneShares) => {
+        const milestones = milestoneShares?.map((shareBps, index) => ({ title: `M${index}`, shareBps, dueAt: afterEnd((index + 1) * secondMs) }));
+        const { campaign, pledges } = withPledges(
+          liveCampaign({ fundingModel: 'keep_it_all', tiers: [], milestones }),
+          pledgeAmounts.map((amount, index) => ({ pledgeId: `pl_${index}`, backerId: `pt_${index}`, amount: cny(amount) })),
+        );
+        const plan = planSettlement(settled(campaign), pledges, fee);
+
+        const collected = pledgeAmounts.reduce((sum, amount) => sum + amount, 0n);
+        const parts = plan.payouts.map((part) => part.amount.amountMinor);
+        expect(plan.collected.amountMinor).toBe(collected);
+        expect(plan.fee.amountMinor + parts.reduce((sum, part) => sum + part, 0n)).toBe(collected);
+        expect(plan.fee.amountMinor + plan.net.amountMinor).toBe(collected);
+        for (const amount of [plan.fee.amountMinor, plan.net.amountMinor, ...parts]) expect(amount >= 0n).toBe(true);
+        // Each amount is its exact share rounded down or up by one unit.
+        const exactFee = (collected * BigInt(fee)) / 10_000n;
+        expect(plan.fee.amountMinor - exactFee === 0n || plan.fee.amountMinor - exactFee === 1n).toBe(true);
+        const weights = milestoneShares ?? [10_000];
+        parts.forEach((part, index) => {
+          const exact = (plan.net.amountMinor * BigInt(weights[index] ?? 0)) / 10_000n;
+          expect(part - exact === 0n || part - exact === 1n).toBe(true);
+        });
+        expect(plan.payouts).toHaveLength(milestoneShares?.length ?? 1);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
