@@ -1,0 +1,86 @@
+/** Starts a real escrow service for a test file and gives typed clients and money helpers. */
+import { connectMongo, createGrpcClient, loadConfig, type CallerIdentity, type ParticipantRole } from '@sizhong/kit';
+import { escrowV1 } from '@sizhong/proto';
+import { testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
+import pino from 'pino';
+import { signPayload } from '../src/app/payment-provider';
+import { escrowConfigShape } from '../src/config';
+import { startEscrow, type RunningEscrow } from '../src/escrow-service';
+
+export const webhookSecret = 'test-webhook-secret-0123456789abcdef';
+
+export interface EscrowHarness {
+  readonly escrow: RunningEscrow;
+  readonly database: string;
+  readonly topicPrefix: string;
+  readonly wallet: ReturnType<typeof createGrpcClient<typeof escrowV1.WalletServiceService>>;
+  readonly ledger: ReturnType<typeof createGrpcClient<typeof escrowV1.LedgerServiceService>>;
+  readonly campaigns: ReturnType<typeof createGrpcClient<typeof escrowV1.CampaignServiceService>>;
+  deposit(participantId: string, amountMinor: bigint): Promise<void>;
+  available(participantId: string): Promise<bigint>;
+  stop(): Promise<void>;
+}
+
+export function participant(participantId: string, ...roles: ParticipantRole[]): CallerIdentity {
+  return { participantId, roles };
+}
+
+let depositSequence = 0;
+
+export async function startEscrowHarness(label: string, overrides: Record<string, string> = {}): Promise<EscrowHarness> {
+  const infrastructure = testInfrastructure();
+  const database = testDatabaseName(label);
+  const topicPrefix = testTopicPrefix(label);
+  const config = loadConfig(escrowConfigShape, {
+    MONGO_URL: infrastructure.mongoUrl,
+    KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','),
+    ESCROW_DATABASE: database,
+    KAFKA_TOPIC_PREFIX: topicPrefix,
+    PSP_WEBHOOK_SECRET: webhookSecret,
+    GRPC_PORT: '0',
+    LOG_LEVEL: 'silent',
+    SCHEDULER_INTERVAL_MS: '100',
+    ...overrides,
+  });
+  const escrow = await startEscrow(config, { logger: pino({ level: 'silent' }) });
+  const wallet = createGrpcClient(escrowV1.WalletServiceService, escrow.address, { deadlineMs: 30_000 });
+  const ledger = createGrpcClient(escrowV1.LedgerServiceService, escrow.address, { deadlineMs: 30_000 });
+  const campaigns = createGrpcClient(escrowV1.CampaignServiceService, escrow.address, { deadlineMs: 60_000 });
+  return {
+    escrow,
+    database,
+    topicPrefix,
+    wallet,
+    ledger,
+    campaigns,
+    async deposit(participantId, amountMinor) {
+      depositSequence += 1;
+      const body = Buffer.from(JSON.stringify({ id: `evt_${label}_${depositSequence}_${participantId}`, type: 'deposit.succeeded', participantId, amount: { currency: 'CNY', amountMinor: String(amountMinor) } }));
+      await wallet.call.applyPaymentProviderEvent({ body, signature: signPayload(new TextEncoder().encode(webhookSecret), body, Math.floor(Date.now() / 1000)) });
+    },
+    async available(participantId) {
+      const balance = await wallet.call.getWallet({ currency: 'CNY' }, { identity: participant(participantId, 'backer') });
+      expect(balance.held?.amountMinor).toBe(0n);
+      return balance.available?.amountMinor ?? 0n;
+    },
+    async stop() {
+      wallet.close();
+      ledger.close();
+      campaigns.close();
+      await escrow.stop();
+      const mongo = await connectMongo(infrastructure.mongoUrl, database);
+      await mongo.db.dropDatabase();
+      await mongo.close();
+    },
+  };
+}
+
+export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (accept(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value, (_key, entry: unknown) => (typeof entry === 'bigint' ? entry.toString() : entry))}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
