@@ -7,6 +7,8 @@ import { type Clock, type Logger, type MongoConnection, systemClock } from '@siz
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { downstreamAddresses, type GatewayConfig } from './config';
+import { EscrowConnection } from './escrow/escrow-connection';
+import { registerEscrowRoutes } from './escrow/routes';
 import { accessLog } from './http/access-log';
 import { errorMiddleware, notFoundHandler } from './http/error-middleware';
 import { IdempotencyStore } from './http/idempotency';
@@ -52,6 +54,8 @@ export interface Gateway {
   readonly document: ApiDocument;
   readonly metrics: HttpMetrics;
   readonly services: GatewayServices;
+  /** Closes the downstream gRPC clients; the caller closes the HTTP server and the database. */
+  close(): void;
 }
 
 /** Builds the app and prepares its storage (indexes). Listening is the caller's business. */
@@ -120,10 +124,12 @@ export async function createApp(dependencies: GatewayDependencies): Promise<Gate
   });
   const services: GatewayServices = { participants, tokens, logger, clock };
   registerIdentityRoutes(routes, participants, tokens);
+  const escrow = EscrowConnection.connect(config.ESCROW_GRPC_ADDRESS);
+  registerEscrowRoutes(routes, escrow);
   dependencies.routes?.(routes, services);
   app.use(router);
 
   app.use(notFoundHandler(logger));
   app.use(errorMiddleware(logger));
-  return { app, document, metrics, services };
+  return { app, document, metrics, services, close: () => escrow.close() };
 }

@@ -39,7 +39,9 @@ export const gatewayConfigShape = {
     .optional()
     .describe("express 'trust proxy' setting (e.g. loopback, 1); unset trusts no proxy, so the client IP is the socket peer"),
   MONGO_URL: configFields.optionalUrl('MongoDB connection string (required by the gateway; the platform runner provides it)'),
-  ESCROW_GRPC_ADDRESS: grpcAddress('escrow'),
+  ESCROW_GRPC_ADDRESS: grpcAddress('escrow').describe(
+    'gRPC address (host:port) of the escrow service; unset means /readyz does not check it and the wallet, ledger and webhook routes answer 503 UNAVAILABLE',
+  ),
   TASK_DISPATCH_GRPC_ADDRESS: grpcAddress('task-dispatch'),
   EQUITY_GRPC_ADDRESS: grpcAddress('equity'),
   CREDIT_GRPC_ADDRESS: grpcAddress('credit'),

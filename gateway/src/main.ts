@@ -32,9 +32,9 @@ export async function startGateway(
     mongo = await connectMongo(config.MONGO_URL, config.GATEWAY_DATABASE);
     const tokenSecret = resolveTokenSecret({ configured: config.AUTH_TOKEN_SECRET, dataDirectory: config.GATEWAY_DATA_DIR ?? defaultDataDirectory() });
     if (tokenSecret.source !== 'configuration') logger.info({ path: tokenSecret.path, source: tokenSecret.source }, 'access tokens are signed with the local secret file');
-    const { app } = await createApp({ config, mongo, logger, tokenSecret: tokenSecret.secret, ...(options.routes ? { routes: options.routes } : {}) });
+    const gateway = await createApp({ config, mongo, logger, tokenSecret: tokenSecret.secret, ...(options.routes ? { routes: options.routes } : {}) });
     const server = await new Promise<Server>((resolve, reject) => {
-      const listening = app.listen(config.GATEWAY_PORT, config.GATEWAY_HOST, (error?: Error) => (error ? reject(error) : resolve(listening)));
+      const listening = gateway.app.listen(config.GATEWAY_PORT, config.GATEWAY_HOST, (error?: Error) => (error ? reject(error) : resolve(listening)));
     });
     const { port } = server.address() as AddressInfo;
     const host = config.GATEWAY_HOST.includes(':') ? `[${config.GATEWAY_HOST}]` : config.GATEWAY_HOST;
@@ -44,6 +44,7 @@ export async function startGateway(
     const close = () => {
       closing ??= (async () => {
         await closeServer(server);
+        gateway.close();
         await openMongo.close();
         await telemetry.shutdown();
       })();

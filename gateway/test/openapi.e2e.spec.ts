@@ -1,19 +1,11 @@
 // Proves /openapi.json is the whole truth: every express route is documented (and nothing else), and real responses — successes and problems — conform to the documented schemas (ajv, JSON Schema 2020-12).
 import { createLogger, GrpcServer, ManualClock, type RunningGrpcServer } from '@sizhong/kit';
-import Ajv2020 from 'ajv/dist/2020';
-import addFormats from 'ajv-formats';
 import type { Express } from 'express';
 import { expressPath } from '../src/openapi/route';
+import { Conformance, type OpenApi } from './support/conformance';
 import { startProbeServer } from './support/probe-service';
 import { createPrivilegedParticipant, type HttpResponse, signUpAndSignIn, startTestGateway, type TestGateway, testPassword, uniqueEmail } from './support/test-gateway';
 import { TestControls, testRoutes } from './support/test-routes';
-
-interface Operation {
-  responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
-  operationId?: string;
-  parameters?: Array<{ name: string; in: string }>;
-}
-type OpenApi = { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, unknown> } };
 
 const logger = createLogger({ service: 'stand-in', level: 'silent' });
 const clock = new ManualClock('2026-06-01T00:00:00.000Z');
@@ -87,37 +79,15 @@ describe('the OpenAPI document', () => {
 });
 
 describe('responses conform to the document', () => {
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
-  addFormats(ajv);
-  let added = false;
-  let checks = 0;
-  const documentId = 'https://sizhong.test/openapi.json';
-
-  function schemaFor(template: string, method: string, status: number, contentType: string): unknown {
-    const responses = document.paths[template]?.[method.toLowerCase()]?.responses;
-    if (!responses) throw new Error(`${method} ${template} is not documented`);
-    const documented = responses[String(status)];
-    if (!documented) throw new Error(`${method} ${template} answered ${status}, which is not documented`);
-    const mediaType = contentType.split(';')[0]?.trim() ?? '';
-    const entry = Object.entries(documented.content ?? {}).find(([key]) => key.split(';')[0]?.trim() === mediaType);
-    if (!entry) throw new Error(`${method} ${template} ${status}: ${mediaType} is not documented`);
-    return entry[1].schema;
-  }
-
-  function validator(template: string, method: string, status: number, contentType: string) {
-    if (!added) {
-      ajv.addSchema({ ...document, $id: documentId } as object);
-      added = true;
-    }
-    checks += 1;
-    return ajv.compile({ $id: `https://sizhong.test/checks/${checks}`, ...(relocate(schemaFor(template, method, status, contentType)) as object) });
-  }
-
-  function expectConforms(template: string, method: string, response: HttpResponse): void {
-    const validate = validator(template, method, response.status, response.headers.get('content-type') ?? '');
-    const value = response.body ?? response.text;
-    if (!validate(value)) throw new Error(`${method} ${template} ${response.status} does not conform: ${ajv.errorsText(validate.errors)}\n${response.text.slice(0, 500)}`);
-  }
+  let conformance: Conformance;
+  const validator = (template: string, method: string, status: number, contentType: string) => {
+    conformance ??= new Conformance(document);
+    return conformance.validator(template, method, status, contentType);
+  };
+  const expectConforms = (template: string, method: string, response: HttpResponse) => {
+    conformance ??= new Conformance(document);
+    conformance.expectConforms(template, method, response);
+  };
 
   it('rejects bodies that do not match (the check is not vacuous)', () => {
     const problem = validator('/v1/admin/participants/{id}', 'GET', 404, 'application/problem+json');
@@ -128,17 +98,6 @@ describe('responses conform to the document', () => {
     expect(participant({ participantId: 'pt_1', email: 'a@b.co', displayName: 'A', roles: ['backer'], createdAt: 'yesterday' })).toBe(false);
     expect(() => validator('/v1/me', 'GET', 418, 'application/json')).toThrow(/not documented/);
   });
-
-  /** Inline schemas refer to components as `#/components/…`; point them at the document. */
-  function relocate(schema: unknown): unknown {
-    if (Array.isArray(schema)) return schema.map(relocate);
-    if (schema !== null && typeof schema === 'object') {
-      return Object.fromEntries(
-        Object.entries(schema).map(([key, value]) => [key, key === '$ref' && typeof value === 'string' && value.startsWith('#/') ? `${documentId}${value}` : relocate(value)]),
-      );
-    }
-    return schema;
-  }
 
   it('for identity, admin and operations routes, successes and problems alike', async () => {
     const http = test.http;

@@ -84,9 +84,10 @@ export function toProblem(error: unknown, where: { traceId: string; instance: st
   }
   const status = httpStatusOf(error.code);
   if (status >= 500) {
-    // Downstream messages of server-side failures may name hosts or internals.
     where.logger.warn({ err: error, code: error.code, traceId: where.traceId, instance: where.instance }, 'request failed downstream');
-    return buildProblem(error.code, serverErrorDetail[status] ?? serverErrorDetail[500] ?? 'internal error', where);
+    // Downstream messages of server-side failures may name hosts or internals. The gateway's own
+    // refusals (HttpRefusal, e.g. "not connected to the escrow service") are written for clients.
+    if (!(error instanceof HttpRefusal)) return buildProblem(error.code, serverErrorDetail[status] ?? serverErrorDetail[500] ?? 'internal error', where);
   }
   const issues = error instanceof HttpRefusal ? error.issues : [];
   const headers = error instanceof HttpRefusal ? error.headers : {};

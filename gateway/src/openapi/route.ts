@@ -7,7 +7,7 @@
  * Handlers return `{status, body}` for success and throw DomainError for refusals; the helper
  * answers refusals as problem+json through the one mapping table.
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { ResponseConfig, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { context as telemetryContext } from '@opentelemetry/api';
 import { type CallerIdentity, isDomainError, type Logger, type ParticipantRole, requestFingerprint } from '@sizhong/kit';
@@ -59,6 +59,13 @@ export interface RouteSpec {
     /** Keys in lower case, as node delivers them. */
     readonly headers?: z.ZodObject;
     readonly body?: z.ZodType;
+    /**
+     * Instead of `body`: the JSON body handed to the handler as the exact bytes received (a
+     * Buffer), never parsed or re-serialized, for payloads whose signature covers the bytes (the
+     * payment provider's webhooks). Same content types and size limit as `body`; `schema` only
+     * documents the expected JSON, since the receiver validates it after checking the signature.
+     */
+    readonly rawBody?: { readonly schema: z.ZodType };
   };
   /**
    * Top-level body fields (passwords) that must not reach the stored request fingerprint in the
@@ -76,7 +83,7 @@ export interface RouteInput<Spec extends RouteSpec> {
   readonly params: Output<NonNullable<Spec['request']>['params']>;
   readonly query: Output<NonNullable<Spec['request']>['query']>;
   readonly headers: Output<NonNullable<Spec['request']>['headers']>;
-  readonly body: Spec['request'] extends { body: infer Body } ? Output<Body> : undefined;
+  readonly body: Spec['request'] extends { body: infer Body } ? Output<Body> : Spec['request'] extends { rawBody: object } ? Buffer : undefined;
 }
 
 export interface RouteContext<Spec extends RouteSpec> {
@@ -86,6 +93,11 @@ export interface RouteContext<Spec extends RouteSpec> {
   readonly logger: Logger;
   /** Aborted when the client goes away; pass it to downstream calls. */
   readonly signal: AbortSignal;
+  /**
+   * The validated Idempotency-Key (always present when the route requires one). Services turn it
+   * into the ids of what the request creates (ARCHITECTURE.md §2.3), so pass it on as it is.
+   */
+  readonly idempotencyKey: Spec['idempotency'] extends 'required' ? string : string | undefined;
 }
 
 type ResponseBody<Response extends SuccessResponse> = Response['schema'] extends z.ZodType ? z.input<Response['schema']> : undefined;
@@ -113,6 +125,8 @@ export interface RouteServices {
 export const idempotencyKeyHeader = 'idempotency-key';
 export const idempotentReplayedHeader = 'Idempotent-Replayed';
 const jsonContentType = 'application/json';
+/** Request bodies the helper reads; anything else is 400 before validation. */
+const jsonContentTypes = ['application/json', 'application/*+json'];
 
 const idempotencyKeySchema = z
   .string()
@@ -128,7 +142,8 @@ export function expressPath(openApiPath: string): string {
 }
 
 export class RouteRegistrar {
-  private readonly jsonParser = express.json({ limit: requestBodyBytesMax, strict: true, type: ['application/json', 'application/*+json'] });
+  private readonly jsonParser = express.json({ limit: requestBodyBytesMax, strict: true, type: jsonContentTypes });
+  private readonly rawParser = express.raw({ limit: requestBodyBytesMax, type: jsonContentTypes });
 
   constructor(
     private readonly router: Router,
@@ -139,8 +154,10 @@ export class RouteRegistrar {
   define<const Spec extends RouteSpec>(spec: Spec, handler: NoInfer<RouteHandler<Spec>>): void {
     const idempotency = spec.idempotency ?? (spec.method === 'post' ? 'optional' : 'none');
     const rateLimited = spec.rateLimited ?? true;
+    if (spec.request?.body !== undefined && spec.request.rawBody !== undefined) throw new Error(`${spec.operationId} declares both body and rawBody`);
     const stages: RequestHandler[] = [(request, response, next) => this.enter(request, spec.path, rateLimited, next)];
     if (spec.request?.body !== undefined) stages.push(this.jsonParser);
+    if (spec.request?.rawBody !== undefined) stages.push(this.rawParser);
     stages.push((request, response, next) => {
       const requestContext = requestContextOf(request);
       const run = () => this.handle(spec, { idempotency, rateLimited }, handler, request, response, requestContext);
@@ -184,7 +201,8 @@ export class RouteRegistrar {
     }
 
     const bodySchema = spec.request?.body;
-    if (bodySchema !== undefined && !request.is(['application/json', 'application/*+json'])) {
+    const rawBody = spec.request?.rawBody !== undefined;
+    if ((bodySchema !== undefined || rawBody) && !request.is(jsonContentTypes)) {
       throw new HttpRefusal('INVALID_ARGUMENT', 'the request body must be JSON (Content-Type: application/json)', [
         { path: 'headers.content-type', message: 'expected application/json' },
       ]);
@@ -193,7 +211,12 @@ export class RouteRegistrar {
     const query = validatePart(spec.request?.query, request.query, 'query');
     const headers = validatePart(spec.request?.headers, request.headers, 'headers');
     const key = idempotency === 'none' ? undefined : validatePart(idempotencyKeySchema.optional(), request.headers[idempotencyKeyHeader], 'headers');
-    const body = bodySchema === undefined ? { data: undefined, issues: [], pastLimit: false } : validatePart(bodySchema, request.body, 'body');
+    const body = rawBody
+      ? // An empty body leaves the raw parser nothing to read; it is still a body of zero bytes.
+        { data: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0), issues: [], pastLimit: false }
+      : bodySchema === undefined
+        ? { data: undefined, issues: [], pastLimit: false }
+        : validatePart(bodySchema, request.body, 'body');
     refuseIfInvalid([
       params,
       query,
@@ -230,7 +253,7 @@ export class RouteRegistrar {
     let outcome: StoredResponse;
     let code: string | undefined;
     try {
-      const result = await handler(input, { identity, request, traceId, logger, signal: controller.signal } as RouteContext<Spec>);
+      const result = await handler(input, { identity, request, traceId, logger, signal: controller.signal, idempotencyKey } as RouteContext<Spec>);
       outcome = encodeResult(spec, result);
     } catch (error) {
       const problem = toProblem(error, { traceId, instance: request.path, logger });
@@ -256,7 +279,7 @@ export class RouteRegistrar {
   }
 
   private fingerprint(spec: RouteSpec, input: RouteInput<RouteSpec>): string {
-    let body: unknown = input.body;
+    let body: unknown = Buffer.isBuffer(input.body) ? `sha256:${createHash('sha256').update(input.body).digest('hex')}` : input.body;
     const sensitive = spec.sensitiveBodyFields ?? [];
     if (sensitive.length > 0 && body !== null && typeof body === 'object' && !Array.isArray(body)) {
       body = Object.fromEntries(
@@ -279,7 +302,7 @@ export class RouteRegistrar {
       problems[409] = 'A request with this Idempotency-Key is still running (IDEMPOTENT_REQUEST_IN_PROGRESS).';
       problems[422] = 'This Idempotency-Key was used for a different request (IDEMPOTENCY_KEY_REUSED).';
     }
-    if (spec.request?.body !== undefined) problems[413] = `The body is larger than ${requestBodyBytesMax} bytes (PAYLOAD_TOO_LARGE).`;
+    if (spec.request?.body !== undefined || spec.request?.rawBody !== undefined) problems[413] = `The body is larger than ${requestBodyBytesMax} bytes (PAYLOAD_TOO_LARGE).`;
     if (rateLimited) problems[429] = 'Too many requests from this client or participant (RATE_LIMITED); see Retry-After.';
     for (const [status, description] of Object.entries(spec.problems ?? {})) {
       const common = problems[Number(status)];
@@ -298,7 +321,7 @@ export class RouteRegistrar {
     for (const [status, description] of Object.entries(problems)) {
       responses[status] = {
         description,
-        ...(status === '429' ? { headers: retryAfterHeaderSchema } : status === '401' ? { headers: challengeHeaderSchema } : {}),
+        ...(status === '429' ? { headers: retryAfterHeaderSchema } : status === '401' && spec.access !== 'public' ? { headers: challengeHeaderSchema } : {}),
         content: { [problemContentType]: { schema: problemSchema } },
       };
     }
@@ -319,6 +342,7 @@ export class RouteRegistrar {
         ...(spec.request?.query ? { query: spec.request.query } : {}),
         ...(headerParameters ? { headers: headerParameters } : {}),
         ...(spec.request?.body ? { body: { required: true, content: { [jsonContentType]: { schema: spec.request.body } } } } : {}),
+        ...(spec.request?.rawBody ? { body: { required: true, content: { [jsonContentType]: { schema: spec.request.rawBody.schema } } } } : {}),
       },
       responses,
     };

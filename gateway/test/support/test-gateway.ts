@@ -85,6 +85,7 @@ export async function startTestGateway(options: StartOptions): Promise<TestGatew
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      gateway.close();
       if (!options.databaseName) await mongo.db.dropDatabase().catch(() => undefined);
       await mongo.close();
     },

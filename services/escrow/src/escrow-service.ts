@@ -64,7 +64,8 @@ export async function startEscrow(config: EscrowConfig, options: { clock?: Clock
   const transfers = new AggregateStore<Transfer>(mongo, 'transfers', transferCodec, logger);
   const deposits = new AggregateStore<DepositRecord>(mongo, 'deposits', depositCodec, logger);
   const withdrawals = new AggregateStore<WithdrawalRecord>(mongo, 'withdrawals', withdrawalCodec, logger);
-  const campaignStore = new AggregateStore<Campaign>(mongo, 'campaigns', plainCodec<Campaign>(), logger);
+  // Campaigns carry their reservations: keep two snapshots, not one per pledge.
+  const campaignStore = new AggregateStore<Campaign>(mongo, 'campaigns', plainCodec<Campaign>(), logger, { revisionsKept: 2 });
   const pledgeStore = new AggregateStore<Pledge>(mongo, 'pledges', plainCodec<Pledge>(), logger);
   await Promise.all([
     journal.ensureIndexes(),

@@ -120,6 +120,26 @@ describe('AggregateStore', () => {
     expect(typeof loaded.state.price.amountMinor).toBe('bigint');
   });
 
+  it('compacts old revisions but keeps their ids taken, so no version can be written twice', async () => {
+    const compacting = new AggregateStore(connections[0]!, 'counters', codec, logger, { revisionsKept: 2 });
+    await compacting.create('c-compact', { owner: 'gil', count: 0n }, []);
+    for (let step = 0; step < 5; step += 1) await compacting.update('c-compact', increment(1n));
+    const revisions = await compacting.revisions.find({ aggregateId: 'c-compact' }).sort({ version: 1 }).toArray();
+    expect(revisions.map((revision) => [revision.version, revision.state === undefined])).toEqual([
+      [1, true],
+      [2, true],
+      [3, true],
+      [4, true],
+      [5, false],
+      [6, false],
+    ]);
+    // A lagging head still finds the latest state past the compacted revisions.
+    await compacting.heads.updateOne({ _id: 'c-compact' }, { $set: { version: 2 } });
+    await expect(compacting.get('c-compact')).resolves.toMatchObject({ version: 6, state: { count: 5n } });
+    const stale = { id: 'c-compact', version: 3, state: { owner: 'gil', count: 2n } };
+    await expect(compacting.save(stale, { owner: 'gil', count: 99n }, [])).rejects.toMatchObject({ code: 'CONCURRENT_MODIFICATION' });
+  });
+
   it('lists heads for queries', async () => {
     const page = await store.find({ 'state.owner': 'alice' }, { limit: 10 });
     expect(page.map((aggregate) => aggregate.id)).toEqual(['c-create']);

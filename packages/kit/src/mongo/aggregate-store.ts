@@ -55,12 +55,29 @@ export interface RevisionDocument {
   _id: string;
   aggregateId: string;
   version: number;
-  state: Document;
+  /** Absent once compacted (see AggregateStoreOptions.revisionsKept). */
+  state?: Document;
   outbox: StoredOutboxEvent[];
   outboxPending: boolean;
   /** Set on version 1 of aggregates created from an idempotency key. */
   requestFingerprint?: string;
   writtenAt: Date;
+}
+
+/** A pointer to a revision whose events wait for the relay (a small collection the relay scans cheaply). */
+export interface OutboxPointerDocument {
+  _id: string;
+  aggregateId: string;
+  version: number;
+}
+
+export interface AggregateStoreOptions {
+  /**
+   * Keep only this many latest revisions (relayed older ones are deleted after each write).
+   * Unset keeps every revision as the aggregate's history. Large, busy aggregates set it, since
+   * every revision is a full snapshot.
+   */
+  readonly revisionsKept?: number;
 }
 
 export interface HeadDocument {
@@ -94,6 +111,7 @@ export function revisionId(aggregateId: string, version: number): string {
 export class AggregateStore<State> {
   readonly revisions: Collection<RevisionDocument>;
   readonly heads: Collection<HeadDocument>;
+  readonly outboxPointers: Collection<OutboxPointerDocument>;
   private readonly listeners = new Set<() => void>();
   private readonly commandsInProcess = new KeyedMutex();
 
@@ -102,9 +120,11 @@ export class AggregateStore<State> {
     readonly name: string,
     private readonly codec: AggregateCodec<State>,
     private readonly logger: Logger,
+    private readonly options: AggregateStoreOptions = {},
   ) {
     this.revisions = mongo.collection<RevisionDocument>(`${name}_revisions`);
     this.heads = mongo.collection<HeadDocument>(name);
+    this.outboxPointers = mongo.collection<OutboxPointerDocument>(`${name}_outbox`);
   }
 
   /** Indexes for the relay's and the queries' scans (FerretDB accepts them; MongoDB uses them). */
@@ -113,7 +133,7 @@ export class AggregateStore<State> {
     for (const keys of headIndexes) await this.heads.createIndex(keys);
   }
 
-  /** Called after every successful write, so a relay can publish without waiting for its poll. */
+  /** Called after every write that produced events, so a relay can publish without waiting for its poll. */
   onWrite(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -128,9 +148,11 @@ export class AggregateStore<State> {
       const next = await this.revisions.findOne({ _id: revisionId(id, version + 1) });
       if (!next) break;
       version = next.version;
-      stateDocument = next.state;
+      // A compacted revision has no snapshot; a later one always has (only old ones are compacted).
+      stateDocument = next.state ?? undefined;
     }
-    if (stateDocument === undefined || version === 0) return undefined;
+    if (version === 0) return undefined;
+    if (stateDocument === undefined) throw new Error(`${this.name} ${id}: the latest revision ${version} has no snapshot`);
     if (!head || head.version < version) await this.writeHead(id, version, stateDocument);
     return { id, version, state: this.codec.fromDocument(stateDocument) };
   }
@@ -223,8 +245,21 @@ export class AggregateStore<State> {
       if (isDuplicateKeyError(error)) return false;
       throw error;
     }
+    if (events.length > 0) {
+      // Best effort: a pointer lost to a crash is found by the relay's periodic full scan.
+      await this.outboxPointers.insertOne({ _id: revision._id, aggregateId: id, version }).catch((error: unknown) => {
+        if (!isDuplicateKeyError(error)) this.logger.warn({ err: error, aggregate: this.name, id, version }, 'could not write the outbox pointer; the relay scan will find the events');
+      });
+    }
     await this.writeHead(id, version, stateDocument);
-    for (const listener of this.listeners) listener();
+    if (this.options.revisionsKept !== undefined && version > this.options.revisionsKept) {
+      // Compaction drops the snapshot but keeps the document: its _id must stay taken, or a stale
+      // writer could insert that version again. Only relayed revisions are compacted.
+      await this.revisions.updateOne({ _id: revisionId(id, version - this.options.revisionsKept), outboxPending: false }, { $unset: { state: '', outbox: '' }, $set: { compacted: true } }).catch((error: unknown) => {
+        this.logger.warn({ err: error, aggregate: this.name, id }, 'could not compact an old revision');
+      });
+    }
+    if (events.length > 0) for (const listener of this.listeners) listener();
     return true;
   }
 

@@ -124,6 +124,25 @@ describe('OutboxRelay', () => {
     await expect(store.revisions.countDocuments({ outboxPending: true })).resolves.toBe(0);
   });
 
+  it('finds events whose outbox pointer a crash lost, in order, with the periodic full scan', async () => {
+    await record('tally-lost', 1n);
+    await record('tally-lost', 2n);
+    await store.outboxPointers.deleteMany({ aggregateId: 'tally-lost' });
+    const relay = new OutboxRelay({ stores: [store as AggregateStore<unknown>], producer, logger });
+    await expect(relay.relayOnce()).resolves.toBe(0);
+    await expect(relay.relayOnce({ fullScan: true })).resolves.toBe(2);
+    await expect(store.revisions.countDocuments({ aggregateId: 'tally-lost', outboxPending: true })).resolves.toBe(0);
+  });
+
+  it('publishes an earlier revision first when only a later pointer survived', async () => {
+    await record('tally-order', 1n);
+    await record('tally-order', 2n);
+    await store.outboxPointers.deleteOne({ aggregateId: 'tally-order', version: 1 });
+    const relay = new OutboxRelay({ stores: [store as AggregateStore<unknown>], producer, logger });
+    await expect(relay.relayOnce()).resolves.toBe(2);
+    await expect(store.revisions.countDocuments({ aggregateId: 'tally-order', outboxPending: true })).resolves.toBe(0);
+  });
+
   it('relays on its own after writes once started', async () => {
     const relay = new OutboxRelay({ stores: [store as AggregateStore<unknown>], producer, logger, pollIntervalMs: 60_000 });
     relay.start();

@@ -1,0 +1,157 @@
+/**
+ * Wallet and ledger routes (API.md "Wallet and ledger (escrow service)"): the caller's wallet and
+ * journal, withdrawals, the payment provider's webhook and the ledger's invariant report. Each
+ * handler decodes, makes one gRPC call to escrow with the caller's identity, and encodes; escrow
+ * decides. Without ESCROW_GRPC_ADDRESS they answer 503 UNAVAILABLE (see escrow-connection.ts).
+ */
+import { pageQuerySchema, decodeCursor, encodeCursor } from '../http/paging';
+import { HttpRefusal } from '../http/problem';
+import { currencySchema, moneyMessage } from '../http/money';
+import type { RouteRegistrar } from '../openapi/route';
+import { z } from '../openapi/zod';
+import type { EscrowConnection } from './escrow-connection';
+import {
+  invariantReportSchema,
+  invariantReportView,
+  paymentProviderEventSchema,
+  paymentProviderOutcomeSchema,
+  walletEntryPageSchema,
+  walletEntryView,
+  walletSchema,
+  walletView,
+  withdrawalRequestSchema,
+  withdrawalSchema,
+  withdrawalView,
+} from './views';
+
+/** The header the payment provider signs its webhooks with (as node delivers it, in lower case). */
+export const signatureHeader = 'sizhong-signature';
+
+/** Escrow pages a journal by sequence number; the gateway wraps it in an opaque cursor. */
+const sequenceCursorPattern = /^[1-9][0-9]{0,14}$/;
+
+const downstreamProblems = {
+  503: 'The escrow service is unavailable, or this gateway is not connected to it (UNAVAILABLE).',
+  504: 'The escrow service did not answer in time (DEADLINE_EXCEEDED).',
+} as const;
+
+const walletQuerySchema = z.object({ currency: currencySchema.default('CNY') });
+
+export function registerEscrowRoutes(routes: RouteRegistrar, escrow: EscrowConnection): void {
+  routes.define(
+    {
+      method: 'get',
+      path: '/v1/wallet',
+      operationId: 'getWallet',
+      summary: "The caller's wallet in one currency",
+      description: 'A wallet exists for every participant and currency; one never used holds zero.',
+      tags: ['wallet'],
+      access: 'authenticated',
+      request: { query: walletQuerySchema },
+      responses: { 200: { description: 'Available and held money.', schema: walletSchema } },
+      problems: downstreamProblems,
+    },
+    async ({ query }, { identity, signal }) => {
+      const balance = await escrow.clients().wallet.getWallet({ currency: query.currency }, { identity, signal });
+      return { status: 200, body: walletView(balance) };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'get',
+      path: '/v1/wallet/entries',
+      operationId: 'listWalletEntries',
+      summary: "Journal entries of the caller's wallet, newest first",
+      tags: ['wallet'],
+      access: 'authenticated',
+      request: { query: pageQuerySchema.extend(walletQuerySchema.shape) },
+      responses: { 200: { description: 'A page of entries.', schema: walletEntryPageSchema } },
+      problems: downstreamProblems,
+    },
+    async ({ query }, { identity, signal }) => {
+      const before = decodeCursor(query.cursor, sequenceCursorPattern);
+      const found = await escrow.clients().wallet.listWalletEntries(
+        { currency: query.currency, page: { limit: query.limit, cursor: before ?? '' } },
+        { identity, signal },
+      );
+      const nextSequence = found.page?.nextCursor ?? '';
+      return {
+        status: 200,
+        body: { items: found.entries.map((entry) => walletEntryView(entry, query.currency)), nextCursor: nextSequence === '' ? null : encodeCursor(nextSequence) },
+      };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'post',
+      path: '/v1/wallet/withdrawals',
+      operationId: 'requestWithdrawal',
+      summary: "Pay money out of the caller's wallet to the payment provider",
+      description: 'The sandbox provider pays out at once, so a withdrawal answers `completed`. The Idempotency-Key also names the withdrawal inside escrow.',
+      tags: ['wallet'],
+      access: 'authenticated',
+      idempotency: 'required',
+      request: { body: withdrawalRequestSchema },
+      responses: { 201: { description: 'The withdrawal.', schema: withdrawalSchema } },
+      problems: { 422: 'The wallet does not hold that much available money (INSUFFICIENT_FUNDS).', ...downstreamProblems },
+    },
+    async ({ body }, { identity, signal, idempotencyKey }) => {
+      const withdrawal = await escrow.clients().wallet.requestWithdrawal({ idempotencyKey, amount: moneyMessage(body.amount) }, { identity, signal });
+      return { status: 201, body: withdrawalView(withdrawal) };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'post',
+      path: '/v1/psp/webhooks',
+      operationId: 'receivePaymentProviderEvent',
+      summary: "The payment provider's signed webhook",
+      description:
+        'Called by the payment provider, not by participants: no access token, no Idempotency-Key, rate limited per client address only. ' +
+        'The body is passed to escrow as the exact bytes received; escrow checks `Sizhong-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` ' +
+        '(a signature more than 5 minutes old or new is refused) and applies each event id once: a replay answers 200 `already_applied`.',
+      tags: ['payment provider'],
+      access: 'public',
+      idempotency: 'none',
+      request: {
+        headers: z.object({ [signatureHeader]: z.string().optional().describe('`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`') }),
+        rawBody: { schema: paymentProviderEventSchema },
+      },
+      responses: { 200: { description: 'The event was applied now, before, or ignored.', schema: paymentProviderOutcomeSchema } },
+      problems: {
+        400: 'The signed body is not a valid event (INVALID_ARGUMENT).',
+        401: 'The signature header is missing, malformed, outside the time tolerance or does not match the body (SIGNATURE_INVALID).',
+        413: 'Escrow takes webhook bodies of at most 16 KiB (PAYLOAD_TOO_LARGE).',
+        422: 'An event id seen before arrived with different content (IDEMPOTENCY_KEY_REUSED).',
+        ...downstreamProblems,
+      },
+    },
+    async ({ headers, body }, { signal }) => {
+      const signature = headers[signatureHeader];
+      if (signature === undefined) throw new HttpRefusal('SIGNATURE_INVALID', `the ${signatureHeader} header is missing`);
+      const outcome = await escrow.clients().wallet.applyPaymentProviderEvent({ body, signature }, { signal });
+      return { status: 200, body: { eventId: outcome.eventId, outcome: outcome.outcome as z.input<typeof paymentProviderOutcomeSchema>['outcome'] } };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'get',
+      path: '/v1/ledger/invariants',
+      operationId: 'getLedgerInvariants',
+      summary: 'Conservation of money and accounts below zero, computed now',
+      description: 'Reads every account, so it is meant for supervision, not for polling.',
+      tags: ['ledger'],
+      access: ['admin', 'regulator'],
+      responses: { 200: { description: 'The invariant report.', schema: invariantReportSchema } },
+      problems: downstreamProblems,
+    },
+    async (_input, { identity, signal }) => {
+      const report = await escrow.clients().ledger.getInvariants({}, { identity, signal });
+      return { status: 200, body: invariantReportView(report) };
+    },
+  );
+}

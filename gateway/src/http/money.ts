@@ -1,0 +1,62 @@
+/**
+ * Money in the public API: `{"currency": "CNY", "amountMinor": "12345"}`, a decimal string of
+ * integer minor units (API.md "Conventions"). Conversions to and from the wire form of the
+ * services (`commonV1.Money`, bigint minor units) live here, so no route handles amounts as numbers.
+ */
+import { amountMinorMax, assert, type MoneyJson } from '@sizhong/kit';
+import type { commonV1 } from '@sizhong/proto';
+import { z } from '../openapi/zod';
+
+/**
+ * Currencies clients may name. Escrow opens the platform accounts (fee, payment provider) for
+ * exactly these at start (services/escrow/src/escrow-service.ts `platformCurrencies`); a wallet in
+ * any other currency could never be funded, so asking for one is refused as malformed input.
+ */
+export const supportedCurrencies = ['CNY', 'USD'] as const;
+export type SupportedCurrency = (typeof supportedCurrencies)[number];
+
+/** 19 digits hold every int64; one more character leaves room for a minus sign. */
+export const amountMinorLengthMax = 20;
+
+const signedAmountPattern = /^-?(0|[1-9][0-9]{0,18})$/;
+const positiveAmountPattern = /^[1-9][0-9]{0,18}$/;
+
+export const currencySchema = z.enum(supportedCurrencies).describe(`ISO 4217 code: ${supportedCurrencies.join(' or ')}`);
+
+/** Money as answered: any currency the ledger reports, any int64 amount (external accounts go below zero). */
+export const moneySchema = z
+  .object({
+    currency: z.string().regex(/^[A-Z]{3}$/).describe('ISO 4217 code'),
+    amountMinor: z.string().regex(signedAmountPattern).describe('integer minor units (fen, cents) as a decimal string'),
+  })
+  .openapi('Money');
+
+/** Money a client sends to be moved: a supported currency and a positive int64 amount. */
+export const positiveMoneySchema = z
+  .object({
+    currency: currencySchema,
+    amountMinor: z
+      .string()
+      .max(amountMinorLengthMax)
+      .regex(positiveAmountPattern, 'a positive integer of minor units as a decimal string, e.g. "10050" for 100.50')
+      // zod runs refinements after a failed regex too: only a well-formed amount is compared.
+      .refine((text) => !positiveAmountPattern.test(text) || BigInt(text) <= amountMinorMax, `at most ${amountMinorMax}`)
+      .describe('a positive integer of minor units (fen, cents) as a decimal string'),
+  })
+  .openapi('PositiveMoney');
+
+/** A service's money as the public JSON form. Services always send money where the contract says so. */
+export function moneyJson(value: commonV1.Money | undefined): MoneyJson {
+  assert(value !== undefined, 'a service answered without a money field its contract requires');
+  return { currency: value.currency, amountMinor: value.amountMinor.toString() };
+}
+
+/** An amount in minor units of a known currency as the public JSON form. */
+export function minorUnitsJson(currency: string, amountMinor: bigint): MoneyJson {
+  return { currency, amountMinor: amountMinor.toString() };
+}
+
+/** Validated client money (see positiveMoneySchema) as the services' wire form. */
+export function moneyMessage(value: { currency: string; amountMinor: string }): commonV1.Money {
+  return { currency: value.currency, amountMinor: BigInt(value.amountMinor) };
+}
