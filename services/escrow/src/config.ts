@@ -10,6 +10,7 @@ export const escrowConfigShape = {
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-z0-9.-]{0,80}$/).default('').describe('prefix of every topic name (tests isolate themselves with it)'),
   PSP_WEBHOOK_SECRET: z.string().min(32).optional().describe('HMAC secret of the payment provider webhook; unset means one generated under .data/'),
   SCHEDULER_INTERVAL_MS: configFields.milliseconds(1_000, 'how often due deadlines are looked for'),
+  SCHEDULER_LEASE_MS: configFields.milliseconds(30_000, 'how long a claimed deadline job is reserved for the worker that claimed it'),
   RECOVERY_INTERVAL_MS: configFields.milliseconds(10_000, 'how often transfers left between legs by a crash are completed'),
   TRANSFER_RECOVERY_AGE_MS: configFields.milliseconds(30_000, 'how old a transfer left between legs must be before recovery completes it'),
   PLATFORM_FEE_BPS: configFields.basisPoints(500, 'platform fee on collected pledges'),

@@ -104,6 +104,7 @@ export async function startEscrow(config: EscrowConfig, options: { clock?: Clock
     clock,
     logger,
     intervalMs: config.SCHEDULER_INTERVAL_MS,
+    leaseMs: config.SCHEDULER_LEASE_MS,
     handlers: {
       'expire-transfer': async (job) => void (await ledger.expirePending(String(job.payload['transferId']))),
       [campaignJobKinds.settle]: async (job) => void (await late.campaigns?.settle(String(job.payload['campaignId']))),

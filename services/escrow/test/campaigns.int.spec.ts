@@ -72,10 +72,10 @@ describe('product campaigns', () => {
     // 5% of 6003 = 300.15 → 300 by the split rule; the creator gets the rest at once (no milestones).
     expect(delivered.payout).toEqual({ collected: cny(6_003n), fee: cny(300n), net: cny(5_703n) });
     for (const backer of backers) expect(await harness.available(backer)).toBe(10_000n - 2_001n);
-    expect((await feeBalance()) - feeBefore).toBe(300n);
-    expect((await harness.available('pt_creator')) - creatorBefore).toBe(5_703n);
-    const escrowBalance = await harness.ledger.call.getBalance({ accountId: `escrow:campaign:${campaign.id}:CNY` });
-    expect(escrowBalance.available?.amountMinor).toBe(0n);
+    // The payout follows the state change as the saga's next step: wait for it.
+    await eventually(feeBalance, (balance) => balance - feeBefore === 300n, 'the fee');
+    await eventually(() => harness.available('pt_creator'), (balance) => balance - creatorBefore === 5_703n, "the creator's payout");
+    await eventually(() => harness.ledger.call.getBalance({ accountId: `escrow:campaign:${campaign.id}:CNY` }), (balance) => balance.available?.amountMinor === 0n, 'an empty campaign escrow');
     const pledges = await harness.campaigns.call.listCampaignPledges({ campaignId: campaign.id }, { identity: creator });
     expect(pledges.pledges.map((pledge) => pledge.state)).toEqual(['collected', 'collected', 'collected']);
   });
@@ -188,12 +188,12 @@ describe('product campaigns', () => {
     // The backer with 3000 of 5000 collected holds the majority.
     const accepted = await harness.campaigns.call.acceptMilestone({ campaignId: campaign.id, index: 0 }, { identity: participant('pt_ms_1', 'backer') });
     expect(accepted.milestones[0]?.state).toBe('released');
-    expect((await harness.available('pt_creator')) - creatorBefore).toBe(1_900n);
+    await eventually(() => harness.available('pt_creator'), (balance) => balance - creatorBefore === 1_900n, 'the first milestone payout');
     await expect(harness.campaigns.call.acceptMilestone({ campaignId: campaign.id, index: 1 }, { identity: participant('pt_stranger', 'backer') })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     // Nobody accepts the second one: it is released when the silence window passes.
     const delivered = await settled(campaign.id, ['delivered']);
     expect(delivered.milestones.map((milestone) => milestone.state)).toEqual(['released', 'released']);
-    expect((await harness.available('pt_creator')) - creatorBefore).toBe(4_750n);
+    await eventually(() => harness.available('pt_creator'), (balance) => balance - creatorBefore === 4_750n, 'the second milestone payout');
     const report = await harness.ledger.call.getInvariants({});
     expect(report.conserved).toBe(true);
     expect(report.negativeAccounts).toEqual([]);

@@ -14,6 +14,8 @@ export interface KafkaOptions {
 }
 
 export function createKafka(options: KafkaOptions): Kafka {
+  // We rely on kafkajs 2's default (murmur2, Java-compatible) partitioner; its migration notice is noise.
+  process.env['KAFKAJS_NO_PARTITIONER_WARNING'] ??= '1';
   const logger = options.logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: options.clientId,
