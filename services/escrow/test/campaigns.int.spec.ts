@@ -198,4 +198,37 @@ describe('product campaigns', () => {
     expect(report.conserved).toBe(true);
     expect(report.negativeAccounts).toEqual([]);
   });
+
+  it('refunds the unreleased money pro rata when an admin finds the creator failed to deliver', async () => {
+    await harness.deposit('pt_fd_1', 10_000n);
+    await harness.deposit('pt_fd_2', 10_000n);
+    const creatorBefore = await harness.available('pt_creator');
+    const now = Date.now();
+    const campaign = await launchCampaign('delivery-failure', {
+      goal: 3_000n,
+      endsInMs: 2_000,
+      milestones: [
+        { title: 'Prototype', shareBps: 5_000, dueAt: new Date(now + 60_000) },
+        { title: 'Shipping', shareBps: 5_000, dueAt: new Date(now + 120_000) },
+      ],
+    });
+    await harness.campaigns.call.placePledge({ campaignId: campaign.id, idempotencyKey: 'a', tierId: campaign.tiers[0]!.id, amount: cny(3_000n) }, { identity: participant('pt_fd_1', 'backer') });
+    await harness.campaigns.call.placePledge({ campaignId: campaign.id, idempotencyKey: 'b', tierId: campaign.tiers[0]!.id, amount: cny(1_000n) }, { identity: participant('pt_fd_2', 'backer') });
+    await settled(campaign.id, ['delivering']);
+    // Net 3800 (4000 less 5%): 1900 per milestone. The first is accepted, the second never comes.
+    await harness.campaigns.call.acceptMilestone({ campaignId: campaign.id, index: 0 }, { identity: participant('pt_fd_1', 'backer') });
+    await expect(harness.campaigns.call.failDelivery({ campaignId: campaign.id }, { identity: participant('pt_fd_1', 'backer') })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    const failed = await harness.campaigns.call.failDelivery({ campaignId: campaign.id }, { identity: participant('pt_admin', 'admin') });
+    expect(failed.state).toBe('delivery_failed');
+    // The unreleased 1900 goes back 3:1 → 1425 and 475; the fee stays earned.
+    await eventually(() => harness.available('pt_fd_1'), (balance) => balance === 10_000n - 3_000n + 1_425n, 'the first refund');
+    await eventually(() => harness.available('pt_fd_2'), (balance) => balance === 10_000n - 1_000n + 475n, 'the second refund');
+    await eventually(() => harness.available('pt_creator'), (balance) => balance - creatorBefore === 1_900n, 'the released milestone only');
+    const pledges = await harness.campaigns.call.listCampaignPledges({ campaignId: campaign.id }, { identity: creator });
+    expect(pledges.pledges.map((pledge) => [pledge.state, pledge.refundReason, pledge.refundedAmount?.amountMinor]).sort()).toEqual([
+      ['refunded', 'delivery_failed', 1_425n],
+      ['refunded', 'delivery_failed', 475n],
+    ]);
+    await eventually(() => harness.ledger.call.getBalance({ accountId: `escrow:campaign:${campaign.id}:CNY` }), (balance) => balance.available?.amountMinor === 0n, 'an empty campaign escrow');
+  });
 });
