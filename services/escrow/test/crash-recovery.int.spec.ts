@@ -1,18 +1,15 @@
 // Proves escrow survives SIGKILL at random points of a concurrent money workload (deposits, holds, posts, voids,
 // withdrawals): after restarts and recovery, money is conserved, no wallet is negative, every pending transfer
 // resolved at most once, balances are exactly as expected, and no event was lost.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { connectMongo, createGrpcClient, createKafka, DomainError, EventConsumer, eventsTopic, MongoProcessedEventStore } from '@sizhong/kit';
+import { connectMongo, createGrpcClient, createKafka, EventConsumer, eventsTopic, MongoProcessedEventStore } from '@sizhong/kit';
 import { escrowV1 } from '@sizhong/proto';
 import { testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
 import pino from 'pino';
 import { signPayload } from '../src/app/payment-provider';
+import { CrashableEscrow, freePort, retrying, seededRandom } from './crash-harness';
 
 jest.setTimeout(300_000);
 
-const repositoryRoot = join(__dirname, '..', '..', '..');
 const secret = 'crash-test-webhook-secret-0123456789';
 const logger = pino({ level: 'silent' });
 const backers = 6;
@@ -22,44 +19,7 @@ const holdsPerBacker = 6;
 const holdMinor = 1_000n;
 const withdrawalMinor = 500n;
 const kills = 4;
-/** Transient failures (the service is down) are retried this often before the test gives up. */
-const retryAttemptsMax = 300;
-const retryPauseMs = 100;
 const escrowAccountId = 'escrow:campaign:crash:CNY';
-
-/** A small seeded generator, so a failing run can be replayed with the printed seed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1_664_525 + 1_013_904_223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-const transientCodes = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'INTERNAL', 'CONCURRENT_MODIFICATION']);
-
-/** Retries an idempotent call through crashes; a domain refusal ends it. */
-async function retrying<T>(call: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await call();
-    } catch (error) {
-      if (!(error instanceof DomainError) || !transientCodes.has(error.code) || attempt >= retryAttemptsMax) throw error;
-      await new Promise((resolve) => setTimeout(resolve, retryPauseMs));
-    }
-  }
-}
 
 describe('escrow under SIGKILL', () => {
   it('recovers to exact, conserved balances with every event published', async () => {
@@ -68,31 +28,17 @@ describe('escrow under SIGKILL', () => {
     const infrastructure = testInfrastructure();
     const database = testDatabaseName('crash');
     const topicPrefix = testTopicPrefix('crash');
-    const port = await freePort();
-    const address = `127.0.0.1:${port}`;
-    let child: ChildProcess | undefined;
-    let childLog = '';
-    const start = () => {
-      child = spawn(process.execPath, ['--import', 'tsx', join(repositoryRoot, 'services', 'escrow', 'src', 'main.ts')], {
-        cwd: repositoryRoot,
-        env: {
-          ...process.env,
-          MONGO_URL: infrastructure.mongoUrl,
-          KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','),
-          ESCROW_DATABASE: database,
-          KAFKA_TOPIC_PREFIX: topicPrefix,
-          PSP_WEBHOOK_SECRET: secret,
-          GRPC_PORT: String(port),
-          RECOVERY_INTERVAL_MS: '300',
-          TRANSFER_RECOVERY_AGE_MS: '500',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child.stdout?.on('data', (chunk: Buffer) => (childLog = (childLog + chunk.toString()).slice(-5_000)));
-      child.stderr?.on('data', (chunk: Buffer) => (childLog = (childLog + chunk.toString()).slice(-5_000)));
-    };
-    start();
+    const escrow = new CrashableEscrow(await freePort(), {
+      MONGO_URL: infrastructure.mongoUrl,
+      KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','),
+      ESCROW_DATABASE: database,
+      KAFKA_TOPIC_PREFIX: topicPrefix,
+      PSP_WEBHOOK_SECRET: secret,
+      RECOVERY_INTERVAL_MS: '300',
+      TRANSFER_RECOVERY_AGE_MS: '500',
+    });
+    const address = escrow.address;
+    escrow.start();
 
     const wallet = createGrpcClient(escrowV1.WalletServiceService, address, { deadlineMs: 3_000 });
     const ledger = createGrpcClient(escrowV1.LedgerServiceService, address, { deadlineMs: 3_000 });
@@ -127,31 +73,18 @@ describe('escrow under SIGKILL', () => {
     };
 
     let running = true;
-    let killsDone = 0;
-    const killer = (async () => {
-      for (let kill = 0; kill < kills && running; kill += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 500 + random() * 1_500));
-        if (!running) break;
-        const victim = child;
-        const exited = new Promise((resolve) => victim?.once('exit', resolve));
-        victim?.kill('SIGKILL');
-        await exited;
-        killsDone += 1;
-        await new Promise((resolve) => setTimeout(resolve, random() * 500));
-        start();
-      }
-    })();
+    const killer = escrow.chaos(random, kills, () => !running, { min: 500, max: 2_000 });
     try {
       await Promise.all(Array.from({ length: backers }, (_, backer) => workload(backer)));
     } catch (error) {
-      throw new Error(`workload failed (seed ${seed}): ${(error as Error).message}\n${childLog}`);
+      throw new Error(`workload failed (seed ${seed}): ${(error as Error).message}\n${escrow.recentLog}`);
     } finally {
       running = false;
       await killer;
     }
 
     // The kills landed while money was moving, not after the workload.
-    expect(killsDone).toBeGreaterThanOrEqual(2);
+    expect(escrow.kills).toBeGreaterThanOrEqual(2);
 
     // Recovery completes whatever a kill left between legs.
     let report = await retrying(() => ledger.call.getInvariants({}));
@@ -202,7 +135,7 @@ describe('escrow under SIGKILL', () => {
     await consumer.stop();
     expect(Object.fromEntries(seen)).toEqual({ DepositReceived: backers * depositsPerBacker, WithdrawalCompleted: backers });
 
-    child?.kill('SIGTERM');
+    escrow.stop();
     wallet.close();
     ledger.close();
     await mongo.db.dropDatabase();
