@@ -45,7 +45,8 @@ export async function startEscrowHarness(label: string, overrides: Record<string
   const escrow = await startEscrow(config, { logger: pino({ level: 'silent' }) });
   const wallet = createGrpcClient(escrowV1.WalletServiceService, escrow.address, { deadlineMs: 30_000 });
   const ledger = createGrpcClient(escrowV1.LedgerServiceService, escrow.address, { deadlineMs: 30_000 });
-  const campaigns = createGrpcClient(escrowV1.CampaignServiceService, escrow.address, { deadlineMs: 60_000 });
+  // Generous: the 500-pledge test queues every pledge on one campaign, and CI machines are busy.
+  const campaigns = createGrpcClient(escrowV1.CampaignServiceService, escrow.address, { deadlineMs: 150_000 });
   return {
     escrow,
     database,
