@@ -40,7 +40,13 @@ export const gatewayConfigShape = {
     .describe("express 'trust proxy' setting (e.g. loopback, 1); unset trusts no proxy, so the client IP is the socket peer"),
   MONGO_URL: configFields.optionalUrl('MongoDB connection string (required by the gateway; the platform runner provides it)'),
   ESCROW_GRPC_ADDRESS: grpcAddress('escrow').describe(
-    'gRPC address (host:port) of the escrow service; unset means /readyz does not check it and the wallet, ledger and webhook routes answer 503 UNAVAILABLE',
+    'gRPC address (host:port) of the escrow service; unset means /readyz does not check it and the wallet, ledger, webhook and campaign routes answer 503 UNAVAILABLE',
+  ),
+  ESCROW_CAMPAIGN_WRITE_DEADLINE_MS: durationMs(
+    30_000,
+    1_000,
+    300_000,
+    'gRPC deadline of the calls that write an existing campaign (pledges, cancellations, launches, milestone votes, delivery failures): escrow serialises them per campaign, so a burst queues; keep it below IDEMPOTENCY_LEASE_MS',
   ),
   TASK_DISPATCH_GRPC_ADDRESS: grpcAddress('task-dispatch'),
   EQUITY_GRPC_ADDRESS: grpcAddress('equity'),

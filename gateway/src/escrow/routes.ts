@@ -11,6 +11,10 @@ import type { RouteRegistrar } from '../openapi/route';
 import { z } from '../openapi/zod';
 import type { EscrowConnection } from './escrow-connection';
 import {
+  accountBalanceSchema,
+  accountBalanceView,
+  accountIdLengthMax,
+  accountIdPattern,
   invariantReportSchema,
   invariantReportView,
   paymentProviderEventSchema,
@@ -152,6 +156,31 @@ export function registerEscrowRoutes(routes: RouteRegistrar, escrow: EscrowConne
     async (_input, { identity, signal }) => {
       const report = await escrow.clients().ledger.getInvariants({}, { identity, signal });
       return { status: 200, body: invariantReportView(report) };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'get',
+      path: '/v1/ledger/accounts/{accountId}',
+      operationId: 'getLedgerAccount',
+      summary: 'The balance of any ledger account (supervision)',
+      description:
+        'For regulators and admins: a wallet, a deal\'s escrow account (`escrow:campaign:<campaign id>:CNY`), the platform fee account ' +
+        '(`fee:platform:CNY`) or the payment provider\'s external account (`external:psp:CNY`).',
+      tags: ['ledger'],
+      access: ['admin', 'regulator'],
+      request: {
+        params: z.object({
+          accountId: z.string().max(accountIdLengthMax).regex(accountIdPattern, 'expected <kind>:<owner>:<currency>').describe('self-describing ledger account id `<kind>:<owner>:<currency>`'),
+        }),
+      },
+      responses: { 200: { description: 'Available and held money of the account.', schema: accountBalanceSchema } },
+      problems: { 404: 'No such account (NOT_FOUND).', ...downstreamProblems },
+    },
+    async ({ params }, { identity, signal }) => {
+      const balance = await escrow.clients().ledger.getBalance({ accountId: params.accountId }, { identity, signal });
+      return { status: 200, body: accountBalanceView(balance) };
     },
   );
 }

@@ -82,6 +82,22 @@ export const invariantReportSchema = z
   })
   .openapi('LedgerInvariants');
 
+/** `<kind>:<owner>:<currency>` as escrow names accounts; escrow checks the kind and owner. */
+export const accountIdPattern = /^[a-z]+:[A-Za-z0-9_:-]+:[A-Z]{3}$/;
+export const accountIdLengthMax = 200;
+
+export const accountBalanceSchema = z
+  .object({
+    accountId: z.string().describe(accountIdDescription),
+    available: moneySchema,
+    held: moneySchema.describe('reserved by pending transfers'),
+  })
+  .openapi('LedgerAccountBalance');
+
+export function accountBalanceView(balance: escrowV1.AccountBalance): z.input<typeof accountBalanceSchema> {
+  return { accountId: balance.accountId, available: moneyJson(balance.available), held: moneyJson(balance.held) };
+}
+
 export function walletView(balance: escrowV1.AccountBalance): z.input<typeof walletSchema> {
   return { available: moneyJson(balance.available), held: moneyJson(balance.held) };
 }

@@ -205,7 +205,8 @@ export class Campaigns {
 
   async pledge(caller: CallerIdentity, pledgeId: string): Promise<Pledge> {
     const loaded = await this.options.pledges.load(pledgeId);
-    if (!loaded) throw new DomainError('NOT_FOUND', `pledge ${pledgeId} not found`);
+    // Worded exactly like viewablePledge's refusal: an unknown id and someone else's look alike.
+    if (!loaded) throw new DomainError('NOT_FOUND', 'pledge not found', { pledgeId });
     const campaign = await this.options.campaigns.get(loaded.state.campaignId, 'campaign');
     return viewablePledge(loaded.state, campaign.state, caller);
   }
@@ -221,7 +222,7 @@ export class Campaigns {
   /** The backer cancels: the campaign releases the reservation (deciding the last-call rule), the pledge is cancelled, the hold voided. */
   async cancelPledge(caller: CallerIdentity, pledgeId: string): Promise<Pledge> {
     const pledge = await this.pledge(caller, pledgeId);
-    if (pledge.backerId !== caller.participantId) throw new DomainError('NOT_FOUND', `pledge ${pledgeId} not found`);
+    if (pledge.backerId !== caller.participantId) throw new DomainError('NOT_FOUND', 'pledge not found', { pledgeId });
     if (pledge.state === 'cancelled') {
       await this.options.ledger.voidPending(pledge.transferId).catch(() => undefined);
       return pledge;

@@ -1,0 +1,296 @@
+/**
+ * Product campaign and pledge routes (API.md "Product campaigns and pledges"). Each handler
+ * decodes, makes one gRPC call to escrow's CampaignService with the caller's identity, and
+ * encodes; escrow decides (ownership, visibility, tier stock, funds, the last-call rule) and its
+ * refusals reach the client through the one error table. Without ESCROW_GRPC_ADDRESS they answer
+ * 503 UNAVAILABLE (see escrow-connection.ts).
+ */
+import { DomainError, isDomainError } from '@sizhong/kit';
+import { decodeCursor, encodeCursor, pageQuerySchema } from '../http/paging';
+import { moneyMessage } from '../http/money';
+import type { RouteRegistrar } from '../openapi/route';
+import {
+  campaignListQuerySchema,
+  campaignPageSchema,
+  campaignParamsSchema,
+  campaignSchema,
+  campaignView,
+  createCampaignMessage,
+  createCampaignRequestSchema,
+  milestoneParamsSchema,
+  placePledgeRequestSchema,
+  pledgePageSchema,
+  pledgeParamsSchema,
+  pledgeSchema,
+  pledgeView,
+} from './campaign-views';
+import type { EscrowConnection } from './escrow-connection';
+
+/** Escrow pages campaigns and pledges by id; the gateway wraps the last id in an opaque cursor. */
+const idCursorPattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+const downstreamProblems = {
+  503: 'The escrow service is unavailable, or this gateway is not connected to it (UNAVAILABLE).',
+  504: 'The escrow service did not answer in time (DEADLINE_EXCEEDED).',
+} as const;
+
+const unknownCampaign = 'No campaign has this id, or it is a draft of another creator (NOT_FOUND).';
+
+export function registerCampaignRoutes(routes: RouteRegistrar, escrow: EscrowConnection): void {
+  const campaigns = () => escrow.clients('campaign operations').campaigns;
+  const deadlineMs = escrow.campaignWriteDeadlineMs;
+
+  routes.define(
+    {
+      method: 'post',
+      path: '/v1/campaigns',
+      operationId: 'createCampaign',
+      summary: 'Create a draft campaign owned by the caller',
+      description:
+        'The campaign stays a `draft`, visible to its creator only, until launched. The Idempotency-Key also names the campaign inside escrow, ' +
+        'so a retry creates nothing twice. Escrow checks the campaign rules (durations, limits, milestone shares) and answers 400 with the field.',
+      tags: ['campaigns'],
+      access: ['creator'],
+      idempotency: 'required',
+      request: { body: createCampaignRequestSchema },
+      responses: { 201: { description: 'The draft campaign, tiers with their ids.', schema: campaignSchema } },
+      problems: {
+        400: 'A campaign rule refused a field (INVALID_ARGUMENT, LIMIT_EXCEEDED, CURRENCY_MISMATCH); `field` names it.',
+        ...downstreamProblems,
+      },
+    },
+    async ({ body }, { identity, signal, idempotencyKey }) => {
+      const campaign = await campaigns().createCampaign(createCampaignMessage(body, idempotencyKey), { identity, signal });
+      return { status: 201, body: campaignView(campaign) };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'post',
+      path: '/v1/campaigns/{id}/launch',
+      operationId: 'launchCampaign',
+      summary: 'Open a draft for pledges (its creator)',
+      description: 'Launching a live campaign again answers it unchanged. Settlement at `endsAt` is automatic.',
+      tags: ['campaigns'],
+      access: ['creator'],
+      request: { params: campaignParamsSchema },
+      responses: { 200: { description: 'The live campaign.', schema: campaignSchema } },
+      problems: {
+        403: 'The campaign is live and belongs to another creator (PERMISSION_DENIED).',
+        404: unknownCampaign,
+        422: 'The campaign is past `draft`, or its `endsAt` is now too close (INVALID_STATE).',
+        ...downstreamProblems,
+      },
+    },
+    async ({ params }, { identity, signal }) => {
+      const campaign = await campaigns().launchCampaign({ campaignId: params.id }, { identity, signal, deadlineMs });
+      return { status: 200, body: campaignView(campaign) };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'get',
+      path: '/v1/campaigns',
+      operationId: 'listCampaigns',
+      summary: 'List campaigns',
+      description: "Drafts are listed only with `?state=draft`, and then only the caller's own.",
+      tags: ['campaigns'],
+      access: 'authenticated',
+      request: { query: campaignListQuerySchema },
+      responses: { 200: { description: 'A page of campaigns.', schema: campaignPageSchema } },
+      problems: downstreamProblems,
+    },
+    async ({ query }, { identity, signal }) => {
+      const after = decodeCursor(query.cursor, idCursorPattern);
+      const found = await campaigns().listCampaigns({ state: query.state ?? '', page: { limit: query.limit, cursor: after ?? '' } }, { identity, signal });
+      return { status: 200, body: { items: found.campaigns.map(campaignView), nextCursor: cursorAfter(found.page?.nextCursor) } };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'get',
+      path: '/v1/campaigns/{id}',
+      operationId: 'getCampaign',
+      summary: 'One campaign',
+      tags: ['campaigns'],
+      access: 'authenticated',
+      request: { params: campaignParamsSchema },
+      responses: { 200: { description: 'The campaign.', schema: campaignSchema } },
+      problems: { 404: unknownCampaign, ...downstreamProblems },
+    },
+    async ({ params }, { identity, signal }) => {
+      const campaign = await sameNotFound(campaigns().getCampaign({ campaignId: params.id }, { identity, signal }), `campaign ${params.id} not found`);
+      return { status: 200, body: campaignView(campaign) };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'post',
+      path: '/v1/campaigns/{id}/pledges',
+      operationId: 'placePledge',
+      summary: "Pledge to a live campaign: the amount is held on the caller's wallet",
+      description:
+        'Takes one unit of the tier (if named) and holds the amount until settlement: collected if the campaign succeeds, returned if it fails. ' +
+        'The Idempotency-Key also names the pledge inside escrow (per backer and campaign), so even a retry after a 5xx pledges once. ' +
+        'A backer holds at most 10 active pledges on one campaign, and a campaign at most 10 000 (400 LIMIT_EXCEEDED).',
+      tags: ['campaigns'],
+      access: ['backer'],
+      idempotency: 'required',
+      request: { params: campaignParamsSchema, body: placePledgeRequestSchema },
+      responses: { 201: { description: 'The pending pledge.', schema: pledgeSchema } },
+      problems: {
+        400: 'The amount is below the tier price or in another currency (INVALID_ARGUMENT, CURRENCY_MISMATCH), or a pledge cap is reached (LIMIT_EXCEEDED).',
+        403: 'A creator may not back their own campaign (PERMISSION_DENIED).',
+        404: `${unknownCampaign} Or the campaign has no such tier.`,
+        422: 'The wallet lacks the amount (INSUFFICIENT_FUNDS), the tier is sold out (TIER_SOLD_OUT), or the campaign is not live or has ended (CAMPAIGN_NOT_LIVE).',
+        ...downstreamProblems,
+      },
+    },
+    async ({ params, body }, { identity, signal, idempotencyKey }) => {
+      const pledge = await campaigns().placePledge(
+        { campaignId: params.id, idempotencyKey, tierId: body.tierId ?? '', amount: moneyMessage(body.amount) },
+        { identity, signal, deadlineMs },
+      );
+      return { status: 201, body: pledgeView(pledge) };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'get',
+      path: '/v1/campaigns/{id}/pledges',
+      operationId: 'listCampaignPledges',
+      summary: "A campaign's pledges (its creator, regulators, admins)",
+      description: 'Anyone else gets 404, as if the campaign had no pledge list.',
+      tags: ['campaigns'],
+      access: 'authenticated',
+      request: { params: campaignParamsSchema, query: pageQuerySchema },
+      responses: { 200: { description: 'A page of pledges.', schema: pledgePageSchema } },
+      problems: { 404: `${unknownCampaign} Or the caller is not its creator, a regulator or an admin.`, ...downstreamProblems },
+    },
+    async ({ params, query }, { identity, signal }) => {
+      const after = decodeCursor(query.cursor, idCursorPattern);
+      const found = await sameNotFound(
+        campaigns().listCampaignPledges({ campaignId: params.id, page: { limit: query.limit, cursor: after ?? '' } }, { identity, signal }),
+        `campaign ${params.id} not found, or its pledges are not visible to the caller`,
+      );
+      return { status: 200, body: { items: found.pledges.map(pledgeView), nextCursor: cursorAfter(found.page?.nextCursor) } };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'get',
+      path: '/v1/pledges/{id}',
+      operationId: 'getPledge',
+      summary: 'One pledge (its backer, the campaign creator, regulators, admins)',
+      tags: ['campaigns'],
+      access: 'authenticated',
+      request: { params: pledgeParamsSchema },
+      responses: { 200: { description: 'The pledge.', schema: pledgeSchema } },
+      problems: { 404: 'No pledge has this id, or the caller may not see it (NOT_FOUND).', ...downstreamProblems },
+    },
+    async ({ params }, { identity, signal }) => {
+      const pledge = await sameNotFound(campaigns().getPledge({ pledgeId: params.id }, { identity, signal }), `pledge ${params.id} not found`);
+      return { status: 200, body: pledgeView(pledge) };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'post',
+      path: '/v1/pledges/{id}/cancel',
+      operationId: 'cancelPledge',
+      summary: 'Cancel a pending pledge (its backer): the hold is released',
+      description:
+        'Allowed while the campaign is live, except in the last call (CAMPAIGN_LAST_CALL_MS before `endsAt`) when it would drop a met goal below it. ' +
+        'Cancelling a cancelled pledge answers it unchanged.',
+      tags: ['campaigns'],
+      access: ['backer'],
+      request: { params: pledgeParamsSchema },
+      responses: { 200: { description: 'The cancelled pledge.', schema: pledgeSchema } },
+      problems: {
+        404: 'No pledge has this id, or it is not the caller\'s (NOT_FOUND).',
+        422: 'The last call forbids it, the campaign has ended or the pledge was settled (CANCELLATION_WINDOW_CLOSED), or the campaign is not live (CAMPAIGN_NOT_LIVE).',
+        ...downstreamProblems,
+      },
+    },
+    async ({ params }, { identity, signal }) => {
+      const pledge = await sameNotFound(
+        campaigns().cancelPledge({ pledgeId: params.id }, { identity, signal, deadlineMs }),
+        `pledge ${params.id} not found`,
+      );
+      return { status: 200, body: pledgeView(pledge) };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'post',
+      path: '/v1/campaigns/{id}/milestones/{n}/accept',
+      operationId: 'acceptMilestone',
+      summary: 'Vote to release the open delivery milestone (a backer of the campaign)',
+      description:
+        "Each backer's vote weighs their collected pledges; the milestone is released to the creator once the accepting backers hold more than half " +
+        'of the collected money. A repeated vote answers the campaign unchanged.',
+      tags: ['campaigns'],
+      access: ['backer'],
+      request: { params: milestoneParamsSchema },
+      responses: { 200: { description: 'The campaign after the vote.', schema: campaignSchema } },
+      problems: {
+        403: 'The caller has no collected pledge on this campaign (PERMISSION_DENIED).',
+        404: `${unknownCampaign} Or it has no milestone \`n\`.`,
+        422: 'The campaign is not delivering, or the milestone is not the open one (INVALID_STATE).',
+        ...downstreamProblems,
+      },
+    },
+    async ({ params }, { identity, signal }) => {
+      const campaign = await campaigns().acceptMilestone({ campaignId: params.id, index: params.n }, { identity, signal, deadlineMs });
+      return { status: 200, body: campaignView(campaign) };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'post',
+      path: '/v1/campaigns/{id}/delivery-failure',
+      operationId: 'failCampaignDelivery',
+      summary: 'Record that the creator failed to deliver (admin): unreleased money is refunded',
+      description:
+        'The unreleased milestones are refunded to the backers pro rata to their collected pledges; released milestones and the platform fee stay. ' +
+        'Repeating it answers the campaign unchanged.',
+      tags: ['campaigns'],
+      access: ['admin'],
+      request: { params: campaignParamsSchema },
+      responses: { 200: { description: 'The campaign, now `delivery_failed`.', schema: campaignSchema } },
+      problems: { 404: 'No campaign has this id (NOT_FOUND).', 422: 'The campaign is not delivering (INVALID_STATE).', ...downstreamProblems },
+    },
+    async ({ params }, { identity, signal }) => {
+      const campaign = await campaigns().failDelivery({ campaignId: params.id }, { identity, signal, deadlineMs });
+      return { status: 200, body: campaignView(campaign) };
+    },
+  );
+}
+
+function cursorAfter(lastId: string | undefined): string | null {
+  return lastId === undefined || lastId === '' ? null : encodeCursor(lastId);
+}
+
+/**
+ * Escrow words "no such id" and "not yours" differently (one names the id in the message, the
+ * other adds it as a detail). API.md promises one 404 for both, so that an answer never tells a
+ * stranger that someone else's object exists: the gateway answers both with the same problem.
+ * The status still comes from the one error table; only the wording is made uniform.
+ */
+async function sameNotFound<Result>(call: Promise<Result>, detail: string): Promise<Result> {
+  try {
+    return await call;
+  } catch (error) {
+    if (isDomainError(error) && error.code === 'NOT_FOUND') throw new DomainError('NOT_FOUND', detail);
+    throw error;
+  }
+}
