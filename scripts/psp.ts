@@ -2,7 +2,7 @@
  * The sandbox payment provider: tells the platform that money arrived for a participant, the way a
  * real provider would, by POSTing a signed webhook to the gateway (`POST /v1/psp/webhooks`).
  *
- *   npm run psp -- deposit --participant pt_… --amount 100.00 --currency CNY [--gateway http://127.0.0.1:8080] [--event-id evt_…] [--replay]
+ *   npm run psp -- deposit --participant pt_… --amount 100.00 [--currency CNY] [--gateway http://127.0.0.1:8080] [--event-id evt_…] [--replay]
  *
  * The amount is converted to minor units with string arithmetic (never floats). The body is
  * `{id, type: "deposit.succeeded", participantId, amount: {currency, amountMinor}}`, signed with
@@ -24,11 +24,11 @@ export const minorDigitsByCurrency = { CNY: 2, USD: 2 } as const;
 export type ProviderCurrency = keyof typeof minorDigitsByCurrency;
 
 export const pspUsage = `Usage:
-  npm run psp -- deposit --participant <participant id> --amount <decimal> --currency <code> [options]
+  npm run psp -- deposit --participant <participant id> --amount <decimal> [--currency <code>] [options]
 
   --participant  whose wallet receives the money, e.g. pt_0123…
   --amount       the amount in major units, e.g. 100 or 100.50 (at most as many decimals as the currency has)
-  --currency     ${Object.entries(minorDigitsByCurrency)
+  --currency     default CNY; ${Object.entries(minorDigitsByCurrency)
     .map(([currency, digits]) => `${currency} (${digits} decimals)`)
     .join(', ')}
   --gateway      the gateway's base URL (default http://127.0.0.1:8080)
@@ -106,8 +106,8 @@ export function parseDepositCommand(argv: readonly string[], newEventId: () => s
   const participantId = values.participant;
   if (participantId === undefined) throw new UsageError('--participant is required');
   if (!participantIdPattern.test(participantId)) throw new UsageError(`--participant "${participantId}" is not a participant id (1–64 of A–Z a–z 0–9 _ -)`);
-  if (values.currency === undefined) throw new UsageError('--currency is required');
-  const currency = values.currency.toUpperCase();
+  // CNY, the platform's home currency, unless told otherwise.
+  const currency = (values.currency ?? 'CNY').toUpperCase();
   if (!isProviderCurrency(currency)) throw new UsageError(`--currency "${values.currency}" is not supported; use ${Object.keys(minorDigitsByCurrency).join(' or ')}`);
   if (values.amount === undefined) throw new UsageError('--amount is required');
   const amountMinor = toMinorUnits(values.amount, currency);
