@@ -270,7 +270,15 @@ export class AggregateStore<State> {
    */
   private async writeHead(id: string, version: number, state: Document): Promise<void> {
     try {
-      await this.heads.updateOne({ _id: id, version: { $lt: version } }, { $set: { version, state, updatedAt: new Date() } }, { upsert: true });
+      const updatedAt = new Date();
+      // An upsert that finds a newer head tries an insert and fails on _id: costly on FerretDB.
+      // So insert the first head, and afterwards only update (a missing head is created on load).
+      if (version === 1) {
+        await this.heads.insertOne({ _id: id, version, state, updatedAt });
+        return;
+      }
+      const result = await this.heads.updateOne({ _id: id, version: { $lt: version } }, { $set: { version, state, updatedAt } });
+      if (result.matchedCount === 0 && !(await this.heads.findOne({ _id: id }))) await this.heads.insertOne({ _id: id, version, state, updatedAt });
     } catch (error) {
       if (!isDuplicateKeyError(error)) this.logger.warn({ err: error, aggregate: this.name, id, version }, 'could not move the head; the next load repairs it');
     }

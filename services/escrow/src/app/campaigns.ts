@@ -171,14 +171,16 @@ export class Campaigns {
       ...reservePledge(current, { pledgeId, backerId: caller.participantId, ...(tierId ? { tierId } : {}), amount }, this.now()),
       events: [],
     }));
-    return this.completePledge(campaign, pledgeId);
+    return this.completePledge(campaign, pledgeId, { knownAbsent: true });
   }
 
   /** Steps after the reservation: hold the money, then record the pledge (or release on refusal). */
-  private async completePledge(campaign: Campaign, pledgeId: string): Promise<Pledge> {
+  private async completePledge(campaign: Campaign, pledgeId: string, options: { knownAbsent?: boolean } = {}): Promise<Pledge> {
     const reservation = campaign.reservations.find((candidate) => candidate.pledgeId === pledgeId);
-    const existing = await this.options.pledges.load(pledgeId);
-    if (existing) return existing.state;
+    if (!options.knownAbsent) {
+      const existing = await this.options.pledges.load(pledgeId);
+      if (existing) return existing.state;
+    }
     if (!reservation) throw new DomainError('NOT_FOUND', `pledge ${pledgeId} not found`);
     const transferId = holdTransferId(pledgeId);
     try {

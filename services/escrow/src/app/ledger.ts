@@ -39,12 +39,20 @@ export interface LedgerOptions {
   readonly recoveryAgeMs?: number;
 }
 
+/** Accounts known to exist are remembered in-process, sparing two reads per leg. */
+export const knownAccountsMax = 100_000;
+
 export class Ledger {
+  private readonly knownAccounts = new Map<string, Account>();
+
   constructor(private readonly options: LedgerOptions) {}
 
   /** Opens an account (idempotent). Only well-formed ids open; external accounts are opened by the service itself. */
   async openAccount(account: Account): Promise<Account> {
-    return this.options.journal.open(account, this.options.clock.now());
+    if (this.knownAccounts.has(account.id)) return account;
+    const opened = await this.options.journal.open(account, this.options.clock.now());
+    this.knownAccounts.set(account.id, opened);
+    return opened;
   }
 
   async balance(accountId: string): Promise<Balance> {
@@ -166,12 +174,16 @@ export class Ledger {
   }
 
   private async existingAccount(accountId: string): Promise<Account> {
+    const known = this.knownAccounts.get(accountId);
+    if (known) return known;
     const parsed = accountFromId(accountId);
     if (!parsed) throw new DomainError('INVALID_ARGUMENT', `malformed account id ${JSON.stringify(accountId)}`);
     // Wallets open on first use; other accounts must be opened explicitly.
-    if (parsed.kind === 'wallet') return this.options.journal.open(parsed, this.options.clock.now());
-    const account = await this.options.journal.find(accountId);
+    const account = parsed.kind === 'wallet' ? await this.options.journal.open(parsed, this.options.clock.now()) : await this.options.journal.find(accountId);
     if (!account) throw new DomainError('NOT_FOUND', `account ${accountId} not found`);
+    // Accounts are never closed, so a remembered one stays true; the bound keeps memory flat.
+    if (this.knownAccounts.size >= knownAccountsMax) this.knownAccounts.clear();
+    this.knownAccounts.set(accountId, account);
     return account;
   }
 }
