@@ -489,7 +489,7 @@ describe('pledge refusals', () => {
     expect(await wallet(backer!)).toEqual({ available: '10000', held: '0' });
   });
 
-  it('caps one backer at 10 active pledges per campaign: the 11th is 400 LIMIT_EXCEEDED until one is cancelled', async () => {
+  it('caps one backer at 10 active pledges per campaign: the 11th is 422 PLEDGE_LIMIT_REACHED until one is cancelled', async () => {
     const [creator, backer] = await Promise.all([signUp(['creator']), signUp(['backer'])]);
     await fund(backer!, 10_000);
     const campaign = await liveCampaign(creator!, { goal: 1_000, endsInMs: farEndMs, tiers: [{ title: 'Sticker', price: cny(100) }] });
@@ -501,8 +501,8 @@ describe('pledge refusals', () => {
       placed.push(response.body.pledgeId);
     }
     const eleventh = await pledge(backer!, campaign.id, { tierId, amount: cny(100) });
-    expect(eleventh.status).toBe(400);
-    expect(eleventh.body).toMatchObject({ code: 'LIMIT_EXCEEDED', max: 10 });
+    expect(eleventh.status).toBe(422);
+    expect(eleventh.body).toMatchObject({ code: 'PLEDGE_LIMIT_REACHED', max: 10 });
     expect((await api('POST', '/v1/pledges/{id}/cancel', { id: placed[0]! }, { token: backer!.token })).status).toBe(200);
     expect((await pledge(backer!, campaign.id, { tierId, amount: cny(100) })).status).toBe(201);
     expect(await wallet(backer!)).toEqual({ available: '9000', held: '1000' });

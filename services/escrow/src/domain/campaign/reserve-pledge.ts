@@ -48,11 +48,11 @@ export function reservePledge(campaign: Campaign, command: ReservePledgeCommand,
 
   const tier = command.tierId === undefined ? undefined : tierToReserve(campaign, command.tierId, command.amount);
   if (campaign.reservations.length >= pledgesPerCampaignMax) {
-    refuse('LIMIT_EXCEEDED', `a campaign holds at most ${pledgesPerCampaignMax} pledges`, { campaignId: campaign.id, max: pledgesPerCampaignMax });
+    refuse('PLEDGE_LIMIT_REACHED', `a campaign holds at most ${pledgesPerCampaignMax} pledges`, { campaignId: campaign.id, max: pledgesPerCampaignMax });
   }
   const backerPledgesCount = campaign.reservations.filter((reservation) => reservation.backerId === command.backerId).length;
   if (backerPledgesCount >= pledgesPerBackerMax) {
-    refuse('LIMIT_EXCEEDED', `a backer holds at most ${pledgesPerBackerMax} pledges on one campaign`, { campaignId: campaign.id, max: pledgesPerBackerMax });
+    refuse('PLEDGE_LIMIT_REACHED', `a backer holds at most ${pledgesPerBackerMax} pledges on one campaign`, { campaignId: campaign.id, max: pledgesPerBackerMax });
   }
 
   const reservation: PledgeReservation = {

@@ -134,22 +134,22 @@ describe('reservePledge', () => {
     expect(reservePledge(released.campaign, command({ pledgeId: 'pl_3', backerId: 'pt_c' }), now).outcome).toBe('reserved');
   });
 
-  it(`accepts the ${pledgesPerCampaignMax}th active pledge and refuses the next with LIMIT_EXCEEDED`, () => {
+  it(`accepts the ${pledgesPerCampaignMax}th active pledge and refuses the next with PLEDGE_LIMIT_REACHED`, () => {
     const almostFull = liveCampaignWithReservations(pledgesPerCampaignMax - 1);
     const full = reserved(almostFull, { tierId: undefined, pledgeId: 'pl_last' });
     expect(full.reservations).toHaveLength(pledgesPerCampaignMax);
     expect(refusalOf(() => reservePledge(full, command({ tierId: undefined, pledgeId: 'pl_next', backerId: 'pt_next' }), now))).toMatchObject({
-      code: 'LIMIT_EXCEEDED',
+      code: 'PLEDGE_LIMIT_REACHED',
       details: { max: pledgesPerCampaignMax },
     });
   });
 
-  it(`accepts a backer's ${pledgesPerBackerMax}th pledge and refuses the next with LIMIT_EXCEEDED, while others may still pledge`, () => {
+  it(`accepts a backer's ${pledgesPerBackerMax}th pledge and refuses the next with PLEDGE_LIMIT_REACHED, while others may still pledge`, () => {
     const almostFull = liveCampaignWithReservations(pledgesPerBackerMax - 1, () => 'pt_keen');
     const full = reserved(almostFull, { tierId: undefined, backerId: 'pt_keen', pledgeId: 'pl_last' });
     expect(full.backersCount).toBe(1);
     expect(refusalOf(() => reservePledge(full, command({ tierId: undefined, backerId: 'pt_keen', pledgeId: 'pl_next' }), now))).toMatchObject({
-      code: 'LIMIT_EXCEEDED',
+      code: 'PLEDGE_LIMIT_REACHED',
       details: { max: pledgesPerBackerMax },
     });
     expect(reservePledge(full, command({ tierId: undefined, backerId: 'pt_other', pledgeId: 'pl_next' }), now).outcome).toBe('reserved');
@@ -236,7 +236,7 @@ describe('reservation invariants (property-based)', () => {
           if (quantity !== undefined && taken >= quantity) {
             expect(refusalOf(() => reservePledge(campaign, request, now)).code).toBe('TIER_SOLD_OUT');
           } else if (backerPledges >= pledgesPerBackerMax) {
-            expect(refusalOf(() => reservePledge(campaign, request, now)).code).toBe('LIMIT_EXCEEDED');
+            expect(refusalOf(() => reservePledge(campaign, request, now)).code).toBe('PLEDGE_LIMIT_REACHED');
           } else {
             const result = reservePledge(campaign, request, now);
             expect(result.outcome).toBe('reserved');
