@@ -90,4 +90,24 @@ describe('Scheduler', () => {
     await alive.runOnce();
     expect(ran).toEqual(['job-lease']);
   });
+
+  it('between full scans, runs the jobs it knows by id, and learns of other workers\' jobs at the next full scan', async () => {
+    const clock = new ManualClock('2026-11-25T12:00:00Z');
+    const ran: string[] = [];
+    const here = worker(first, 'known', 'worker-here', clock, async (job) => void ran.push(job.id));
+    const elsewhere = worker(second, 'known', 'worker-elsewhere', clock, async (job) => void ran.push(job.id));
+    await here.schedule({ id: 'job-mine', kind: 'settle', dueAt: new Date(clock.now().getTime() + 1_000) });
+    await elsewhere.schedule({ id: 'job-theirs', kind: 'settle', dueAt: new Date(clock.now().getTime() + 1_000) });
+    await expect(here.runKnownDue()).resolves.toBe(0);
+    clock.advance(1_000);
+    await expect(here.runKnownDue()).resolves.toBe(1);
+    expect(ran).toEqual(['job-mine']);
+    await expect(here.runOnce()).resolves.toBe(1);
+    expect(ran).toEqual(['job-mine', 'job-theirs']);
+    // Done jobs are forgotten: nothing runs twice.
+    await expect(here.runKnownDue()).resolves.toBe(0);
+    await expect(elsewhere.runKnownDue()).resolves.toBe(0);
+    expect(ran).toEqual(['job-mine', 'job-theirs']);
+  });
 });
+
