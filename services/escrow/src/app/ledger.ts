@@ -28,6 +28,14 @@ export const pendingTimeoutDefaultMs = 90 * 24 * 3_600_000;
 export const recoveryAgeDefaultMs = 30_000;
 /** Unfinished transfers one recovery pass completes. */
 export const recoveryBatchSize = 200;
+/**
+ * Querying for unfinished transfers scans on FerretDB, so recovery queries only this often (and
+ * on its first pass after a start, which is what recovers a crash). In between it completes the
+ * transfers this process knows it left unfinished (a step that failed without a crash).
+ */
+export const recoveryFullScanIntervalMs = 300_000;
+/** Unfinished transfers a full scan loads at most. */
+export const recoveryFullScanLimit = 100_000;
 
 export interface LedgerOptions {
   readonly journal: JournalStore;
@@ -44,6 +52,9 @@ export const knownAccountsMax = 100_000;
 
 export class Ledger {
   private readonly knownAccounts = new Map<string, Account>();
+  /** Transfer id → since when (ms) it has been unfinished, as far as this process knows. */
+  private readonly unfinished = new Map<string, number>();
+  private lastFullScanAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: LedgerOptions) {}
 
@@ -111,12 +122,14 @@ export class Ledger {
 
   /** Completes transfers that a crash left between legs; returns how many it moved on. */
   async recover(): Promise<number> {
-    const cutoff = new Date(this.options.clock.now().getTime() - (this.options.recoveryAgeMs ?? recoveryAgeDefaultMs));
-    const stuck = await this.options.transfers.find(
-      { 'state.state': { $in: ['requested', 'posting', 'voiding', 'expiring'] }, 'state.createdAt': { $lt: cutoff } },
-      { limit: recoveryBatchSize },
-    );
-    for (const transfer of stuck) await this.advance(await this.options.transfers.get(transfer.id, 'transfer'));
+    if (Date.now() - this.lastFullScanAtMs >= recoveryFullScanIntervalMs) {
+      this.lastFullScanAtMs = Date.now();
+      const found = await this.options.transfers.find({ 'state.state': { $in: ['requested', 'posting', 'voiding', 'expiring'] } }, { limit: recoveryFullScanLimit });
+      for (const transfer of found) if (!this.unfinished.has(transfer.id)) this.track(transfer.id, transfer.state.createdAt.getTime());
+    }
+    const cutoffMs = this.options.clock.now().getTime() - (this.options.recoveryAgeMs ?? recoveryAgeDefaultMs);
+    const stuck = [...this.unfinished].filter(([, sinceMs]) => sinceMs < cutoffMs).slice(0, recoveryBatchSize);
+    for (const [transferId] of stuck) await this.advance(await this.options.transfers.get(transferId, 'transfer'));
     return stuck.length;
   }
 
@@ -146,7 +159,22 @@ export class Ledger {
   /** Applies the legs the transfer's state still needs, then records the step as done. */
   private async advance(loaded: Loaded<Transfer>): Promise<Transfer> {
     const transfer = loaded.state;
-    if (isFinal(transfer) || transfer.state === 'pending') return transfer;
+    if (isFinal(transfer) || transfer.state === 'pending') {
+      this.unfinished.delete(transfer.id);
+      return transfer;
+    }
+    if (!this.unfinished.has(transfer.id)) this.track(transfer.id, this.options.clock.now().getTime());
+    const done = await this.applyLegs(transfer);
+    if (isFinal(done) || done.state === 'pending') this.unfinished.delete(transfer.id);
+    return done;
+  }
+
+  /** Bounded: past the limit, the next full scan finds what is not tracked. */
+  private track(transferId: string, sinceMs: number): void {
+    if (this.unfinished.size < recoveryFullScanLimit) this.unfinished.set(transferId, sinceMs);
+  }
+
+  private async applyLegs(transfer: Transfer): Promise<Transfer> {
     const legs = nextLegs(transfer);
     for (const [index, { accountId, legKind, leg }] of legs.entries()) {
       const account = await this.existingAccount(accountId);
