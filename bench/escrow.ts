@@ -7,11 +7,10 @@
  * Not part of `npm test`: timings depend on the machine; see docs/benchmarks.md for figures.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connectMongo, createGrpcClient, DomainError } from '@sizhong/kit';
 import { escrowV1 } from '@sizhong/proto';
-import { ensureInfrastructure } from '../packages/testkit/src/infra';
+import { ensureInfrastructure, findFreePort } from '../packages/testkit/src/infra';
 import { signPayload } from '../services/escrow/src/app/payment-provider';
 
 const pledges = Number(process.env['BENCH_PLEDGES'] ?? 2_000);
@@ -22,17 +21,6 @@ const secret = 'bench-webhook-secret-0123456789abcdef';
 const repositoryRoot = join(__dirname, '..');
 const runId = Date.now().toString(36);
 const database = `bench_${runId}`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 function percentile(sortedMs: number[], fraction: number): number {
   return sortedMs[Math.min(sortedMs.length - 1, Math.floor(sortedMs.length * fraction))] ?? 0;
@@ -72,7 +60,7 @@ function report(label: string, result: { latenciesMs: number[]; wallMs: number }
 async function main(): Promise<void> {
   console.log(`Escrow benchmark: ${pledges} pledges, ${concurrency} in flight, ${backers} backers`);
   const infrastructure = await ensureInfrastructure({ log: (line) => console.log(`  infra: ${line}`) });
-  const port = await freePort();
+  const port = await findFreePort();
   const escrow: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(repositoryRoot, 'services', 'escrow', 'src', 'main.ts')], {
     cwd: repositoryRoot,
     env: {

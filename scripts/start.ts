@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { ensureInfrastructure, formatSeconds, InfrastructureError, findRepositoryRoot, type Infrastructure } from '../packages/testkit/src/infra';
+import { ensureInfrastructure, findFreePort, findRepositoryRoot, formatSeconds, InfrastructureError, type Infrastructure } from '../packages/testkit/src/infra';
 import { entryPoint, gatewayDirectory, portVariable, presentServices } from './platform/components';
 import { ManagedProcess } from './platform/managed-process';
 
@@ -87,21 +87,10 @@ function supervise(name: string, entry: string, environment: NodeJS.ProcessEnv):
 }
 
 async function choosePort(requested: string | undefined): Promise<number> {
-  if (requested === '0') return freePort();
+  if (requested === '0') return findFreePort();
   const port = requested ? Number(requested) : gatewayPortDefault;
   await assertPortFree(port, 'GATEWAY_PORT');
   return port;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function assertPortFree(port: number, variable: string): Promise<void> {

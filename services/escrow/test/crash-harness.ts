@@ -1,8 +1,8 @@
 /** An escrow service process that a test can SIGKILL and restart, with the helpers crash tests share. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DomainError } from '@sizhong/kit';
+import { findFreePort } from '@sizhong/testkit';
 
 const repositoryRoot = join(__dirname, '..', '..', '..');
 /** Transient failures (the service is down) are retried this often before the test gives up. */
@@ -19,16 +19,8 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+/** A free loopback port, chosen by the operating system. */
+export const freePort = (): Promise<number> => findFreePort();
 
 /** Retries an idempotent call through crashes; a domain refusal ends it. */
 export async function retrying<T>(call: () => Promise<T>): Promise<T> {

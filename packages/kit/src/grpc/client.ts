@@ -31,7 +31,7 @@ export function createGrpcClient<Definition extends ServiceDefinitionLike>(
   const caller: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(definition)) {
     caller[name] = method.responseStream
-      ? (request: unknown, callOptions: CallOptions = {}) => serverStream(client, method, request, callOptions, defaultDeadlineMs)
+      ? (request: unknown, callOptions: CallOptions = {}) => serverStream(client, method, request, callOptions)
       : (request: unknown, callOptions: CallOptions = {}) => unary(client, method, request, callOptions, defaultDeadlineMs);
   }
   return { call: caller as ServiceCaller<Definition>, close: () => client.close() };
@@ -69,11 +69,9 @@ async function* serverStream(
   method: MethodDefinitionLike,
   request: unknown,
   callOptions: CallOptions,
-  defaultDeadlineMs: number,
 ): AsyncIterable<unknown> {
   // Streams are long-lived: only an explicit deadline applies to them.
   const deadline = callOptions.deadlineMs === undefined ? Infinity : Date.now() + callOptions.deadlineMs;
-  void defaultDeadlineMs;
   const call = client.makeServerStreamRequest(
     method.path,
     method.requestSerialize as (value: unknown) => Buffer,

@@ -1,5 +1,5 @@
 /** Publishes envelopes: key = aggregate id (per-aggregate order), acks from all in-sync replicas. */
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka, Message, Producer } from 'kafkajs';
 import { encodeEnvelope, type EventEnvelope } from './envelope';
 
 export const eventHeaders = {
@@ -8,6 +8,20 @@ export const eventHeaders = {
   traceparent: 'traceparent',
   tracestate: 'tracestate',
 } as const;
+
+/** The Kafka message of an envelope: key = aggregate id, event id, type and trace context in headers. */
+export function kafkaMessageOf(envelope: EventEnvelope, value: Buffer = encodeEnvelope(envelope)): Message {
+  return {
+    key: envelope.aggregateId,
+    value,
+    headers: {
+      [eventHeaders.eventId]: envelope.id,
+      [eventHeaders.eventType]: envelope.type,
+      ...(envelope.traceContext?.traceparent ? { [eventHeaders.traceparent]: envelope.traceContext.traceparent } : {}),
+      ...(envelope.traceContext?.tracestate ? { [eventHeaders.tracestate]: envelope.traceContext.tracestate } : {}),
+    },
+  };
+}
 
 export interface OutgoingEvent {
   readonly topic: string;
@@ -39,16 +53,7 @@ export class EventPublisher {
       acks: -1,
       topicMessages: [...byTopic].map(([topic, envelopes]) => ({
         topic,
-        messages: envelopes.map((envelope) => ({
-          key: envelope.aggregateId,
-          value: encodeEnvelope(envelope),
-          headers: {
-            [eventHeaders.eventId]: envelope.id,
-            [eventHeaders.eventType]: envelope.type,
-            ...(envelope.traceContext?.traceparent ? { [eventHeaders.traceparent]: envelope.traceContext.traceparent } : {}),
-            ...(envelope.traceContext?.tracestate ? { [eventHeaders.tracestate]: envelope.traceContext.tracestate } : {}),
-          },
-        })),
+        messages: envelopes.map((envelope) => kafkaMessageOf(envelope)),
       })),
     });
   }

@@ -6,7 +6,7 @@
 import { Binary } from 'mongodb';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { eventHeaders } from '../kafka/publisher';
+import { kafkaMessageOf } from '../kafka/publisher';
 import { decodeEnvelope } from '../kafka/envelope';
 import { type AggregateStore, type RevisionDocument, revisionId } from './aggregate-store';
 
@@ -125,16 +125,7 @@ export class OutboxRelay {
         topic,
         messages: events.map((event) => {
           const bytes = bytesOf(event.bytes);
-          const envelope = decodeEnvelope(bytes);
-          return {
-            key: event.key,
-            value: bytes,
-            headers: {
-              [eventHeaders.eventId]: envelope.id,
-              [eventHeaders.eventType]: envelope.type,
-              ...(envelope.traceContext?.traceparent ? { [eventHeaders.traceparent]: envelope.traceContext.traceparent } : {}),
-            },
-          };
+          return kafkaMessageOf(decodeEnvelope(bytes), bytes);
         }),
       })),
     });
