@@ -1,61 +1,103 @@
 /**
- * Deadlines as data. A job is due at `dueAt`; workers (one per service replica) look for due jobs
- * and claim one by inserting the claim `<jobId>#<attempt>`: the unique `_id` lets exactly one
- * worker win each attempt, even on FerretDB, whose updates are not atomic (see aggregate-store).
- * A claim is a lease: if its holder dies, the job becomes claimable again when the lease ends.
- * Completion inserts `<jobId>#done`, after which no worker runs the job again.
+ * Deadlines as data (ARCHITECTURE.md §6). A job is one document in `<name>_jobs` with the time it
+ * is due; every replica of a service runs a worker that claims due jobs and runs their handlers.
+ *
+ * A worker claims a job with one findOneAndUpdate that moves a due job to `running`, names itself
+ * `owner`, sets a lease and increments `attempt`. That write is atomic on one document in MongoDB,
+ * and mongo-java-server serialises each collection's operations, so when replicas race for a job
+ * exactly one of them gets it. The lease makes a dead worker harmless: a `running` job whose
+ * `leaseUntil` has passed is claimable again. Every later write of an attempt (done, retry,
+ * failed) is guarded by `{_id, owner, attempt}`, so a worker that outlived its lease cannot
+ * overwrite the attempt that took over. A handler can therefore run twice (a slow holder and its
+ * successor): handlers must be idempotent, and `leaseMs` should exceed the longest handler run so
+ * that this stays rare. There is deliberately no lease renewal: a handler that hangs in a live
+ * process must lose its job as a crashed one does.
+ *
+ * The id names the deadline: scheduling an id again is a no-op that returns 'exists', even with
+ * another `dueAt`. Moving the job instead would let a replayed request that recomputes its due time
+ * postpone a deadline forever, and a caller could not tell whether its move came before or after a
+ * worker ran the job. A caller whose deadline changes schedules a new id (escrow puts the due time
+ * into the ids of jobs that move).
+ *
+ * Done jobs stay for `schedulerDoneRetentionMs` (who ran what, when) and are then deleted by the
+ * loop, so that the due query, which scans the collection on mongo-java-server (it accepts
+ * non-unique indexes but does not use them), does not slow down as jobs accumulate. Failed jobs are
+ * kept until someone looks at them. On MongoDB the `{state: 1, dueAt: 1}` index serves both
+ * branches of the due query (the `running` branch reads only running jobs, at most one per worker
+ * plus those of dead workers) and the prune's `state: 'done'` range.
+ *
+ * Round trips: `schedule` 1 insert; each job 1 claim, the handler and 1 guarded update; an idle
+ * round 1 claim that matches nothing; pruning 2 (find ids, delete them) at most once per
+ * `schedulerPruneIntervalMs`, or once per round while a backlog lasts.
  */
-import type { Collection } from 'mongodb';
+import type { Collection, Filter, UpdateFilter } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import { isDuplicateKeyError, type MongoConnection } from '../mongo/connection';
 
 export const schedulerIntervalDefaultMs = 1_000;
 export const schedulerLeaseDefaultMs = 30_000;
-/** Due jobs one worker looks at per round. */
-export const schedulerBatchSize = 50;
-/** A job that failed this many times stops being retried and is marked failed. */
-export const schedulerAttemptsMax = 5;
-/** Pause before a failed job may be claimed again. */
-export const schedulerRetryDelayMs = 1_000;
-export const jobPayloadBytesMax = 16 * 1024;
 /**
- * Finding due jobs by query scans the jobs collection on FerretDB (about 150 ms per 5 000 jobs).
- * So the loop scans fully only this often; in between it checks the jobs it knows are coming
- * (scheduled by this worker or seen in the last scan) by id. Jobs another replica scheduled are
- * picked up at the next full scan at the latest.
+ * Jobs one worker runs per round. A full round starts the next one at once, so the limit does not
+ * slow a backlog down; it bounds how long a round keeps pruning and `stop()` waiting.
  */
-export const schedulerFullScanIntervalDefaultMs = 60_000;
-/** Upcoming jobs remembered between scans; beyond this the loop relies on the full scans. */
-export const schedulerKnownJobsMax = 100_000;
+export const schedulerBatchSize = 50;
+/** Claims of one job (each run, failed or lost with an expired lease) before it is marked failed. */
+export const schedulerAttemptsMax = 5;
+/** Pause before the first retry of a failed job; it doubles with each further failure. */
+export const schedulerRetryDelayMs = 1_000;
+/** The longest pause between two attempts of a failing job. */
+export const schedulerRetryDelayMaxMs = 60_000;
+export const jobPayloadBytesMax = 16 * 1024;
+/** Characters of a handler's error message kept in `lastError`. */
+export const jobErrorLengthMax = 500;
+/** How long done jobs are kept for audit before the loop deletes them. */
+export const schedulerDoneRetentionMs = 7 * 24 * 60 * 60 * 1_000;
+/** How often a worker deletes done jobs past their retention. */
+export const schedulerPruneIntervalMs = 60 * 60 * 1_000;
+/** Done jobs deleted per prune; a full batch makes the next round prune again. */
+export const schedulerPruneBatchSize = 1_000;
 
-export type JobState = 'scheduled' | 'done' | 'failed';
+/**
+ * scheduled → running (claimed) → done | scheduled (retry after a failure) | failed (attempts
+ * exhausted). A running job whose lease has passed is claimed again as if it were scheduled.
+ */
+export type JobState = 'scheduled' | 'running' | 'done' | 'failed';
 
 export interface JobDocument {
   _id: string;
   kind: string;
+  /** When the job may next run: the scheduled time, moved later by each retry. */
   dueAt: Date;
   payload: Record<string, unknown>;
   state: JobState;
+  /** Claims so far; the running attempt's number. */
+  attempt: number;
+  /** The worker that made the latest claim. */
+  owner?: string;
+  /** Only while running: when another worker may take the job over. */
+  leaseUntil?: Date;
+  lastError?: string;
   scheduledAt: Date;
   finishedAt?: Date;
-  lastError?: string;
 }
 
-interface ClaimDocument {
-  _id: string;
-  jobId: string;
-  attempt: number | 'done';
-  owner: string;
-  claimedAt: Date;
-  leaseUntil: Date;
+export interface JobRequest {
+  /** Deterministic: the same deadline always gets the same id. */
+  readonly id: string;
+  readonly kind: string;
+  readonly dueAt: Date;
+  /** JSON-serialisable, at most `jobPayloadBytesMax` bytes as JSON. */
+  readonly payload?: Record<string, unknown>;
 }
 
 export interface DueJob {
   readonly id: string;
   readonly kind: string;
+  /** When this attempt became due (a retry's is later than the first). */
   readonly dueAt: Date;
   readonly payload: Record<string, unknown>;
+  /** 1 for the first run; higher after failures or an expired lease. */
   readonly attempt: number;
 }
 
@@ -63,47 +105,71 @@ export type JobHandler = (job: DueJob) => Promise<void>;
 
 export interface SchedulerOptions {
   readonly mongo: MongoConnection;
-  /** Collection prefix, e.g. "escrow" → `escrow_jobs`, `escrow_job_claims`. */
+  /** Collection prefix, e.g. "escrow" → `escrow_jobs`. */
   readonly name: string;
-  /** Identifies this worker in claims (host:pid or a test label). */
+  /** Identifies this worker in claims (host:pid or a test label); unique among live workers. */
   readonly owner: string;
   readonly clock: Clock;
+  /** By job kind. A worker claims only the kinds it has handlers for. */
   readonly handlers: Readonly<Record<string, JobHandler>>;
   readonly logger: Logger;
+  /** Pause between rounds that found less than a full batch (default `schedulerIntervalDefaultMs`). */
   readonly intervalMs?: number;
+  /** How long a claim is reserved for its worker (default `schedulerLeaseDefaultMs`). */
   readonly leaseMs?: number;
+  /** Default `schedulerAttemptsMax`. */
   readonly attemptsMax?: number;
-  readonly fullScanIntervalMs?: number;
 }
+
+/** The pause before attempt `failedAttempt + 1`: 1 s, 2 s, 4 s, … up to `schedulerRetryDelayMaxMs`. */
+export function schedulerRetryDelayAfterMs(failedAttempt: number): number {
+  return Math.min(schedulerRetryDelayMs * 2 ** Math.max(0, failedAttempt - 1), schedulerRetryDelayMaxMs);
+}
+
+interface RoundOutcome {
+  claimed: number;
+  completed: number;
+}
+
+/** The filter that holds only while a worker's claim is the job's latest. */
+type Claim = Filter<JobDocument> & { _id: string; owner: string; attempt: number; state: 'running' };
 
 export class Scheduler {
   readonly jobs: Collection<JobDocument>;
-  private readonly claims: Collection<ClaimDocument>;
+  private readonly kinds: string[];
+  private readonly intervalMs: number;
+  private readonly leaseMs: number;
+  private readonly attemptsMax: number;
   private timer: NodeJS.Timeout | undefined;
-  private round: Promise<number> | undefined;
   private stopped = true;
   private stopRequested = false;
-  /** Job id → due time (ms) of jobs this worker expects. */
-  private readonly upcoming = new Map<string, number>();
-  private lastFullScanAtMs = Number.NEGATIVE_INFINITY;
+  /** Rounds under way, whether started by the loop or by a direct `runOnce()`; `stop()` waits for them. */
+  private readonly rounds = new Set<Promise<RoundOutcome>>();
+  private lastPrunedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: SchedulerOptions) {
     this.jobs = options.mongo.collection<JobDocument>(`${options.name}_jobs`);
-    this.claims = options.mongo.collection<ClaimDocument>(`${options.name}_job_claims`);
+    this.kinds = Object.keys(options.handlers);
+    this.intervalMs = options.intervalMs ?? schedulerIntervalDefaultMs;
+    this.leaseMs = options.leaseMs ?? schedulerLeaseDefaultMs;
+    this.attemptsMax = options.attemptsMax ?? schedulerAttemptsMax;
+    if (!(this.intervalMs >= 0)) throw new Error(`scheduler intervalMs must be at least 0, not ${this.intervalMs}`);
+    if (!(this.leaseMs > 0)) throw new Error(`scheduler leaseMs must be positive, not ${this.leaseMs}`);
+    if (!Number.isInteger(this.attemptsMax) || this.attemptsMax < 1) throw new Error(`scheduler attemptsMax must be a positive integer, not ${this.attemptsMax}`);
   }
 
   async ensureIndexes(): Promise<void> {
     await this.jobs.createIndex({ state: 1, dueAt: 1 });
   }
 
-  /** Schedules a job once: the same id again is a no-op (the first schedule stands). */
-  async schedule(job: { id: string; kind: string; dueAt: Date; payload?: Record<string, unknown> }): Promise<'scheduled' | 'exists'> {
+  /** Schedules a job once: the same id again is a no-op (the first schedule stands, see above). */
+  async schedule(job: JobRequest): Promise<'scheduled' | 'exists'> {
     if (!(job.kind in this.options.handlers)) throw new Error(`no handler for job kind ${job.kind}`);
     const payload = job.payload ?? {};
-    if (Buffer.byteLength(JSON.stringify(payload)) > jobPayloadBytesMax) throw new Error(`job payload over ${jobPayloadBytesMax} bytes`);
+    const payloadBytes = Buffer.byteLength(JSON.stringify(payload));
+    if (payloadBytes > jobPayloadBytesMax) throw new Error(`job payload of ${payloadBytes} bytes is over ${jobPayloadBytesMax}`);
     try {
-      await this.jobs.insertOne({ _id: job.id, kind: job.kind, dueAt: job.dueAt, payload, state: 'scheduled', scheduledAt: this.options.clock.now() });
-      this.remember(job.id, job.dueAt);
+      await this.jobs.insertOne({ _id: job.id, kind: job.kind, dueAt: job.dueAt, payload, state: 'scheduled', attempt: 0, scheduledAt: this.options.clock.now() });
       return 'scheduled';
     } catch (error) {
       if (isDuplicateKeyError(error)) return 'exists';
@@ -112,147 +178,136 @@ export class Scheduler {
   }
 
   start(): void {
+    if (!this.stopped) return;
     this.stopped = false;
     this.stopRequested = false;
     this.tick(0);
   }
 
+  /** Stops claiming and waits for the handlers that are running to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopRequested = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.round;
+    this.timer = undefined;
+    await Promise.allSettled([...this.rounds]);
   }
 
   /**
-   * One full round: reads every scheduled job, claims and runs the due ones it can, and remembers
-   * the rest as upcoming. Returns how many it ran successfully.
+   * One round: deletes expired done jobs when that is due, then claims and runs due jobs one at a
+   * time, up to `schedulerBatchSize`. Returns how many jobs it completed (handler returned and
+   * completion recorded).
    */
   async runOnce(): Promise<number> {
-    this.lastFullScanAtMs = Date.now();
-    const now = this.options.clock.now();
-    const scheduled = await this.jobs.find({ state: 'scheduled' }).toArray();
-    this.upcoming.clear();
-    for (const job of scheduled) if (job.dueAt > now) this.remember(job._id, job.dueAt);
-    const due = scheduled
-      .filter((job) => job.dueAt <= now)
-      .sort((left, right) => left.dueAt.getTime() - right.dueAt.getTime() || (left._id < right._id ? -1 : 1))
-      .slice(0, schedulerBatchSize);
-    // A full batch means more are due: keep them in view for the next (cheap) round.
-    for (const job of scheduled.filter((candidate) => candidate.dueAt <= now).slice(schedulerBatchSize)) this.remember(job._id, job.dueAt);
-    return this.runJobs(due);
+    return (await this.trackedRound()).completed;
   }
 
-  /** A cheap round: only the remembered jobs that are due now, each read by id. */
-  async runKnownDue(): Promise<number> {
+  /** Deletes up to `schedulerPruneBatchSize` done jobs finished more than the retention ago. */
+  async pruneDoneJobs(): Promise<number> {
+    const finishedBefore = new Date(this.options.clock.now().getTime() - schedulerDoneRetentionMs);
+    const expired = await this.jobs
+      .find({ state: 'done', finishedAt: { $lte: finishedBefore } }, { projection: { _id: 1 } })
+      .limit(schedulerPruneBatchSize)
+      .toArray();
+    if (expired.length === 0) return 0;
+    const deleted = await this.jobs.deleteMany({ _id: { $in: expired.map((job) => job._id) }, state: 'done' });
+    return deleted.deletedCount;
+  }
+
+  private trackedRound(): Promise<RoundOutcome> {
+    const round = this.round();
+    this.rounds.add(round);
+    void round.finally(() => this.rounds.delete(round)).catch(() => undefined);
+    return round;
+  }
+
+  private async round(): Promise<RoundOutcome> {
+    const outcome = { claimed: 0, completed: 0 };
+    if (this.stopRequested) return outcome;
+    await this.pruneIfDue();
+    while (outcome.claimed < schedulerBatchSize && !this.stopRequested) {
+      const job = await this.claim();
+      if (!job) break;
+      outcome.claimed += 1;
+      if (await this.run(job)) outcome.completed += 1;
+    }
+    return outcome;
+  }
+
+  private async pruneIfDue(): Promise<void> {
     const nowMs = this.options.clock.now().getTime();
-    const dueIds = [...this.upcoming]
-      .filter(([, dueAtMs]) => dueAtMs <= nowMs)
-      .sort(([, left], [, right]) => left - right)
-      .slice(0, schedulerBatchSize)
-      .map(([id]) => id);
-    const due: JobDocument[] = [];
-    for (const id of dueIds) {
-      const job = await this.jobs.findOne({ _id: id });
-      if (!job || job.state !== 'scheduled') this.upcoming.delete(id);
-      else if (job.dueAt.getTime() > nowMs) this.remember(id, job.dueAt);
-      else due.push(job);
-    }
-    return this.runJobs(due);
+    if (nowMs - this.lastPrunedAtMs < schedulerPruneIntervalMs) return;
+    const deleted = await this.pruneDoneJobs();
+    // A full batch means more are waiting: the next round prunes again.
+    if (deleted < schedulerPruneBatchSize) this.lastPrunedAtMs = nowMs;
+    if (deleted > 0) this.options.logger.debug({ deleted }, 'deleted done jobs past their retention');
   }
 
-  private async runJobs(due: readonly JobDocument[]): Promise<number> {
-    let ran = 0;
-    for (const job of due) {
-      if (this.stopRequested) break;
-      const attempt = await this.claim(job);
-      if (attempt === undefined) continue;
-      if (await this.run(job, attempt)) {
-        ran += 1;
-        this.upcoming.delete(job._id);
-      }
-    }
-    return ran;
-  }
-
-  private remember(id: string, dueAt: Date): void {
-    if (this.upcoming.size < schedulerKnownJobsMax || this.upcoming.has(id)) this.upcoming.set(id, dueAt.getTime());
-  }
-
-  /** Returns the attempt number this worker now holds, or undefined if it may not run the job. */
-  private async claim(job: JobDocument): Promise<number | undefined> {
+  /** Claims the earliest due job of a kind this worker handles, or a job whose lease has passed. */
+  private async claim(): Promise<JobDocument | null> {
     const now = this.options.clock.now();
-    if (await this.claims.findOne({ _id: `${job._id}#done` })) {
-      await this.jobs.updateOne({ _id: job._id }, { $set: { state: 'done' } });
-      return undefined;
-    }
-    let latest: ClaimDocument | null = null;
-    let attempt = 0;
-    const attemptsMax = this.options.attemptsMax ?? schedulerAttemptsMax;
-    for (;;) {
-      const next = await this.claims.findOne({ _id: `${job._id}#${attempt + 1}` });
-      if (!next) break;
-      latest = next;
-      attempt += 1;
-    }
-    if (latest && latest.leaseUntil > now) return undefined;
-    if (attempt >= attemptsMax) {
-      await this.jobs.updateOne({ _id: job._id }, { $set: { state: 'failed', finishedAt: now } });
-      this.options.logger.error({ jobId: job._id, kind: job.kind, attempts: attempt }, 'job failed too often; giving up');
-      return undefined;
-    }
-    try {
-      await this.claims.insertOne({
-        _id: `${job._id}#${attempt + 1}`,
-        jobId: job._id,
-        attempt: attempt + 1,
-        owner: this.options.owner,
-        claimedAt: now,
-        leaseUntil: new Date(now.getTime() + (this.options.leaseMs ?? schedulerLeaseDefaultMs)),
-      });
-      return attempt + 1;
-    } catch (error) {
-      if (isDuplicateKeyError(error)) return undefined;
-      throw error;
-    }
+    return this.jobs.findOneAndUpdate(
+      { kind: { $in: this.kinds }, $or: [{ state: 'scheduled', dueAt: { $lte: now } }, { state: 'running', leaseUntil: { $lte: now } }] },
+      { $set: { state: 'running', owner: this.options.owner, leaseUntil: new Date(now.getTime() + this.leaseMs) }, $inc: { attempt: 1 } },
+      { sort: { dueAt: 1 }, returnDocument: 'after' },
+    );
   }
 
-  private async run(job: JobDocument, attempt: number): Promise<boolean> {
+  /** Runs a claimed job and records the outcome if the claim still holds; true when it completed. */
+  private async run(job: JobDocument): Promise<boolean> {
+    const logger = this.options.logger.child({ jobId: job._id, kind: job.kind, attempt: job.attempt });
+    const claim: Claim = { _id: job._id, owner: this.options.owner, attempt: job.attempt, state: 'running' };
+    if (job.attempt > this.attemptsMax) {
+      // Failures stop at attemptsMax, so only a takeover after an expired lease gets here.
+      const lastError = `attempt ${job.attempt - 1} did not finish within its lease of ${this.leaseMs} ms`;
+      await this.record(claim, { $set: { state: 'failed', finishedAt: this.options.clock.now(), lastError }, $unset: { leaseUntil: '' } });
+      logger.error({ lastError }, 'job lost its lease too often; giving up');
+      return false;
+    }
     const handler = this.options.handlers[job.kind];
-    const logger = this.options.logger.child({ jobId: job._id, kind: job.kind, attempt });
-    if (!handler) {
-      logger.error('no handler for this job kind');
-      return false;
-    }
+    if (!handler) throw new Error(`claimed job ${job._id} of kind ${job.kind}, which this worker has no handler for`);
     try {
-      await handler({ id: job._id, kind: job.kind, dueAt: job.dueAt, payload: job.payload, attempt });
+      await handler({ id: job._id, kind: job.kind, dueAt: job.dueAt, payload: job.payload, attempt: job.attempt });
     } catch (error) {
-      logger.warn({ err: error }, 'job failed; it will be retried after a pause');
-      const retryAt = new Date(this.options.clock.now().getTime() + schedulerRetryDelayMs);
-      // Only the lease holder writes its own claim, so this update races with nobody.
-      await this.claims.updateOne({ _id: `${job._id}#${attempt}` }, { $set: { leaseUntil: retryAt } });
-      await this.jobs.updateOne({ _id: job._id }, { $set: { lastError: (error as Error).message.slice(0, 500) } });
+      await this.recordFailure(job, claim, error, logger);
       return false;
     }
+    const recorded = await this.record(claim, { $set: { state: 'done', finishedAt: this.options.clock.now() }, $unset: { leaseUntil: '' } });
+    if (!recorded) logger.warn('job finished after another worker took it over; that worker records the outcome');
+    return recorded;
+  }
+
+  private async recordFailure(job: JobDocument, claim: Claim, error: unknown, logger: Logger): Promise<void> {
+    const lastError = (error instanceof Error ? error.message : String(error)).slice(0, jobErrorLengthMax);
     const now = this.options.clock.now();
-    try {
-      await this.claims.insertOne({ _id: `${job._id}#done`, jobId: job._id, attempt: 'done', owner: this.options.owner, claimedAt: now, leaseUntil: now });
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
+    if (job.attempt >= this.attemptsMax) {
+      const recorded = await this.record(claim, { $set: { state: 'failed', finishedAt: now, lastError }, $unset: { leaseUntil: '' } });
+      if (recorded) logger.error({ err: error }, 'job failed on its last attempt; giving up');
+      return;
     }
-    await this.jobs.updateOne({ _id: job._id }, { $set: { state: 'done', finishedAt: now } });
-    return true;
+    const retryAt = new Date(now.getTime() + schedulerRetryDelayAfterMs(job.attempt));
+    const recorded = await this.record(claim, { $set: { state: 'scheduled', dueAt: retryAt, lastError }, $unset: { leaseUntil: '' } });
+    if (recorded) logger.warn({ err: error, retryAt }, 'job failed; it will be retried');
+    else logger.warn({ err: error }, 'job failed after another worker took it over; its outcome stands');
+  }
+
+  /** Writes an attempt's outcome if its claim is still the job's latest; false when it was taken over. */
+  private async record(claim: Claim, update: UpdateFilter<JobDocument>): Promise<boolean> {
+    const result = await this.jobs.updateOne(claim, update);
+    return result.matchedCount === 1;
   }
 
   private tick(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      const fullScanDue = Date.now() - this.lastFullScanAtMs >= (this.options.fullScanIntervalMs ?? schedulerFullScanIntervalDefaultMs);
-      this.round = (fullScanDue ? this.runOnce() : this.runKnownDue()).catch((error: unknown) => {
-        this.options.logger.error({ err: error }, 'scheduler round failed');
-        return 0;
-      });
-      void this.round.finally(() => this.tick(this.options.intervalMs ?? schedulerIntervalDefaultMs));
+      this.timer = undefined;
+      void this.trackedRound()
+        .catch((error: unknown) => {
+          this.options.logger.error({ err: error }, 'scheduler round failed');
+          return { claimed: 0, completed: 0 };
+        })
+        // A round that claimed a full batch leaves more due work: go on at once.
+        .then((outcome) => this.tick(outcome.claimed >= schedulerBatchSize ? 0 : this.intervalMs));
     }, delayMs);
   }
 }
