@@ -4,7 +4,7 @@ import { testDatabaseName, testInfrastructure } from '@sizhong/testkit';
 import pino from 'pino';
 import type { Document } from 'mongodb';
 import { DomainError } from '../errors';
-import { AggregateStore, revisionId, type AggregateCodec } from './aggregate-store';
+import { AggregateStore, counterKeysKept, type AggregateCodec } from './aggregate-store';
 import { connectMongo, type MongoConnection } from './connection';
 import { plainCodec } from './plain-codec';
 
@@ -41,7 +41,7 @@ describe('AggregateStore', () => {
   it('creates version 1 and loads it back with exact bigints', async () => {
     const outcome = await store.create('c-create', { owner: 'alice', count: 9_007_199_254_740_993n }, []);
     expect(outcome.kind).toBe('created');
-    await expect(store.load('c-create')).resolves.toEqual({ id: 'c-create', version: 1, state: { owner: 'alice', count: 9_007_199_254_740_993n } });
+    await expect(store.load('c-create')).resolves.toEqual({ id: 'c-create', version: 1, state: { owner: 'alice', count: 9_007_199_254_740_993n }, counters: {} });
     await expect(store.load('c-missing')).resolves.toBeUndefined();
     await expect(store.get('c-missing', 'counter')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
@@ -66,9 +66,6 @@ describe('AggregateStore', () => {
     );
     const total = BigInt(writers.length * incrementsPerWriter);
     await expect(store.get('c-race')).resolves.toMatchObject({ version: Number(total) + 1, state: { count: total } });
-    // Every version exists exactly once: the chain has no gaps and no forks.
-    const revisions = await store.revisions.find({ aggregateId: 'c-race' }).sort({ version: 1 }).toArray();
-    expect(revisions.map((revision) => revision.version)).toEqual(Array.from({ length: Number(total) + 1 }, (_, index) => index + 1));
   });
 
   it('turns a repeated idempotency key into the first result, and a different request into IDEMPOTENCY_KEY_REUSED', async () => {
@@ -81,17 +78,6 @@ describe('AggregateStore', () => {
     expect(outcomes.every((outcome) => outcome.aggregate.state.count === 7n)).toBe(true);
     await expect(store.create('c-idem', { owner: 'dave', count: 8n }, [], 'fingerprint-2')).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
     await expect(store.get('c-idem')).resolves.toMatchObject({ version: 1, state: { count: 7n } });
-  });
-
-  it('finds the latest revision even when the head lags, and repairs the head', async () => {
-    await store.create('c-lag', { owner: 'erin', count: 0n }, []);
-    await store.update('c-lag', increment(5n));
-    await store.update('c-lag', increment(5n));
-    // Simulate the FerretDB race in which a slow writer moved the head back.
-    const first = await store.revisions.findOne({ _id: revisionId('c-lag', 1) });
-    await store.heads.updateOne({ _id: 'c-lag' }, { $set: { version: 1, state: first!.state } });
-    await expect(store.get('c-lag')).resolves.toMatchObject({ version: 3, state: { count: 10n } });
-    await expect(store.heads.findOne({ _id: 'c-lag' })).resolves.toMatchObject({ version: 3 });
   });
 
   it('writes nothing when a command refuses', async () => {
@@ -120,24 +106,27 @@ describe('AggregateStore', () => {
     expect(typeof loaded.state.price.amountMinor).toBe('bigint');
   });
 
-  it('compacts old revisions but keeps their ids taken, so no version can be written twice', async () => {
-    const compacting = new AggregateStore(connections[0]!, 'counters', codec, logger, { revisionsKept: 2 });
-    await compacting.create('c-compact', { owner: 'gil', count: 0n }, []);
-    for (let step = 0; step < 5; step += 1) await compacting.update('c-compact', increment(1n));
-    const revisions = await compacting.revisions.find({ aggregateId: 'c-compact' }).sort({ version: 1 }).toArray();
-    expect(revisions.map((revision) => [revision.version, revision.state === undefined])).toEqual([
-      [1, true],
-      [2, true],
-      [3, true],
-      [4, true],
-      [5, false],
-      [6, false],
-    ]);
-    // A lagging head still finds the latest state past the compacted revisions.
-    await compacting.heads.updateOne({ _id: 'c-compact' }, { $set: { version: 2 } });
-    await expect(compacting.get('c-compact')).resolves.toMatchObject({ version: 6, state: { count: 5n } });
-    const stale = { id: 'c-compact', version: 3, state: { owner: 'gil', count: 2n } };
-    await expect(compacting.save(stale, { owner: 'gil', count: 99n }, [])).rejects.toMatchObject({ code: 'CONCURRENT_MODIFICATION' });
+  it('applies a guarded counter increment once per key and refuses past its guard', async () => {
+    await store.create('c-stock', { owner: 'gil', count: 0n }, [], undefined, { remaining: 3, pledgedMinor: 0n });
+    const guard = { 'counters.remaining': { $gte: 1 } };
+    const take = (key: string) => store.incrementCounters('c-stock', key, { remaining: -1, pledgedMinor: 500n }, guard);
+    const outcomes = await Promise.all(connections.flatMap((connection, writer) => Array.from({ length: 3 }, (_, index) => new AggregateStore(connection, 'counters', codec, logger).incrementCounters('c-stock', `take-${writer}-${index}`, { remaining: -1, pledgedMinor: 500n }, guard))));
+    expect(outcomes.filter((outcome) => outcome.kind === 'applied')).toHaveLength(3);
+    expect(outcomes.filter((outcome) => outcome.kind === 'refused')).toHaveLength(9);
+    await expect(store.get('c-stock')).resolves.toMatchObject({ version: 1, counters: { remaining: 0, pledgedMinor: 1_500n } });
+    // A retried increment is recognised by its key and changes nothing.
+    const appliedKey = outcomes.findIndex((outcome) => outcome.kind === 'applied');
+    await expect(take(`take-${Math.floor(appliedKey / 3)}-${appliedKey % 3}`)).resolves.toEqual({ kind: 'already_applied' });
+    await expect(store.get('c-stock')).resolves.toMatchObject({ counters: { remaining: 0, pledgedMinor: 1_500n } });
+  });
+
+  it('keeps counters when the versioned state is rewritten, and remembers the last keys only', async () => {
+    await store.create('c-mixed', { owner: 'hal', count: 0n }, [], undefined, { hits: 0 });
+    for (let index = 0; index < counterKeysKept + 5; index += 1) await store.incrementCounters('c-mixed', `hit-${index}`, { hits: 1 });
+    await store.update('c-mixed', increment(2n));
+    await expect(store.get('c-mixed')).resolves.toMatchObject({ version: 2, state: { count: 2n }, counters: { hits: counterKeysKept + 5 } });
+    await expect(store.hasCounterKey('c-mixed', `hit-${counterKeysKept + 4}`)).resolves.toBe(true);
+    await expect(store.hasCounterKey('c-mixed', 'hit-0')).resolves.toBe(false);
   });
 
   it('lists heads for queries', async () => {

@@ -1,21 +1,20 @@
 /**
- * The aggregate store. Every change to an aggregate is ONE atomic insert of a new revision
- * document `{_id: "<aggregateId>@<version>", state, outbox}`; the unique `_id` is the optimistic
- * concurrency check (two writers of version n+1: one insert wins, the other gets a conflict).
+ * The aggregate store (ARCHITECTURE.md §2): one document per aggregate, changed by one
+ * version-guarded `updateOne({_id, version}, …)` that also pushes the command's events onto the
+ * document's own outbox. A command loads, decides in pure code and writes; a lost race reloads and
+ * decides again (bounded). The outbox relay publishes the events and pulls them off.
  *
- * Why inserts and not `updateOne({_id, version})`: FerretDB 1.24 on SQLite runs an update as a
- * read followed by a separate write, with no isolation between them. Measured here: 8 clients
- * doing 400 conditional updates on one document got 228 "successful" updates for 51 actual
- * version increments. A unique key on insert, by contrast, is enforced by SQLite itself and held
- * under the same load. So correctness rests only on unique-key inserts, which also hold on a
- * sharded MongoDB (docs/storage.md).
+ * Counters that many writers touch (tier stock, campaign totals) live beside the versioned state
+ * in `counters` and change with guarded `$inc` that does not touch `version`, so a hot aggregate
+ * is not serialised by rewrites of its state. Each increment carries a key; the last
+ * `counterKeysKept` keys stay on the document, which makes a retried increment a no-op and lets a
+ * recovering saga ask whether its increment happened (see docs/storage.md for the window).
  *
- * A head document per aggregate (`{_id: aggregateId, version, state}`) serves queries and is the
- * starting point of a load; it is a cache that may briefly lag. A load reads the head and probes
- * the next revision ids until one is missing, so it always sees the latest revision, and repairs
- * a lagging head on the way.
+ * Every write touches one document by `_id`, so this is correct on a replica set and on a sharded
+ * cluster, with no transactions and no change streams.
  */
-import type { Binary, Collection, Document, Filter, Sort } from 'mongodb';
+import type { Binary, Collection, Document, Filter, Sort, UpdateFilter } from 'mongodb';
+import { Schema, type Model } from 'mongoose';
 import type { Logger } from 'pino';
 import { DomainError } from '../errors';
 import type { EventEnvelope } from '../kafka/envelope';
@@ -23,15 +22,17 @@ import { encodeEnvelope } from '../kafka/envelope';
 import { KeyedMutex } from '../keyed-mutex';
 import { isDuplicateKeyError, type MongoConnection } from './connection';
 
-/** How often a command reloads and retries after losing a write race before giving up. */
+/** How often a command reloads and decides again after losing a write race before giving up. */
 export const aggregateWriteAttemptsMax = 12;
 /** The pause before attempt n is a random share of base × 2^(n-1), capped (full jitter). */
-export const aggregateWriteBackoffBaseMs = 4;
-export const aggregateWriteBackoffMaxMs = 250;
-/** A head can lag at most a few revisions; probing further means something else is wrong. */
-export const revisionProbesMax = 1_000;
+export const aggregateWriteBackoffBaseMs = 2;
+export const aggregateWriteBackoffMaxMs = 100;
 /** Events one command may emit. */
 export const eventsPerCommandMax = 100;
+/** Events waiting on one aggregate's outbox before writes are refused (the relay is down or far behind). */
+export const outboxEventsPerAggregateMax = 1_000;
+/** Counter increment keys remembered per aggregate (the window in which a retried increment is recognised). */
+export const counterKeysKept = 64;
 
 /** Converts between the domain's state type and the stored document (bigint → Long, Date → Date). */
 export interface AggregateCodec<State> {
@@ -48,42 +49,26 @@ export interface StoredOutboxEvent {
   eventId: string;
   topic: string;
   key: string;
+  /** Written as a Buffer, read back as a BSON Binary. */
   bytes: Buffer | Binary;
 }
 
-export interface RevisionDocument {
-  _id: string;
-  aggregateId: string;
-  version: number;
-  /** Absent once compacted (see AggregateStoreOptions.revisionsKept). */
-  state?: Document;
-  outbox: StoredOutboxEvent[];
-  outboxPending: boolean;
-  /** Set on version 1 of aggregates created from an idempotency key. */
-  requestFingerprint?: string;
-  writtenAt: Date;
-}
+export type Counters = Readonly<Record<string, bigint | number>>;
 
-/** A pointer to a revision whose events wait for the relay (a small collection the relay scans cheaply). */
-export interface OutboxPointerDocument {
-  _id: string;
-  aggregateId: string;
-  version: number;
-}
-
-export interface AggregateStoreOptions {
-  /**
-   * Keep only this many latest revisions (relayed older ones are deleted after each write).
-   * Unset keeps every revision as the aggregate's history. Large, busy aggregates set it, since
-   * every revision is a full snapshot.
-   */
-  readonly revisionsKept?: number;
-}
-
-export interface HeadDocument {
+export interface AggregateDocument {
   _id: string;
   version: number;
   state: Document;
+  /** Guarded increments outside the version (absent when the aggregate has none). */
+  counters?: Record<string, bigint | number>;
+  counterKeys?: string[];
+  /** Events not yet relayed, oldest first. */
+  outbox: StoredOutboxEvent[];
+  /** True while `outbox` may hold events: what the relay's recovery scan looks for. */
+  outboxPending: boolean;
+  /** Set on aggregates created from an idempotency key. */
+  requestFingerprint?: string;
+  createdAt: Date;
   updatedAt: Date;
 }
 
@@ -91,6 +76,7 @@ export interface Loaded<State> {
   readonly id: string;
   readonly version: number;
   readonly state: State;
+  readonly counters: Counters;
 }
 
 /** What a command decided: the new state and the events it produced. */
@@ -104,15 +90,48 @@ export type CreateOutcome<State> =
   | { readonly kind: 'created'; readonly aggregate: Loaded<State> }
   | { readonly kind: 'existing'; readonly aggregate: Loaded<State> };
 
-export function revisionId(aggregateId: string, version: number): string {
-  return `${aggregateId}@${version}`;
+export type CounterOutcome =
+  /** The increment happened now. */
+  | { readonly kind: 'applied' }
+  /** An earlier try with the same key already applied it. */
+  | { readonly kind: 'already_applied' }
+  /** The guard refused (or the aggregate is missing); the document as it is now, for the caller to explain why. */
+  | { readonly kind: 'refused'; readonly current: Loaded<unknown> | undefined };
+
+export interface AggregateStoreOptions {
+  /** Indexes for queries and lists besides `_id` (declared once here, created by ensureIndexes). */
+  readonly indexes?: readonly Document[];
+}
+
+/**
+ * The stored shape of every aggregate collection, declared once. `state` is the codec's document
+ * (the domain type stays separate from it); the indexes serve the relay's recovery scan and lists.
+ */
+export function aggregateSchema(indexes: readonly Document[] = []): Schema {
+  const schema = new Schema(
+    {
+      _id: { type: String, required: true },
+      version: { type: Number, required: true },
+      state: { type: Schema.Types.Mixed, required: true },
+      counters: { type: Schema.Types.Mixed },
+      counterKeys: { type: [String], default: undefined },
+      outbox: { type: [Schema.Types.Mixed], default: [] },
+      outboxPending: { type: Boolean, required: true },
+      requestFingerprint: { type: String },
+      createdAt: { type: Date, required: true },
+      updatedAt: { type: Date, required: true },
+    },
+    { versionKey: false, autoIndex: false, autoCreate: false, minimize: false },
+  );
+  schema.index({ outboxPending: 1 });
+  for (const keys of indexes) schema.index(keys);
+  return schema;
 }
 
 export class AggregateStore<State> {
-  readonly revisions: Collection<RevisionDocument>;
-  readonly heads: Collection<HeadDocument>;
-  readonly outboxPointers: Collection<OutboxPointerDocument>;
-  private readonly listeners = new Set<() => void>();
+  readonly model: Model<AggregateDocument>;
+  readonly collection: Collection<AggregateDocument>;
+  private readonly listeners = new Set<(id: string) => void>();
   private readonly commandsInProcess = new KeyedMutex();
 
   constructor(
@@ -120,41 +139,26 @@ export class AggregateStore<State> {
     readonly name: string,
     private readonly codec: AggregateCodec<State>,
     private readonly logger: Logger,
-    private readonly options: AggregateStoreOptions = {},
+    options: AggregateStoreOptions = {},
   ) {
-    this.revisions = mongo.collection<RevisionDocument>(`${name}_revisions`);
-    this.heads = mongo.collection<HeadDocument>(name);
-    this.outboxPointers = mongo.collection<OutboxPointerDocument>(`${name}_outbox`);
+    this.model = (mongo.connection.models[name] as Model<AggregateDocument> | undefined) ?? mongo.connection.model<AggregateDocument>(name, aggregateSchema(options.indexes), name);
+    this.collection = mongo.collection<AggregateDocument>(name);
   }
 
-  /** Indexes for the relay's and the queries' scans (FerretDB accepts them; MongoDB uses them). */
-  async ensureIndexes(headIndexes: readonly Document[] = []): Promise<void> {
-    await this.revisions.createIndex({ outboxPending: 1, aggregateId: 1, version: 1 });
-    for (const keys of headIndexes) await this.heads.createIndex(keys);
+  async ensureIndexes(): Promise<void> {
+    await this.model.createIndexes();
   }
 
-  /** Called after every write that produced events, so a relay can publish without waiting for its poll. */
-  onWrite(listener: () => void): () => void {
+  /** Called with the aggregate id after every write that pushed events, so a relay publishes without waiting for its poll. */
+  onWrite(listener: (id: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
+  /** One read by `_id`. */
   async load(id: string): Promise<Loaded<State> | undefined> {
-    const head = await this.heads.findOne({ _id: id });
-    let version = head?.version ?? 0;
-    let stateDocument: Document | undefined = head?.state;
-    for (let probes = 0; ; probes += 1) {
-      if (probes >= revisionProbesMax) throw new Error(`${this.name} ${id}: more than ${revisionProbesMax} revisions beyond its head`);
-      const next = await this.revisions.findOne({ _id: revisionId(id, version + 1) });
-      if (!next) break;
-      version = next.version;
-      // A compacted revision has no snapshot; a later one always has (only old ones are compacted).
-      stateDocument = next.state ?? undefined;
-    }
-    if (version === 0) return undefined;
-    if (stateDocument === undefined) throw new Error(`${this.name} ${id}: the latest revision ${version} has no snapshot`);
-    if (!head || head.version < version) await this.writeHead(id, version, stateDocument);
-    return { id, version, state: this.codec.fromDocument(stateDocument) };
+    const document = await this.collection.findOne({ _id: id }, { projection: { outbox: 0 } });
+    return document ? this.loaded(document) : undefined;
   }
 
   async get(id: string, what = this.name): Promise<Loaded<State>> {
@@ -164,23 +168,42 @@ export class AggregateStore<State> {
   }
 
   /**
-   * Creates version 1 unless it exists. With a request fingerprint, an existing aggregate created
-   * by a different request is an `IDEMPOTENCY_KEY_REUSED` refusal; the same request gets the
-   * existing aggregate back, as it is now.
+   * Creates the aggregate at version 1 unless it exists (one insert). With a request fingerprint,
+   * an existing aggregate created by a different request is an `IDEMPOTENCY_KEY_REUSED` refusal;
+   * the same request gets the existing aggregate back, as it is now.
    */
-  async create(id: string, state: State, events: readonly PendingEvent[], requestFingerprint?: string): Promise<CreateOutcome<State>> {
-    const inserted = await this.insertRevision(id, 1, state, events, requestFingerprint);
-    if (inserted) return { kind: 'created', aggregate: { id, version: 1, state } };
-    const first = await this.revisions.findOne({ _id: revisionId(id, 1) });
-    if (requestFingerprint !== undefined && first?.requestFingerprint !== requestFingerprint) {
-      throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request');
+  async create(id: string, state: State, events: readonly PendingEvent[], requestFingerprint?: string, counters?: Counters): Promise<CreateOutcome<State>> {
+    const now = new Date();
+    const document: AggregateDocument = {
+      _id: id,
+      version: 1,
+      state: this.codec.toDocument(state),
+      ...(counters === undefined ? {} : { counters: { ...counters }, counterKeys: [] }),
+      outbox: storedEvents(events),
+      outboxPending: events.length > 0,
+      ...(requestFingerprint === undefined ? {} : { requestFingerprint }),
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.collection.insertOne(document);
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      const existing = await this.collection.findOne({ _id: id }, { projection: { outbox: 0 } });
+      if (!existing) throw error;
+      if (requestFingerprint !== undefined && existing.requestFingerprint !== requestFingerprint) {
+        throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request');
+      }
+      return { kind: 'existing', aggregate: this.loaded(existing) };
     }
-    return { kind: 'existing', aggregate: await this.get(id) };
+    this.notify(id, events);
+    return { kind: 'created', aggregate: { id, version: 1, state, counters: counters ?? {} } };
   }
 
   /**
-   * Load → decide → write, retried on a lost race. `decide` is pure: it gets the current state and
-   * returns the new state and events, or throws a DomainError (nothing is written then).
+   * Load → decide → one guarded write, repeated on a lost race. `decide` is pure: it gets the
+   * current aggregate and returns the new state and events, or throws a DomainError (nothing is
+   * written then). Returning the same state object with no events writes nothing.
    */
   async update<Result>(id: string, decide: (current: Loaded<State>) => Decision<State, Result>, what = this.name): Promise<{ aggregate: Loaded<State>; result: Result }> {
     // Commands on one aggregate queue within this process; only other replicas can race us.
@@ -188,99 +211,94 @@ export class AggregateStore<State> {
       for (let attempt = 1; ; attempt += 1) {
         const current = await this.get(id, what);
         const decision = decide(current);
-        if (decision.events.length === 0 && decision.state === current.state) {
-          return { aggregate: current, result: decision.result };
-        }
-        if (await this.insertRevision(id, current.version + 1, decision.state, decision.events)) {
-          return { aggregate: { id, version: current.version + 1, state: decision.state }, result: decision.result };
-        }
-        if (attempt >= aggregateWriteAttemptsMax) {
-          throw new DomainError('CONCURRENT_MODIFICATION', `${what} ${id} is changing too fast; try again`);
-        }
+        if (decision.events.length === 0 && decision.state === current.state) return { aggregate: current, result: decision.result };
+        const written = await this.write(current, decision.state, decision.events);
+        if (written) return { aggregate: written, result: decision.result };
+        if (attempt >= aggregateWriteAttemptsMax) throw new DomainError('CONCURRENT_MODIFICATION', `${what} ${id} is changing too fast; try again`);
         const ceilingMs = Math.min(aggregateWriteBackoffMaxMs, aggregateWriteBackoffBaseMs * 2 ** (attempt - 1));
         await new Promise((resolve) => setTimeout(resolve, Math.random() * ceilingMs));
       }
     });
   }
 
-  /**
-   * Writes the next revision after `current`, or refuses with CONCURRENT_MODIFICATION when another
-   * writer already wrote it (the caller's copy is stale).
-   */
+  /** Writes the next version after `current`, or refuses with CONCURRENT_MODIFICATION when another writer got there first. */
   async save(current: Loaded<State>, state: State, events: readonly PendingEvent[], what = this.name): Promise<Loaded<State>> {
-    if (!(await this.insertRevision(current.id, current.version + 1, state, events))) {
-      throw new DomainError('CONCURRENT_MODIFICATION', `${what} ${current.id} changed since version ${current.version}`);
-    }
-    return { id: current.id, version: current.version + 1, state };
+    const written = await this.write(current, state, events);
+    if (!written) throw new DomainError('CONCURRENT_MODIFICATION', `${what} ${current.id} changed since version ${current.version}`);
+    return written;
   }
 
-  /** Pages through heads (a read model that may lag by a moment), ordered by `sort` then `_id`. */
-  async find(filter: Filter<HeadDocument>, options: { limit: number; sort?: Sort; skip?: number }): Promise<Loaded<State>[]> {
-    const documents = await this.heads
-      .find(filter)
+  /**
+   * A guarded increment of counters, once per `key`: `guard` is extra filter on the document
+   * (for example `{'counters.remaining_t0': {$gte: 1}, 'state.state': 'live'}`). One write when it
+   * applies; a refusal costs one more read, returned so the caller can say why.
+   */
+  async incrementCounters(id: string, key: string, increments: Counters, guard: Filter<AggregateDocument> = {}): Promise<CounterOutcome> {
+    const inc: Record<string, bigint | number> = {};
+    for (const [name, by] of Object.entries(increments)) inc[`counters.${name}`] = by;
+    const result = await this.collection.updateOne({ ...guard, _id: id, counterKeys: { $ne: key } } as Filter<AggregateDocument>, {
+      $inc: inc,
+      $push: { counterKeys: { $each: [key], $slice: -counterKeysKept } },
+      $set: { updatedAt: new Date() },
+    } as UpdateFilter<AggregateDocument>);
+    if (result.matchedCount === 1) return { kind: 'applied' };
+    const current = await this.collection.findOne({ _id: id }, { projection: { outbox: 0 } });
+    if (current?.counterKeys?.includes(key)) return { kind: 'already_applied' };
+    return { kind: 'refused', current: current ? this.loaded(current) : undefined };
+  }
+
+  /** Whether an increment with this key is among the last `counterKeysKept` applied to the aggregate. */
+  async hasCounterKey(id: string, key: string): Promise<boolean> {
+    return (await this.collection.countDocuments({ _id: id, counterKeys: key }, { limit: 1 })) > 0;
+  }
+
+  /** The increment keys the aggregate remembers, oldest first (sagas recovering ask which of their steps happened). */
+  async counterKeys(id: string): Promise<string[]> {
+    return (await this.collection.findOne({ _id: id }, { projection: { counterKeys: 1 } }))?.counterKeys ?? [];
+  }
+
+  /** Pages through aggregates (a query that may scan where the server has no usable index), ordered by `sort` then `_id`. */
+  async find(filter: Filter<AggregateDocument>, options: { limit: number; sort?: Sort; skip?: number }): Promise<Loaded<State>[]> {
+    const documents = await this.collection
+      .find(filter, { projection: { outbox: 0, counterKeys: 0 } })
       .sort(options.sort ?? { _id: 1 })
       .skip(options.skip ?? 0)
       .limit(options.limit)
       .toArray();
-    return documents.map((document) => ({ id: document._id, version: document.version, state: this.codec.fromDocument(document.state) }));
+    return documents.map((document) => this.loaded(document));
   }
 
-  /** Inserts revision `version`; false when another writer got that version first. */
-  private async insertRevision(id: string, version: number, state: State, events: readonly PendingEvent[], requestFingerprint?: string): Promise<boolean> {
-    if (events.length > eventsPerCommandMax) throw new Error(`a command emitted ${events.length} events; at most ${eventsPerCommandMax}`);
-    const stateDocument = this.codec.toDocument(state);
-    const revision: RevisionDocument = {
-      _id: revisionId(id, version),
-      aggregateId: id,
-      version,
-      state: stateDocument,
-      outbox: events.map(({ topic, envelope }) => ({ eventId: envelope.id, topic, key: envelope.aggregateId, bytes: encodeEnvelope(envelope) })),
-      outboxPending: events.length > 0,
-      ...(requestFingerprint !== undefined ? { requestFingerprint } : {}),
-      writtenAt: new Date(),
+  private loaded(document: AggregateDocument): Loaded<State> {
+    return { id: document._id, version: document.version, state: this.codec.fromDocument(document.state), counters: document.counters ?? {} };
+  }
+
+  /** One `updateOne({_id, version})`: the state, the next version and the events, or undefined on a lost race. */
+  private async write(current: Loaded<State>, state: State, events: readonly PendingEvent[]): Promise<Loaded<State> | undefined> {
+    const filter: Filter<AggregateDocument> = { _id: current.id, version: current.version };
+    // A relay that is down must not let an outbox grow without bound: refuse instead.
+    if (events.length > 0) (filter as Document)[`outbox.${outboxEventsPerAggregateMax - events.length}`] = { $exists: false };
+    const update: UpdateFilter<AggregateDocument> = {
+      $set: { state: this.codec.toDocument(state), version: current.version + 1, updatedAt: new Date(), ...(events.length > 0 ? { outboxPending: true } : {}) },
+      ...(events.length > 0 ? { $push: { outbox: { $each: storedEvents(events) } } } : {}),
     };
-    try {
-      await this.revisions.insertOne(revision);
-    } catch (error) {
-      if (isDuplicateKeyError(error)) return false;
-      throw error;
+    const result = await this.collection.updateOne(filter, update);
+    if (result.matchedCount === 0) {
+      if (events.length > 0 && (await this.collection.countDocuments({ _id: current.id, version: current.version }, { limit: 1 })) > 0) {
+        this.logger.error({ aggregate: this.name, id: current.id }, 'outbox full: the relay is not publishing');
+        throw new Error(`${this.name} ${current.id}: ${outboxEventsPerAggregateMax} events wait on its outbox; the relay is not publishing`);
+      }
+      return undefined;
     }
-    if (events.length > 0) {
-      // Best effort: a pointer lost to a crash is found by the relay's periodic full scan.
-      await this.outboxPointers.insertOne({ _id: revision._id, aggregateId: id, version }).catch((error: unknown) => {
-        if (!isDuplicateKeyError(error)) this.logger.warn({ err: error, aggregate: this.name, id, version }, 'could not write the outbox pointer; the relay scan will find the events');
-      });
-    }
-    await this.writeHead(id, version, stateDocument);
-    if (this.options.revisionsKept !== undefined && version > this.options.revisionsKept) {
-      // Compaction drops the snapshot but keeps the document: its _id must stay taken, or a stale
-      // writer could insert that version again. Only relayed revisions are compacted.
-      await this.revisions.updateOne({ _id: revisionId(id, version - this.options.revisionsKept), outboxPending: false }, { $unset: { state: '', outbox: '' }, $set: { compacted: true } }).catch((error: unknown) => {
-        this.logger.warn({ err: error, aggregate: this.name, id }, 'could not compact an old revision');
-      });
-    }
-    if (events.length > 0) for (const listener of this.listeners) listener();
-    return true;
+    this.notify(current.id, events);
+    return { id: current.id, version: current.version + 1, state, counters: current.counters };
   }
 
-  /**
-   * Moves the head forward. Not atomic on FerretDB, so a slow writer may briefly set an older
-   * version; the next load probes past it and repairs it. Failures here lose nothing: the
-   * revision is the record.
-   */
-  private async writeHead(id: string, version: number, state: Document): Promise<void> {
-    try {
-      const updatedAt = new Date();
-      // An upsert that finds a newer head tries an insert and fails on _id: costly on FerretDB.
-      // So insert the first head, and afterwards only update (a missing head is created on load).
-      if (version === 1) {
-        await this.heads.insertOne({ _id: id, version, state, updatedAt });
-        return;
-      }
-      const result = await this.heads.updateOne({ _id: id, version: { $lt: version } }, { $set: { version, state, updatedAt } });
-      if (result.matchedCount === 0 && !(await this.heads.findOne({ _id: id }))) await this.heads.insertOne({ _id: id, version, state, updatedAt });
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) this.logger.warn({ err: error, aggregate: this.name, id, version }, 'could not move the head; the next load repairs it');
-    }
+  private notify(id: string, events: readonly PendingEvent[]): void {
+    if (events.length > 0) for (const listener of this.listeners) listener(id);
   }
+}
+
+function storedEvents(events: readonly PendingEvent[]): StoredOutboxEvent[] {
+  if (events.length > eventsPerCommandMax) throw new Error(`a command emitted ${events.length} events; at most ${eventsPerCommandMax}`);
+  return events.map(({ topic, envelope }) => ({ eventId: envelope.id, topic, key: envelope.aggregateId, bytes: Buffer.from(encodeEnvelope(envelope)) }));
 }

@@ -1,5 +1,5 @@
 // Proves the outbox: events written with an aggregate reach Kafka in order, and a relay killed between
-// publishing and marking makes the events appear twice on the topic but applied once by the consumer.
+// publishing and pulling makes the events appear twice on the topic but applied once by the consumer.
 import { testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Document } from 'mongodb';
@@ -88,7 +88,7 @@ describe('OutboxRelay', () => {
     });
     await consumer.start();
 
-    // The first relay publishes the first revision's events and "crashes" before marking them.
+    // The first relay publishes every pending event and "crashes" before pulling them off the outboxes.
     const crashing = new OutboxRelay({
       stores: [store as AggregateStore<unknown>],
       producer,
@@ -99,48 +99,53 @@ describe('OutboxRelay', () => {
         },
       },
     });
-    await expect(crashing.relayOnce()).rejects.toThrow('relay killed');
-    await until(() => onTopic.length >= 1, 'the first publish');
+    await expect(crashing.relayOnce({ scan: true })).rejects.toThrow('relay killed');
+    await until(() => onTopic.length >= 6, 'the first publish');
 
-    // A fresh relay takes over: it republishes the unmarked event and everything after it.
+    // A fresh relay takes over: its start-up scan finds the events still on the outboxes.
     const relay = new OutboxRelay({ stores: [store as AggregateStore<unknown>], producer, logger });
-    await expect(relay.relayOnce()).resolves.toBe(6);
-    await expect(relay.relayOnce()).resolves.toBe(0);
+    await expect(relay.relayOnce({ scan: true })).resolves.toBe(6);
+    await expect(relay.relayOnce({ scan: true })).resolves.toBe(0);
 
-    await until(() => applied.length >= 6 && onTopic.length >= 7, 'all events');
+    await until(() => applied.length >= 6 && onTopic.length >= 12, 'all events');
     await new Promise((resolve) => setTimeout(resolve, 500));
     await consumer.stop();
     await raw.disconnect();
 
     const expected = ['tally-a-v1', 'tally-a-v2', 'tally-a-v3', 'tally-b-v1', 'tally-b-v2', 'tally-b-v3'];
-    expect(onTopic).toHaveLength(7);
-    expect(onTopic.filter((id) => id === 'tally-a-v1')).toHaveLength(2);
+    expect(onTopic).toHaveLength(12);
+    for (const id of expected) expect(onTopic.filter((each) => each === id)).toHaveLength(2);
     expect([...applied].sort()).toEqual(expected);
     // Per-aggregate order holds on the topic.
     for (const id of ['tally-a', 'tally-b']) {
       const order = applied.filter((eventId) => eventId.startsWith(id));
       expect(order).toEqual([`${id}-v1`, `${id}-v2`, `${id}-v3`]);
     }
-    await expect(store.revisions.countDocuments({ outboxPending: true })).resolves.toBe(0);
+    await expect(store.collection.countDocuments({ outboxPending: true })).resolves.toBe(0);
+    await expect(store.collection.countDocuments({ 'outbox.0': { $exists: true } })).resolves.toBe(0);
   });
 
-  it('finds events whose outbox pointer a crash lost, in order, with the periodic full scan', async () => {
+  it('finds events nobody announced (written by another process) only with its scan', async () => {
     await record('tally-lost', 1n);
     await record('tally-lost', 2n);
-    await store.outboxPointers.deleteMany({ aggregateId: 'tally-lost' });
     const relay = new OutboxRelay({ stores: [store as AggregateStore<unknown>], producer, logger });
     await expect(relay.relayOnce()).resolves.toBe(0);
-    await expect(relay.relayOnce({ fullScan: true })).resolves.toBe(2);
-    await expect(store.revisions.countDocuments({ aggregateId: 'tally-lost', outboxPending: true })).resolves.toBe(0);
+    await expect(relay.relayOnce({ scan: true })).resolves.toBe(2);
+    await expect(store.collection.findOne({ _id: 'tally-lost' })).resolves.toMatchObject({ outbox: [], outboxPending: false });
   });
 
-  it('publishes an earlier revision first when only a later pointer survived', async () => {
+  it('pulls only what it published: an event pushed after its read stays for the next round', async () => {
     await record('tally-order', 1n);
-    await record('tally-order', 2n);
-    await store.outboxPointers.deleteOne({ aggregateId: 'tally-order', version: 1 });
-    const relay = new OutboxRelay({ stores: [store as AggregateStore<unknown>], producer, logger });
-    await expect(relay.relayOnce()).resolves.toBe(2);
-    await expect(store.revisions.countDocuments({ aggregateId: 'tally-order', outboxPending: true })).resolves.toBe(0);
+    const relay = new OutboxRelay({
+      stores: [store as AggregateStore<unknown>],
+      producer,
+      logger,
+      faults: { afterPublishBeforeMark: () => record('tally-order', 2n) },
+    });
+    await expect(relay.relayOnce({ scan: true })).resolves.toBe(1);
+    const document = await store.collection.findOne({ _id: 'tally-order' });
+    expect(document?.outbox.map((event) => event.eventId)).toEqual(['tally-order-v2']);
+    expect(document?.outboxPending).toBe(true);
   });
 
   it('relays on its own after writes once started', async () => {

@@ -1,23 +1,28 @@
 /**
- * The outbox relay: publishes the events stored in aggregate revisions, in version order per
- * aggregate, then marks them relayed. A crash between the two republishes them later; consumers
- * dedupe by event id, so each event is still applied once.
+ * The outbox relay: publishes the events waiting on aggregate documents (in their order, key =
+ * aggregate id, `acks: -1`), then pulls exactly those events off. A crash between the two
+ * republishes them later; consumers dedupe by event id, so each event is still applied once.
+ *
+ * Stores tell the relay which aggregates they wrote, so a round reads only those by `_id`. The
+ * first round after a start, and every `outboxScanIntervalMs` after that, also queries
+ * `outboxPending` to find what a previous process left behind (that query scans on the embedded
+ * server; on MongoDB the `{outboxPending: 1}` index serves it).
  */
-import { Binary } from 'mongodb';
+import { Binary, type AnyBulkWriteOperation } from 'mongodb';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { kafkaMessageOf } from '../kafka/publisher';
 import { decodeEnvelope } from '../kafka/envelope';
-import { type AggregateStore, type RevisionDocument, revisionId } from './aggregate-store';
+import type { AggregateDocument, AggregateStore } from './aggregate-store';
 
 export const outboxPollIntervalMs = 250;
-/** Every this many rounds the relay scans all revisions, finding events whose pointer a crash lost. */
-export const outboxFullScanEveryRounds = 120;
-/** Revisions one relay round reads from one store. */
-export const outboxBatchSize = 100;
+/** How often the relay looks for pending events it was not told about (left by a crash or another replica). */
+export const outboxScanIntervalMs = 30_000;
+/** Aggregates one relay round publishes from one store. */
+export const outboxBatchSize = 200;
 
 export interface OutboxRelayFaults {
-  /** Test seam: runs after publishing and before marking; throwing here simulates a crash. */
+  /** Test seam: runs after publishing and before pulling; throwing here simulates a crash. */
   readonly afterPublishBeforeMark?: () => Promise<void>;
 }
 
@@ -26,9 +31,12 @@ export interface OutboxRelayOptions {
   readonly producer: Producer;
   readonly logger: Logger;
   readonly pollIntervalMs?: number;
+  readonly scanIntervalMs?: number;
   readonly batchSize?: number;
   readonly faults?: OutboxRelayFaults;
 }
+
+type Pending = Pick<AggregateDocument, '_id' | 'outbox'>;
 
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
@@ -36,12 +44,24 @@ export class OutboxRelay {
   private again = false;
   private stopped = true;
   private readonly unsubscribers: (() => void)[] = [];
+  /** Per store: aggregate ids written with events since they were last relayed. */
+  private readonly dirty = new Map<AggregateStore<unknown>, Set<string>>();
+  private lastScanAtMs = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly options: OutboxRelayOptions) {}
+  constructor(private readonly options: OutboxRelayOptions) {
+    for (const store of options.stores) this.dirty.set(store, new Set());
+  }
 
   start(): void {
     this.stopped = false;
-    for (const store of this.options.stores) this.unsubscribers.push(store.onWrite(() => this.wake()));
+    for (const store of this.options.stores) {
+      this.unsubscribers.push(
+        store.onWrite((id) => {
+          this.dirty.get(store)?.add(id);
+          this.wake();
+        }),
+      );
+    }
     this.schedule(0);
   }
 
@@ -59,66 +79,37 @@ export class OutboxRelay {
     else this.schedule(0);
   }
 
-  /** Publishes everything pending now; returns how many events went out. */
-  async relayOnce(options: { fullScan?: boolean } = {}): Promise<number> {
+  /** Publishes everything pending now; returns how many events went out. `scan` also queries for what nobody announced. */
+  async relayOnce(options: { scan?: boolean } = {}): Promise<number> {
     let published = 0;
     const batchSize = this.options.batchSize ?? outboxBatchSize;
+    if (options.scan) this.lastScanAtMs = Date.now();
     for (const store of this.options.stores) {
-      for (;;) {
-        // Pointers name the revisions with events; the full scan also finds those whose pointer a crash lost.
-        const pending = options.fullScan
-          ? await store.revisions.find({ outboxPending: true }).sort({ aggregateId: 1, version: 1 }).limit(batchSize).toArray()
-          : await this.revisionsOfPointers(store, batchSize);
-        if (pending.length === 0) break;
-        for (const revision of pending) published += await this.publishInOrder(store, revision);
-        if (pending.length < batchSize) break;
+      const dirty = this.dirty.get(store)!;
+      if (options.scan) {
+        for (;;) {
+          const found = await store.collection.find({ outboxPending: true }, { projection: { _id: 1, outbox: 1 } }).limit(batchSize).toArray();
+          const withEvents = found.filter((document) => document.outbox.length > 0);
+          published += await this.publishAndPull(store, withEvents);
+          // Documents whose outbox is already empty only need their flag cleared.
+          await this.clearFlags(store, found.map((document) => document._id));
+          if (found.length < batchSize) break;
+        }
+      }
+      while (dirty.size > 0) {
+        const ids = [...dirty].slice(0, batchSize);
+        for (const id of ids) dirty.delete(id);
+        const documents = await Promise.all(ids.map((id) => store.collection.findOne({ _id: id }, { projection: { _id: 1, outbox: 1 } })));
+        published += await this.publishAndPull(store, documents.filter((document) => document !== null && document.outbox.length > 0) as Pending[]);
       }
     }
-    this.roundsSinceFullScan = options.fullScan ? 0 : this.roundsSinceFullScan + 1;
     return published;
   }
 
-  // The first round after a start scans everything: the previous process may have died mid-way.
-  private roundsSinceFullScan = outboxFullScanEveryRounds;
-
-  private async revisionsOfPointers(store: AggregateStore<unknown>, batchSize: number): Promise<RevisionDocument[]> {
-    const pointers = await store.outboxPointers.find({}).sort({ aggregateId: 1, version: 1 }).limit(batchSize).toArray();
-    const revisions: RevisionDocument[] = [];
-    for (const pointer of pointers) {
-      const revision = await store.revisions.findOne({ _id: pointer._id });
-      if (revision?.outboxPending) revisions.push(revision);
-      else await store.outboxPointers.deleteOne({ _id: pointer._id });
-    }
-    return revisions;
-  }
-
-  /**
-   * Publishes a revision's events after any earlier pending revision of the same aggregate, so
-   * per-aggregate order holds even when an earlier pointer was lost.
-   */
-  private async publishInOrder(store: AggregateStore<unknown>, revision: RevisionDocument): Promise<number> {
-    const chain: RevisionDocument[] = [revision];
-    for (let version = revision.version - 1; version >= 1; version -= 1) {
-      const earlier = await store.revisions.findOne({ _id: revisionId(revision.aggregateId, version) });
-      if (!earlier?.outboxPending) break;
-      chain.unshift(earlier);
-    }
-    let published = 0;
-    for (const entry of chain) {
-      const current = await store.revisions.findOne({ _id: entry._id });
-      if (!current?.outboxPending) continue;
-      await this.publish(current);
-      await this.options.faults?.afterPublishBeforeMark?.();
-      await store.revisions.updateOne({ _id: current._id }, { $set: { outboxPending: false, outboxRelayedAt: new Date() } });
-      await store.outboxPointers.deleteOne({ _id: current._id });
-      published += current.outbox.length;
-    }
-    return published;
-  }
-
-  private async publish(revision: RevisionDocument): Promise<void> {
-    const byTopic = new Map<string, typeof revision.outbox>();
-    for (const event of revision.outbox) byTopic.set(event.topic, [...(byTopic.get(event.topic) ?? []), event]);
+  private async publishAndPull(store: AggregateStore<unknown>, documents: readonly Pending[]): Promise<number> {
+    if (documents.length === 0) return 0;
+    const byTopic = new Map<string, Pending['outbox']>();
+    for (const document of documents) for (const event of document.outbox) byTopic.set(event.topic, [...(byTopic.get(event.topic) ?? []), event]);
     await this.options.producer.sendBatch({
       acks: -1,
       topicMessages: [...byTopic].map(([topic, events]) => ({
@@ -129,15 +120,40 @@ export class OutboxRelay {
         }),
       })),
     });
+    await this.options.faults?.afterPublishBeforeMark?.();
+    // Pull exactly what was published: events pushed meanwhile stay for the next round.
+    const pulls: AnyBulkWriteOperation<AggregateDocument>[] = documents.map((document) => ({
+      updateOne: { filter: { _id: document._id }, update: { $pull: { outbox: { eventId: { $in: document.outbox.map((event) => event.eventId) } } } } },
+    }));
+    await store.collection.bulkWrite(pulls, { ordered: false });
+    await this.clearFlags(
+      store,
+      documents.map((document) => document._id),
+    );
+    return documents.reduce((sum, document) => sum + document.outbox.length, 0);
+  }
+
+  /** Clears `outboxPending` where the outbox is empty now; a writer that pushed meanwhile keeps it set. */
+  private async clearFlags(store: AggregateStore<unknown>, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await store.collection.bulkWrite(
+      ids.map((id) => ({ updateOne: { filter: { _id: id, outboxPending: true, 'outbox.0': { $exists: false } }, update: { $set: { outboxPending: false } } } })),
+      { ordered: false },
+    );
   }
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      this.running = this.relayOnce({ fullScan: this.roundsSinceFullScan >= outboxFullScanEveryRounds })
+      const scan = Date.now() - this.lastScanAtMs >= (this.options.scanIntervalMs ?? outboxScanIntervalMs);
+      this.running = this.relayOnce({ scan })
         .then(() => undefined)
-        .catch((error: unknown) => this.options.logger.error({ err: error }, 'outbox relay round failed; retrying at the next poll'))
+        .catch((error: unknown) => {
+          // What was not pulled is found again by the next scan; make that scan come soon.
+          this.lastScanAtMs = Number.NEGATIVE_INFINITY;
+          this.options.logger.error({ err: error }, 'outbox relay round failed; retrying at the next poll');
+        })
         .finally(() => {
           this.running = undefined;
           const again = this.again;
