@@ -9,6 +9,8 @@ export interface EscrowEventInput<Payload> {
   readonly aggregateId: string;
   /** The aggregate version this event comes with; with the type it makes the event id deterministic. */
   readonly aggregateVersion: number;
+  /** Tells apart two events of the same type from one write (a campaign write may release one milestone and report another overdue). */
+  readonly idDiscriminator?: string;
   readonly payloadType: string;
   readonly codec: PayloadType<Payload>;
   readonly payload: Payload;
@@ -20,7 +22,7 @@ export function escrowEvent<Payload>(input: EscrowEventInput<Payload>, topicPref
     topic: eventsTopic(escrowServiceName, topicPrefix),
     envelope: buildEnvelope(
       {
-        id: deterministicId('ev', input.type, input.aggregateId, String(input.aggregateVersion)),
+        id: deterministicId('ev', input.type, input.aggregateId, String(input.aggregateVersion), ...(input.idDiscriminator === undefined ? [] : [input.idDiscriminator])),
         type: input.type,
         aggregateId: input.aggregateId,
         aggregateType: input.aggregateType,

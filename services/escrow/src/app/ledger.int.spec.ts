@@ -1,11 +1,13 @@
 // Proves the ledger against the real MongoDB-wire server: transfers of both phases, refusals, idempotent
-// replays, concurrent writers that never overdraw or lose an entry, and recovery of half-applied transfers.
-import { AggregateStore, connectMongo, ManualClock, type MongoConnection } from '@sizhong/kit';
+// replays, concurrent writers that never overdraw or lose an entry, legs applied once even when repeated
+// long after, saga holds resumed after a crash, recovery of half-applied transfers, and the transfer facts.
+import { AggregateStore, connectMongo, decodeEnvelope, ManualClock, type MongoConnection } from '@sizhong/kit';
+import { Binary } from 'mongodb';
 import { testDatabaseName, testInfrastructure } from '@sizhong/testkit';
 import pino from 'pino';
 import { escrowAccount, externalAccount, feeAccount, walletAccount } from '../domain/ledger/account';
 import { requestTransfer, type Transfer, type TransferRequest } from '../domain/ledger/transfer';
-import { JournalStore } from '../storage/journal-store';
+import { AccountStore, legKeysKept } from '../storage/account-store';
 import { transferCodec } from '../storage/transfer-codec';
 import { Ledger, recoveryAgeDefaultMs } from './ledger';
 
@@ -16,12 +18,13 @@ const clock = new ManualClock('2026-11-25T00:00:00Z');
 let connections: MongoConnection[] = [];
 let ledgers: Ledger[] = [];
 let ledger: Ledger;
-let journal: JournalStore;
+let accounts: AccountStore;
+let transferStore: AggregateStore<Transfer>;
 
-function build(mongo: MongoConnection): { ledger: Ledger; journal: JournalStore; transfers: AggregateStore<Transfer> } {
-  const journalStore = new JournalStore(mongo, logger);
+function build(mongo: MongoConnection): { ledger: Ledger; accounts: AccountStore; transfers: AggregateStore<Transfer> } {
+  const accountStore = new AccountStore(mongo, logger);
   const transfers = new AggregateStore<Transfer>(mongo, 'transfers', transferCodec, logger);
-  return { ledger: new Ledger({ journal: journalStore, transfers, clock }), journal: journalStore, transfers };
+  return { ledger: new Ledger({ accounts: accountStore, transfers, clock, topicPrefix: '' }), accounts: accountStore, transfers };
 }
 
 const single = (id: string, from: string, to: string, amountMinor: bigint): TransferRequest => ({
@@ -42,9 +45,10 @@ beforeAll(async () => {
   const built = connections.map(build);
   ledgers = built.map((entry) => entry.ledger);
   ledger = ledgers[0]!;
-  journal = built[0]!.journal;
-  await journal.ensureIndexes();
-  await built[0]!.transfers.ensureIndexes();
+  accounts = built[0]!.accounts;
+  transferStore = built[0]!.transfers;
+  await accounts.ensureIndexes();
+  await transferStore.ensureIndexes();
   for (const account of [psp, campaignEscrow, feeAccount('CNY')]) await ledger.openAccount(account);
 });
 
@@ -145,7 +149,7 @@ describe('Ledger', () => {
     // A crash after the debit leg: the transfer is recorded, its source leg applied, its credit not.
     const transfer = requestTransfer(single('tr_crashed', psp.id, grace.id, 250n), clock.now());
     await transfers.create(transfer.id, transfer, []);
-    await journal.append(psp, transfer.id, 'debit', { kind: 'debit', amountMinor: 250n }, transfer.reference, clock.now());
+    await accounts.apply({ account: psp, transferId: transfer.id, legKind: 'debit', leg: { kind: 'debit', amountMinor: 250n }, reference: transfer.reference, at: clock.now() }, { verified: false });
 
     const during = await ledger.invariants();
     expect(during.conserved).toBe(true);
@@ -159,5 +163,59 @@ describe('Ledger', () => {
     const after = await ledger.invariants();
     expect(after).toMatchObject({ conserved: true, negativeAccounts: [] });
     expect(after.totalsByCurrency['CNY']).toEqual({ balancesMinor: 0n, inFlightMinor: 0n });
+  });
+
+  it('applies a leg once even when it is repeated after more than the remembered keys', async () => {
+    const henry = walletAccount('pt_henry', 'CNY');
+    await ledger.openAccount(henry);
+    const leg = { account: henry, transferId: 'tr_henry_0', legKind: 'credit' as const, leg: { kind: 'credit' as const, amountMinor: 1n }, reference: { kind: 'test', id: 'h' }, at: clock.now() };
+    // Each credit has its debit on the external account, so the ledger stays conserved.
+    const debit = (transferId: string) => accounts.apply({ ...leg, account: psp, transferId, legKind: 'debit', leg: { kind: 'debit', amountMinor: 1n } }, { verified: false });
+    await debit('tr_henry_0');
+    await expect(accounts.apply(leg, { verified: false })).resolves.toBe('applied');
+    await expect(accounts.apply(leg, { verified: false })).resolves.toBe('already_applied');
+    for (let index = 1; index <= legKeysKept + 6; index += 1) {
+      await debit(`tr_henry_${index}`);
+      await accounts.apply({ ...leg, transferId: `tr_henry_${index}` }, { verified: false });
+    }
+    // Its key has left the account; the journal still knows it.
+    await expect(accounts.apply(leg, { verified: true })).resolves.toBe('already_applied');
+    await expect(ledger.balance(henry.id)).resolves.toEqual({ available: BigInt(legKeysKept + 7), held: 0n });
+    const entries = await ledger.entries(henry.id, 100);
+    expect(entries).toHaveLength(legKeysKept + 7);
+    expect(entries[0]).toMatchObject({ seq: legKeysKept + 7, available: BigInt(legKeysKept + 7) });
+    expect(entries.at(-1)).toMatchObject({ seq: 1, available: 1n, transferId: 'tr_henry_0' });
+  });
+
+  it('resumes a saga hold a crash left without its transfer, holding the money once', async () => {
+    const iris = walletAccount('pt_iris', 'CNY');
+    await ledger.createTransfer(single('tr_deposit_iris', psp.id, iris.id, 1_000n));
+    const request = { ...pending('tr_saga_iris', iris.id, campaignEscrow.id, 400n), mode: 'two_phase' as const };
+    // The crash: the hold leg applied, the transfer document never written.
+    await accounts.apply({ account: iris, transferId: request.id, legKind: 'hold', leg: { kind: 'hold', amountMinor: 400n }, reference: request.reference, at: clock.now() }, { verified: false });
+    await expect(ledger.transfer(request.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(ledger.createSagaHold(request, { resume: true })).resolves.toMatchObject({ state: 'pending' });
+    await expect(ledger.createSagaHold(request, { resume: true })).resolves.toMatchObject({ state: 'pending' });
+    await expect(ledger.balance(iris.id)).resolves.toEqual({ available: 600n, held: 400n });
+    await expect(ledger.createSagaHold({ ...request, id: 'tr_saga_iris_big', amountMinor: 700n }, { resume: false })).rejects.toMatchObject({ code: 'INSUFFICIENT_FUNDS' });
+    await expect(ledger.voidPending(request.id)).resolves.toMatchObject({ state: 'voided' });
+    await expect(ledger.balance(iris.id)).resolves.toEqual({ available: 1_000n, held: 0n });
+    expect((await ledger.invariants()).conserved).toBe(true);
+  });
+
+  it('puts each transfer fact on its outbox: pending, posted with the posted part, voided, rejected', async () => {
+    const jack = walletAccount('pt_jack', 'CNY');
+    await ledger.createTransfer(single('tr_deposit_jack', psp.id, jack.id, 500n));
+    await ledger.createTransfer(pending('tr_jack_post', jack.id, campaignEscrow.id, 300n));
+    await ledger.postPending('tr_jack_post', 120n);
+    await ledger.createTransfer(single('tr_jack_refused', jack.id, campaignEscrow.id, 10_000n)).catch(() => undefined);
+    const factsOf = async (id: string) =>
+      ((await transferStore.collection.findOne({ _id: id }))?.outbox ?? []).map((event) => {
+        const envelope = decodeEnvelope(event.bytes instanceof Binary ? Buffer.from(event.bytes.buffer.subarray(0, event.bytes.position)) : Buffer.from(event.bytes));
+        return envelope.type;
+      });
+    await expect(factsOf('tr_deposit_jack')).resolves.toEqual(['TransferPosted']);
+    await expect(factsOf('tr_jack_post')).resolves.toEqual(['TransferPending', 'TransferPosted']);
+    await expect(factsOf('tr_jack_refused')).resolves.toEqual(['TransferRejected']);
   });
 });

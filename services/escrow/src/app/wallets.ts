@@ -7,7 +7,7 @@ import { eventsV1 } from '@sizhong/proto';
 import type { Document } from 'mongodb';
 import { externalAccount, walletAccount } from '../domain/ledger/account';
 import type { Balance } from '../domain/ledger/account';
-import type { Entry } from '../storage/journal-store';
+import type { Entry } from '../domain/ledger/entry';
 import { escrowEvent } from './events';
 import type { Ledger } from './ledger';
 import { parseProviderEvent, verifySignature } from './payment-provider';

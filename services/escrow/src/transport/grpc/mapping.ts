@@ -4,7 +4,7 @@ import { commonV1, escrowV1 } from '@sizhong/proto';
 import type { AccountKind, Balance } from '../../domain/ledger/account';
 import type { InvariantReport } from '../../domain/ledger/invariants';
 import type { Transfer, TransferMode } from '../../domain/ledger/transfer';
-import type { Entry } from '../../storage/journal-store';
+import type { Entry } from '../../domain/ledger/entry';
 
 /** The page size when a request names none, and the most one page may hold. */
 export const pageSizeDefault = 20;

@@ -149,6 +149,39 @@ export interface PledgeChanged {
   refundedAmount?: Money | undefined;
 }
 
+/**
+ * The ledger's transfer facts share one shape; the envelope's type says which fact it is:
+ * TransferPending (a two-phase transfer reserved money on its debit account), TransferPosted
+ * (money reached the credit account: a single-phase transfer, or `posted_amount` of a pending one,
+ * the rest returning), TransferVoided, TransferExpired (the reservation returned in full), and
+ * TransferRejected (nothing moved: `rejection_code` says why, e.g. INSUFFICIENT_FUNDS).
+ * Account ids name their kind and owner: `wallet:<participant>:<currency>`,
+ * `escrow:<deal kind>:<deal id>:<currency>`, `fee:platform:<currency>`, `external:<provider>:<currency>`.
+ */
+export interface TransferChanged {
+  transferId: string;
+  /** single_phase | two_phase */
+  mode: string;
+  debitAccountId: string;
+  creditAccountId: string;
+  amount?:
+    | Money
+    | undefined;
+  /** What the transfer is for (pledge, campaign-fee, deposit, …) and that object's id. */
+  referenceKind: string;
+  referenceId: string;
+  /** TransferPosted only: the part of the amount that reached the credit account. */
+  postedAmount?:
+    | Money
+    | undefined;
+  /** TransferPending only: when the reservation expires unless resolved. */
+  timeoutAt?:
+    | Date
+    | undefined;
+  /** TransferRejected only. */
+  rejectionCode: string;
+}
+
 function createBaseDepositReceived(): DepositReceived {
   return { participantId: "", amount: undefined, providerEventId: "", transferId: "" };
 }
@@ -1697,6 +1730,184 @@ export const PledgeChanged: MessageFns<PledgeChanged> = {
     message.refundedAmount = (object.refundedAmount !== undefined && object.refundedAmount !== null)
       ? Money.fromPartial(object.refundedAmount)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseTransferChanged(): TransferChanged {
+  return {
+    transferId: "",
+    mode: "",
+    debitAccountId: "",
+    creditAccountId: "",
+    amount: undefined,
+    referenceKind: "",
+    referenceId: "",
+    postedAmount: undefined,
+    timeoutAt: undefined,
+    rejectionCode: "",
+  };
+}
+
+export const TransferChanged: MessageFns<TransferChanged> = {
+  encode(message: TransferChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transferId !== "") {
+      writer.uint32(10).string(message.transferId);
+    }
+    if (message.mode !== "") {
+      writer.uint32(18).string(message.mode);
+    }
+    if (message.debitAccountId !== "") {
+      writer.uint32(26).string(message.debitAccountId);
+    }
+    if (message.creditAccountId !== "") {
+      writer.uint32(34).string(message.creditAccountId);
+    }
+    if (message.amount !== undefined) {
+      Money.encode(message.amount, writer.uint32(42).fork()).join();
+    }
+    if (message.referenceKind !== "") {
+      writer.uint32(50).string(message.referenceKind);
+    }
+    if (message.referenceId !== "") {
+      writer.uint32(58).string(message.referenceId);
+    }
+    if (message.postedAmount !== undefined) {
+      Money.encode(message.postedAmount, writer.uint32(66).fork()).join();
+    }
+    if (message.timeoutAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.timeoutAt), writer.uint32(74).fork()).join();
+    }
+    if (message.rejectionCode !== "") {
+      writer.uint32(82).string(message.rejectionCode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transferId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.debitAccountId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.creditAccountId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.amount = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.referenceKind = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.referenceId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.postedAmount = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.timeoutAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.rejectionCode = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<TransferChanged>): TransferChanged {
+    return TransferChanged.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferChanged>): TransferChanged {
+    const message = createBaseTransferChanged();
+    message.transferId = object.transferId ?? "";
+    message.mode = object.mode ?? "";
+    message.debitAccountId = object.debitAccountId ?? "";
+    message.creditAccountId = object.creditAccountId ?? "";
+    message.amount = (object.amount !== undefined && object.amount !== null)
+      ? Money.fromPartial(object.amount)
+      : undefined;
+    message.referenceKind = object.referenceKind ?? "";
+    message.referenceId = object.referenceId ?? "";
+    message.postedAmount = (object.postedAmount !== undefined && object.postedAmount !== null)
+      ? Money.fromPartial(object.postedAmount)
+      : undefined;
+    message.timeoutAt = object.timeoutAt ?? undefined;
+    message.rejectionCode = object.rejectionCode ?? "";
     return message;
   },
 };
