@@ -10,7 +10,7 @@ export const testRunIdVariable = 'SIZHONG_TEST_RUN_ID';
 const testRunIdLength = 8;
 /** Random characters that keep two names with the same label apart, across jest workers too. */
 const uniqueSuffixLength = 6;
-/** Well under MongoDB's 64 and FerretDB's 63 bytes, leaving room for a prefix added by callers. */
+/** Well under MongoDB's 64 bytes, leaving room for a prefix added by callers. */
 export const databaseNameLengthMax = 38;
 /** The part of the label kept in a topic prefix; Kafka allows 249 characters per topic name. */
 const topicLabelLengthMax = 40;

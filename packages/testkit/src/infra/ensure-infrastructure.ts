@@ -3,12 +3,12 @@
  * MongoDB-wire server, chosen in the order of ARCHITECTURE.md §8:
  *   1. `KAFKA_BROKERS` / `MONGO_URL` from the environment, each on its own;
  *   2. testcontainers, when a Docker engine answers;
- *   3. the local servers (Kafka from Maven jars, FerretDB built with Go), reused when running.
+ *   3. the local servers (Kafka and mongo-java-server, both from Maven jars), reused when running.
  */
 import { startContainers } from './start-containers';
 import { isDockerEngineAnswering } from './docker-engine';
-import { LocalFerretDb } from './local-ferretdb';
 import { LocalKafka } from './local-kafka';
+import { LocalMongo } from './local-mongo';
 import { writeToStandardError, type InfrastructureLog } from './progress';
 
 export type InfrastructureSource = 'environment' | 'testcontainers' | 'local';
@@ -65,17 +65,17 @@ export async function ensureInfrastructure(options: InfrastructureOptions = {}):
 
   const localOptions = { environment, log, ...(options.repositoryRoot === undefined ? {} : { repositoryRoot: options.repositoryRoot }) };
   const kafka = wanted.kafka ? new LocalKafka(localOptions) : undefined;
-  const ferretDb = wanted.mongo ? new LocalFerretDb(localOptions) : undefined;
-  // Both start at once: a cold Maven resolve and a cold Go build overlap instead of adding up.
-  const [kafkaStarted, ferretDbStarted] = await Promise.allSettled([kafka?.up(), ferretDb?.up()]);
+  const mongo = wanted.mongo ? new LocalMongo(localOptions) : undefined;
+  // Both start at once: cold downloads and the two JVM starts overlap instead of adding up.
+  const [kafkaStarted, mongoStarted] = await Promise.allSettled([kafka?.up(), mongo?.up()]);
   const startedHere = [
     { server: kafka, outcome: kafkaStarted },
-    { server: ferretDb, outcome: ferretDbStarted },
+    { server: mongo, outcome: mongoStarted },
   ].filter(({ outcome }) => outcome.status === 'fulfilled' && outcome.value?.startedHere === true);
   const stop = async (): Promise<void> => {
     await Promise.all(startedHere.map(({ server }) => server?.down()));
   };
-  const failures = [kafkaStarted, ferretDbStarted].filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  const failures = [kafkaStarted, mongoStarted].filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
   const [firstFailure, ...otherFailures] = failures;
   if (firstFailure !== undefined) {
     // Leave nothing half-started behind: stop whichever server this call did start.
@@ -85,7 +85,7 @@ export async function ensureInfrastructure(options: InfrastructureOptions = {}):
   }
   return {
     kafkaBrokers: givenBrokers ?? kafka?.brokers ?? [],
-    mongoUrl: givenMongoUrl ?? ferretDb?.mongoUrl ?? '',
+    mongoUrl: givenMongoUrl ?? mongo?.mongoUrl ?? '',
     source: 'local',
     startedHere: startedHere.length > 0,
     stop,

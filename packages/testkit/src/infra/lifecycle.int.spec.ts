@@ -1,8 +1,8 @@
-// Proves the whole lifecycle on a private FerretDB: up starts once, down leaves no process or pid file, stale pid files are cleaned.
+// Proves the whole lifecycle on a private mongo-java-server: up starts once, down leaves no process or pid file, stale pid files are cleaned.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalFerretDb } from './local-ferretdb';
+import { LocalMongo } from './local-mongo';
 import { findFreePort, isPortAnswering } from './ports';
 import { isProcessAlive } from './processes';
 import { discardLog } from './progress';
@@ -10,54 +10,54 @@ import { discardLog } from './progress';
 /** A pid far above any pid_max default, so no process can have it. */
 const pidThatCannotExist = 2 ** 30;
 
-describe('a private FerretDB (separate state directory and port)', () => {
+describe('a private mongo-java-server (separate state directory and port)', () => {
   let scratchDirectory: string;
   let stateDirectory: string;
-  let ferretDb: LocalFerretDb;
+  let mongo: LocalMongo;
   let port: number;
 
   beforeAll(async () => {
     scratchDirectory = mkdtempSync(join(tmpdir(), 'sizhong-lifecycle-'));
-    stateDirectory = join(scratchDirectory, 'ferretdb');
+    stateDirectory = join(scratchDirectory, 'mongo');
     port = await findFreePort();
-    ferretDb = new LocalFerretDb({ stateDirectory, port, log: discardLog });
+    mongo = new LocalMongo({ stateDirectory, port, log: discardLog });
   });
 
   afterAll(async () => {
-    await ferretDb.down();
+    await mongo.down();
     rmSync(scratchDirectory, { recursive: true, force: true });
   });
 
   it('starts on up, is reused by the next up, and stops on down without leftovers', async () => {
-    const started = await ferretDb.up();
+    const started = await mongo.up();
     expect(started).toMatchObject({ startedHere: true, address: `127.0.0.1:${port}` });
-    expect(await ferretDb.status()).toMatchObject({ state: 'running', pid: started.pid });
+    expect(await mongo.status()).toMatchObject({ state: 'running', pid: started.pid });
 
-    expect(await ferretDb.up()).toMatchObject({ startedHere: false, pid: started.pid });
+    expect(await mongo.up()).toMatchObject({ startedHere: false, pid: started.pid });
 
-    expect(await ferretDb.down()).toMatchObject({ outcome: 'stopped', pid: started.pid });
+    expect(await mongo.down()).toMatchObject({ outcome: 'stopped', pid: started.pid });
     expect(isProcessAlive(started.pid)).toBe(false);
     expect(await isPortAnswering('127.0.0.1', port)).toBe(false);
-    expect(existsSync(join(stateDirectory, 'ferretdb.pid'))).toBe(false);
-    expect(await ferretDb.status()).toMatchObject({ state: 'stopped' });
+    expect(existsSync(join(stateDirectory, 'mongo.pid'))).toBe(false);
+    expect(await mongo.status()).toMatchObject({ state: 'stopped' });
 
-    expect(await ferretDb.down()).toMatchObject({ outcome: 'was-not-running' });
+    expect(await mongo.down()).toMatchObject({ outcome: 'was-not-running' });
   });
 
   it('reports a stale pid file, removes it on down, and starts over it on up', async () => {
     // Given a pid file left by a server that died without cleaning up.
-    const pidFile = join(stateDirectory, 'ferretdb.pid');
+    const pidFile = join(stateDirectory, 'mongo.pid');
     mkdirSync(stateDirectory, { recursive: true });
     writeFileSync(pidFile, JSON.stringify({ pid: pidThatCannotExist, host: '127.0.0.1', ports: [port], startedAt: '' }));
-    expect(await ferretDb.status()).toMatchObject({ state: 'stopped', detail: expect.stringContaining('stale pid file') });
+    expect(await mongo.status()).toMatchObject({ state: 'stopped', detail: expect.stringContaining('stale pid file') });
 
-    expect(await ferretDb.down()).toMatchObject({ outcome: 'was-not-running' });
+    expect(await mongo.down()).toMatchObject({ outcome: 'was-not-running' });
     expect(existsSync(pidFile)).toBe(false);
 
     writeFileSync(pidFile, JSON.stringify({ pid: pidThatCannotExist, host: '127.0.0.1', ports: [port], startedAt: '' }));
-    const started = await ferretDb.up();
+    const started = await mongo.up();
     expect(started.startedHere).toBe(true);
     expect(JSON.parse(readFileSync(pidFile, 'utf8'))).toMatchObject({ pid: started.pid });
-    await ferretDb.down();
+    await mongo.down();
   });
 });

@@ -16,7 +16,7 @@ import { waitUntilReady } from './readiness';
 const stopPollIntervalMs = 100;
 /** How long `down` waits after SIGKILL for the kernel to remove the process. */
 const killWaitMs = 5_000;
-/** How long a caller waits for another process that holds the lock; covers a cold FerretDB build. */
+/** How long a caller waits for another process that holds the lock; covers a cold download and build. */
 const lockWaitMs = 15 * 60_000;
 /** The pause between two attempts to take the lock. */
 const lockPollIntervalMs = 250;
@@ -38,6 +38,8 @@ export interface LaunchCommand {
 export interface LocalServerDefinition {
   /** Shown in messages, such as `Kafka`. */
   displayName: string;
+  /** Names the pid and log files (`<stem>.pid`, `logs/<stem>.log`); defaults to the lower-cased display name. */
+  fileStem?: string;
   /** Data, configuration, pid file, lock and log; also the server's working directory. */
   stateDirectory: string;
   host: string;
@@ -83,6 +85,14 @@ export interface LocalServerStopped {
   elapsedMs: number;
 }
 
+export interface LocalServerKilled {
+  name: string;
+  /** `killed`: SIGKILL was sent and the process is gone; `was-not-running`: there was nothing to kill. */
+  outcome: 'killed' | 'was-not-running';
+  pid?: number;
+  elapsedMs: number;
+}
+
 export class LocalServer {
   private readonly pidFile: string;
   private readonly lockFile: string;
@@ -92,7 +102,7 @@ export class LocalServer {
     private readonly definition: LocalServerDefinition,
     private readonly log: InfrastructureLog,
   ) {
-    const fileStem = definition.displayName.toLowerCase();
+    const fileStem = definition.fileStem ?? definition.displayName.toLowerCase();
     this.pidFile = join(definition.stateDirectory, `${fileStem}.pid`);
     this.lockFile = join(definition.stateDirectory, 'manager.lock');
     this.logFile = join(definition.stateDirectory, 'logs', `${fileStem}.log`);
@@ -169,6 +179,28 @@ export class LocalServer {
       const outcome = await this.stopProcess(record.pid);
       this.removePidFile();
       return { name: this.name, outcome, pid: record.pid, elapsedMs: Date.now() - startedAtMs };
+    });
+  }
+
+  /**
+   * SIGKILLs the server's process group at once, as a crash would: no shutdown work, nothing saved
+   * that the server had not saved itself. Returns when the process is gone, with the pid file
+   * removed. The data stays as the kill left it, and the next `up` starts on it.
+   */
+  async kill(): Promise<LocalServerKilled> {
+    const startedAtMs = Date.now();
+    if (!existsSync(this.definition.stateDirectory)) return { name: this.name, outcome: 'was-not-running', elapsedMs: 0 };
+    return this.withLock('kill', async () => {
+      const record = this.readPidRecord();
+      if (record === undefined || !isProcessRunningIn(record.pid, this.definition.stateDirectory)) {
+        return { name: this.name, outcome: 'was-not-running', elapsedMs: Date.now() - startedAtMs };
+      }
+      signalProcessGroup(record.pid, 'SIGKILL');
+      if (!(await waitForProcessExit(record.pid, killWaitMs, stopPollIntervalMs))) {
+        throw new InfrastructureError('server-not-ready', `${this.name} (pid ${record.pid}) survived SIGKILL for ${formatSeconds(killWaitMs)}; check it with \`ps -p ${record.pid}\``);
+      }
+      this.removePidFile();
+      return { name: this.name, outcome: 'killed', pid: record.pid, elapsedMs: Date.now() - startedAtMs };
     });
   }
 

@@ -1,7 +1,7 @@
 // Proves that `up` on servers that already run is harmless and quick, and that status reports them running.
 import { discardLog } from './progress';
-import { LocalFerretDb } from './local-ferretdb';
 import { LocalKafka } from './local-kafka';
+import { LocalMongo } from './local-mongo';
 import type { LocalServerStarted } from './local-server';
 
 /** A reuse only reads a pid file and runs one readiness check; anything slower means it restarted. */
@@ -9,7 +9,7 @@ const reuseDurationMaxMs = 3_000;
 
 describe.each([
   ['Kafka', () => new LocalKafka({ log: discardLog })],
-  ['FerretDB', () => new LocalFerretDb({ log: discardLog })],
+  ['mongo-java-server', () => new LocalMongo({ log: discardLog })],
 ])('the shared local %s', (_name, createManager) => {
   let first: LocalServerStarted;
 

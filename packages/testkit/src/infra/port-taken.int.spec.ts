@@ -4,8 +4,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfrastructureError } from './infrastructure-error';
-import { LocalFerretDb } from './local-ferretdb';
 import { LocalKafka } from './local-kafka';
+import { LocalMongo } from './local-mongo';
 import { findFreePort } from './ports';
 import { discardLog } from './progress';
 
@@ -51,12 +51,12 @@ describe('a start on a port held by another process', () => {
     expect((failure as Error).message).toContain('SIZHONG_KAFKA_CONTROLLER_PORT=<port>');
   });
 
-  it('fails for FerretDB naming the port and SIZHONG_MONGO_PORT, and reports the port as not ours', async () => {
-    const ferretDb = new LocalFerretDb({ stateDirectory: join(scratchDirectory, 'ferretdb'), port: takenPort, log: discardLog });
-    const failure = await ferretDb.up().catch((error: unknown) => error);
+  it('fails for mongo-java-server naming the port and SIZHONG_MONGO_PORT, and reports the port as not ours', async () => {
+    const mongo = new LocalMongo({ stateDirectory: join(scratchDirectory, 'mongo'), port: takenPort, log: discardLog });
+    const failure = await mongo.up().catch((error: unknown) => error);
     expect(failure).toMatchObject({ code: 'port-taken' });
     expect((failure as Error).message).toContain(`127.0.0.1:${takenPort} is already in use`);
     expect((failure as Error).message).toContain('SIZHONG_MONGO_PORT=<port>');
-    expect(await ferretDb.status()).toMatchObject({ state: 'stopped', detail: expect.stringContaining('did not start') });
+    expect(await mongo.status()).toMatchObject({ state: 'stopped', detail: expect.stringContaining('did not start') });
   });
 });

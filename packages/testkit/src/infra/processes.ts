@@ -12,7 +12,11 @@ export function sleep(durationMs: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, durationMs));
 }
 
-/** True when `pid` names a live process; a zombie (exited, not yet reaped) counts as gone. */
+/**
+ * True when `pid` names a live process; a zombie (exited, not yet reaped) counts as gone. A
+ * multi-threaded process (a JVM) whose main thread is a zombie while its other threads still exit
+ * counts as alive: until the last thread is gone it still holds its files and listening sockets.
+ */
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -25,9 +29,20 @@ export function isProcessAlive(pid: number): boolean {
   try {
     // The state letter follows the parenthesised command name, which may itself contain spaces.
     const stat = readFileSync(statFile, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') return true;
+    return threadCount(pid) > 1;
   } catch {
     return false;
+  }
+}
+
+/** The `Threads:` line of /proc/<pid>/status; 0 when it cannot be read (the process is gone). */
+function threadCount(pid: number): number {
+  try {
+    const match = /^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match?.[1] === undefined ? 0 : Number(match[1]);
+  } catch {
+    return 0;
   }
 }
 

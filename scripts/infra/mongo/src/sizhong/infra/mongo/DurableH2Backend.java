@@ -1,0 +1,145 @@
+package sizhong.infra.mongo;
+
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+import org.h2.mvstore.MVStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.bson.Document;
+import io.netty.channel.Channel;
+
+/**
+ * mongo-java-server's H2 backend, made durable: a write command is answered only after an MVStore
+ * commit that covers it has reached the file, so an acknowledged write survives `kill -9`.
+ *
+ * <p>Out of the box the backend keeps writes in memory until MVStore's background thread commits,
+ * about once a second, so a killed server loses the last second of acknowledged writes. Here the
+ * MVStore is opened without that thread (see {@link SizhongMongoServer}) and this class commits.
+ *
+ * <p><b>Group commit.</b> A command that wrote notes how many commits had started when it finished,
+ * then waits for the commit lock. If a commit that started later has completed meanwhile, that
+ * commit covered its write and it is answered at once; otherwise it commits itself, covering every
+ * write finished so far. Concurrent writers therefore share commits instead of queueing one each.
+ *
+ * <p><b>Whole commands only.</b> Every command runs holding {@link #operations}' read lock and a
+ * commit holds its write lock, so a commit never stores half a command (say a unique-index entry
+ * without its document), and no command reads a map while a commit frees the chunks behind it.
+ * That is also why the store can run with a retention time of 0 (freed space is reused at once).
+ */
+final class DurableH2Backend extends H2Backend {
+
+    private static final Logger log = LoggerFactory.getLogger(DurableH2Backend.class);
+
+    /** Commands that change data or metadata (lower case); anything else that did is caught by hasUnsavedChanges. */
+    private static final Set<String> WRITE_COMMANDS = Set.of(
+        "insert", "update", "delete", "findandmodify", "create", "drop", "dropdatabase", "createindexes",
+        "dropindexes", "deleteindexes", "renamecollection", "aggregate", "collmod");
+
+    private final MVStore store;
+    private final ReentrantReadWriteLock operations = new ReentrantReadWriteLock();
+    private final ReentrantLock commitLock = new ReentrantLock();
+    private final AtomicLong commitsStarted = new AtomicLong();
+    /** The number of the last commit that completed; written under commitLock. */
+    private volatile long commitsCompleted;
+    private final AtomicLong writeCommands = new AtomicLong();
+    private final AtomicLong storeCommits = new AtomicLong();
+
+    DurableH2Backend(MVStore store) {
+        super(store);
+        this.store = store;
+    }
+
+    @Override
+    public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+        boolean write = WRITE_COMMANDS.contains(command.toLowerCase(Locale.ROOT));
+        operations.readLock().lock();
+        try {
+            return super.handleCommand(channel, databaseName, command, query);
+        } finally {
+            operations.readLock().unlock();
+            // Also after a failed command: an ordered insert may have stored some documents before it failed.
+            if (write || store.hasUnsavedChanges()) {
+                writeCommands.incrementAndGet();
+                commitCovering();
+            }
+        }
+    }
+
+    /** Returns once a commit that started after this thread's last write has completed. */
+    private void commitCovering() {
+        long seen = commitsStarted.get();
+        commitLock.lock();
+        try {
+            if (commitsCompleted > seen) return;
+            long number = commitsStarted.incrementAndGet();
+            commitExclusively();
+            commitsCompleted = number;
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
+    private void commitExclusively() {
+        operations.writeLock().lock();
+        try {
+            store.commit();
+            storeCommits.incrementAndGet();
+        } catch (RuntimeException e) {
+            // The write is applied in memory but not on disk: it must not be acknowledged, and the
+            // in-memory state must not outlive it. Exit; a restart reads the last good commit.
+            log.error("commit failed; exiting so that no unsaved write is acknowledged", e);
+            Runtime.getRuntime().halt(70);
+        } finally {
+            operations.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Moves live data out of sparse chunks and truncates the file, for at most {@code maxMillis};
+     * runs between commands like a commit. Without it a busy store only grows.
+     */
+    void compactFile(int maxMillis) {
+        commitLock.lock();
+        try {
+            operations.writeLock().lock();
+            try {
+                store.commit();
+                store.compactFile(maxMillis);
+            } finally {
+                operations.writeLock().unlock();
+            }
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
+    long writeCommands() {
+        return writeCommands.get();
+    }
+
+    long storeCommits() {
+        return storeCommits.get();
+    }
+
+    /** Commits and closes the store after the last command (the server has stopped its threads). */
+    @Override
+    public void close() {
+        commitLock.lock();
+        try {
+            operations.writeLock().lock();
+            try {
+                super.close();
+            } finally {
+                operations.writeLock().unlock();
+            }
+        } finally {
+            commitLock.unlock();
+        }
+    }
+}
