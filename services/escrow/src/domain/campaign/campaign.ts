@@ -5,12 +5,15 @@
  *                      └─settle→ failed      └─(no milestones)──────────────────────→ delivered
  *                                                          delivering ─failDelivery→ delivery_failed
  *
- * The campaign keeps its active pledge reservations by pledge id. That list is what makes a
- * reservation idempotent (a retried saga step finds its own reservation), keeps `pledged`,
- * `backersCount` and each tier's `remaining` exact, and after success gives each backer's weight
- * in milestone acceptance votes.
+ * The document holds the campaign's definition and lifecycle, changed by version-guarded writes.
+ * What many backers change at once lives beside it as counters changed by guarded `$inc`
+ * (`CampaignTotals`: money pledged, pledges, backers, units left per limited tier), and each pledge
+ * is its own document, which is the reservation. So the campaign never grows with its pledges and
+ * pledges on one campaign never serialise behind one another's rewrites. The rules that depend on
+ * the live totals are guards the storage evaluates in the same write that changes them (see
+ * plan-pledge.ts and cancellation.ts); the domain takes totals as input where it decides on them.
  */
-import type { Money } from '@sizhong/kit';
+import { money, type Money } from '@sizhong/kit';
 
 export type FundingModel = 'all_or_nothing' | 'keep_it_all';
 export const fundingModels: readonly FundingModel[] = ['all_or_nothing', 'keep_it_all'];
@@ -22,19 +25,32 @@ export interface Tier {
   readonly id: string;
   readonly title: string;
   readonly price: Money;
-  /** Units on offer; absent for an unlimited tier. */
+  /** Units on offer; absent for an unlimited tier. The units left are a counter (`CampaignTotals`). */
   readonly quantity?: number;
-  /** Units not reserved; present exactly when `quantity` is. */
-  readonly remaining?: number;
 }
 
-/** A pledge's claim on the campaign: its money counts in `pledged` and it holds one tier unit. */
-export interface PledgeReservation {
-  readonly pledgeId: string;
-  readonly backerId: string;
-  readonly tierId?: string;
-  readonly amount: Money;
-  readonly reservedAt: Date;
+/**
+ * The live totals of a campaign's active (placed, not cancelled) pledges, kept by the storage as
+ * counters beside the campaign document and changed only by guarded increments. Rules that need
+ * them take them as input; the storage's guards apply the same rules atomically.
+ */
+export interface CampaignTotals {
+  readonly pledged: Money;
+  readonly pledgesCount: number;
+  /** Distinct backers among the active pledges (a backer with two pledges counts once). */
+  readonly backersCount: number;
+  /** Tier id → units left, only for tiers with a quantity. */
+  readonly remainingByTier: Readonly<Record<string, number>>;
+}
+
+/**
+ * The facts a campaign's outcome was decided on: its pending pledges once it stopped taking new
+ * ones. Fixed at settlement, so the published outcome, the settlement plan and the payout agree.
+ */
+export interface SettledTotals {
+  readonly pledged: Money;
+  readonly pledgesCount: number;
+  readonly backersCount: number;
 }
 
 interface MilestoneFields {
@@ -61,7 +77,10 @@ export interface OpenMilestone extends MilestoneFields {
   readonly state: 'open';
   readonly amount: Money;
   readonly openedAt: Date;
-  /** Backers who accepted; bounded by the campaign's distinct backers, dropped on release. */
+  /**
+   * Backers who accepted, dropped on release. Grows with the accepting backers of the one open
+   * milestone (see README "Decisions" on its bound).
+   */
   readonly acceptedBackerIds: readonly string[];
   /** Collected money of the backers who accepted: their weight in the vote. */
   readonly acceptedAmount: Money;
@@ -109,12 +128,14 @@ interface CampaignFields {
   readonly deliveryDate: Date;
   readonly tiers: readonly Tier[];
   readonly milestones: readonly Milestone[];
-  /** Sum of the active reservations' amounts. */
-  readonly pledged: Money;
-  /** Distinct backers among the active reservations. */
-  readonly backersCount: number;
-  readonly reservations: readonly PledgeReservation[];
   readonly createdAt: Date;
+}
+
+/** Every campaign past `live` keeps the totals its outcome was decided on. */
+interface SettledFields {
+  readonly launchedAt: Date;
+  readonly settledAt: Date;
+  readonly settled: SettledTotals;
 }
 
 export interface DraftCampaign extends CampaignFields {
@@ -126,40 +147,30 @@ export interface LiveCampaign extends CampaignFields {
   readonly launchedAt: Date;
 }
 
-export interface SucceededCampaign extends CampaignFields {
+export interface SucceededCampaign extends CampaignFields, SettledFields {
   readonly state: 'succeeded';
-  readonly launchedAt: Date;
-  readonly settledAt: Date;
 }
 
 export type CampaignFailureReason = 'goal_not_met' | 'no_pledges';
 
-export interface FailedCampaign extends CampaignFields {
+export interface FailedCampaign extends CampaignFields, SettledFields {
   readonly state: 'failed';
-  readonly launchedAt: Date;
-  readonly settledAt: Date;
   readonly failureReason: CampaignFailureReason;
 }
 
-export interface DeliveringCampaign extends CampaignFields {
+export interface DeliveringCampaign extends CampaignFields, SettledFields {
   readonly state: 'delivering';
-  readonly launchedAt: Date;
-  readonly settledAt: Date;
   readonly payout: CampaignPayout;
 }
 
-export interface DeliveredCampaign extends CampaignFields {
+export interface DeliveredCampaign extends CampaignFields, SettledFields {
   readonly state: 'delivered';
-  readonly launchedAt: Date;
-  readonly settledAt: Date;
   readonly payout: CampaignPayout;
   readonly deliveredAt: Date;
 }
 
-export interface DeliveryFailedCampaign extends CampaignFields {
+export interface DeliveryFailedCampaign extends CampaignFields, SettledFields {
   readonly state: 'delivery_failed';
-  readonly launchedAt: Date;
-  readonly settledAt: Date;
   readonly payout: CampaignPayout;
   readonly deliveryFailedAt: Date;
   /** Net money never released to the creator; it goes back to the backers pro rata. */
@@ -179,8 +190,13 @@ export function findTier(campaign: Campaign, tierId: string): Tier | undefined {
   return campaign.tiers.find((tier) => tier.id === tierId);
 }
 
-export function findReservation(campaign: Campaign, pledgeId: string): PledgeReservation | undefined {
-  return campaign.reservations.find((reservation) => reservation.pledgeId === pledgeId);
+/** The totals of a campaign nobody has pledged to yet: what the storage writes as its first counters. */
+export function initialTotals(campaign: Campaign): CampaignTotals {
+  const remainingByTier: Record<string, number> = {};
+  for (const tier of campaign.tiers) {
+    if (tier.quantity !== undefined) remainingByTier[tier.id] = tier.quantity;
+  }
+  return { pledged: money(campaign.goal.currency, 0n), pledgesCount: 0, backersCount: 0, remainingByTier };
 }
 
 /** The tier id rule: the campaign id, `-t`, and the tier's position from 0. */

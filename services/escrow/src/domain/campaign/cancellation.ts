@@ -3,14 +3,22 @@
  * except in the last call (`policy.lastCallMs` before `endsAt`) when the cancellation would drop
  * a met goal below it: creators must be able to count on a goal met at the end.
  *
- * The window is decided in the same write that releases the reservation, so two concurrent
- * cancellations cannot both pass a check that only one of them may pass.
+ * Whether the goal is met depends on the live totals, which other backers change at the same
+ * moment. So the rule is a guard the storage evaluates in the same guarded write that gives the
+ * pledge's money and unit back:
+ *
+ *   { state: 'live', endsAt > now, guard } → $inc pledged −amount, pledgesCount −1, remaining[tier] +1
+ *   guard 'any':           no condition (before the last call)
+ *   guard 'keep_goal_met': pledged < goal  or  pledged ≥ goal + amount  (that is, pledged − amount ≥ goal)
+ *
+ * Two concurrent cancellations that would together drop a met goal cannot both pass: each is
+ * decided on the totals the other left. `checkCancellationAllowed` asks the same question over
+ * given totals, for read models ("can I still cancel?") and to explain a refused write.
  */
 import { assert, compare, DomainError, subtract, type Money } from '@sizhong/kit';
-import { findReservation, type Campaign } from './campaign';
+import type { Campaign, CampaignTotals } from './campaign';
+import { assertCampaignTotals } from './invariants';
 import { assertCampaignPolicy, type CampaignPolicy } from './policy';
-import type { ReleasePledgeReservationResult } from './reserve-pledge';
-import { withoutReservation } from './reservations';
 import { refuse } from './rules';
 
 /** What the check needs of a pledge (a `Pledge` fits). */
@@ -20,30 +28,49 @@ export interface PledgeToCancel {
   readonly amount: Money;
 }
 
-/** Throws the refusal (CAMPAIGN_NOT_LIVE, CANCELLATION_WINDOW_CLOSED) or returns when cancelling is allowed. */
-export function checkCancellationAllowed(campaign: Campaign, pledge: PledgeToCancel, now: Date, policy: CampaignPolicy): void {
+export type CancellationGuard =
+  | { readonly kind: 'any' }
+  /** Allowed only if, at the moment of the write, `pledged < goal` or `pledged - amount >= goal`. */
+  | { readonly kind: 'keep_goal_met'; readonly goal: Money; readonly amount: Money };
+
+/**
+ * The condition the storage must check when it gives this pledge back, or the refusal when no
+ * totals could allow it: CAMPAIGN_NOT_LIVE when the campaign is not live, CANCELLATION_WINDOW_CLOSED
+ * at or after `endsAt` (its pledges are being settled).
+ */
+export function cancellationGuard(campaign: Campaign, pledge: PledgeToCancel, now: Date, policy: CampaignPolicy): CancellationGuard {
   assertCampaignPolicy(policy);
   assert(pledge.campaignId === campaign.id, `pledge ${pledge.id} belongs to campaign ${pledge.campaignId}, not ${campaign.id}`);
+  assert(pledge.amount.currency === campaign.goal.currency && pledge.amount.amountMinor > 0n, `pledge ${pledge.id} has a bad amount`);
   if (campaign.state !== 'live') refuse('CAMPAIGN_NOT_LIVE', `campaign is ${campaign.state}`, { campaignId: campaign.id, state: campaign.state });
   if (now.getTime() >= campaign.endsAt.getTime()) {
     refuse('CANCELLATION_WINDOW_CLOSED', 'the campaign has ended; its pledges are being settled', { campaignId: campaign.id, endsAt: campaign.endsAt.toISOString() });
   }
-  const lastCallStartsAtMs = campaign.endsAt.getTime() - policy.lastCallMs;
-  if (now.getTime() < lastCallStartsAtMs) return;
-  const goalMet = compare(campaign.pledged, campaign.goal) >= 0;
-  const goalMetAfter = compare(subtract(campaign.pledged, pledge.amount), campaign.goal) >= 0;
-  if (goalMet && !goalMetAfter) {
-    refuse('CANCELLATION_WINDOW_CLOSED', 'in the last call before the end, a cancellation may not drop a met goal below it', {
-      campaignId: campaign.id,
-      lastCallStartsAt: new Date(lastCallStartsAtMs).toISOString(),
-    });
-  }
+  if (now.getTime() < lastCallStartsAt(campaign, policy).getTime()) return { kind: 'any' };
+  return { kind: 'keep_goal_met', goal: campaign.goal, amount: pledge.amount };
+}
+
+/** What the storage's guard decides, over the pledged total at the moment of the write. */
+export function cancellationGuardAllows(guard: CancellationGuard, pledged: Money): boolean {
+  if (guard.kind === 'any') return true;
+  return compare(pledged, guard.goal) < 0 || compare(subtract(pledged, guard.amount), guard.goal) >= 0;
+}
+
+/** Throws the refusal (CAMPAIGN_NOT_LIVE, CANCELLATION_WINDOW_CLOSED) or returns when cancelling is allowed on these totals. */
+export function checkCancellationAllowed(campaign: Campaign, totals: CampaignTotals, pledge: PledgeToCancel, now: Date, policy: CampaignPolicy): void {
+  const guard = cancellationGuard(campaign, pledge, now, policy);
+  assertCampaignTotals(campaign, totals);
+  if (cancellationGuardAllows(guard, totals.pledged)) return;
+  refuse('CANCELLATION_WINDOW_CLOSED', 'in the last call before the end, a cancellation may not drop a met goal below it', {
+    campaignId: campaign.id,
+    lastCallStartsAt: lastCallStartsAt(campaign, policy).toISOString(),
+  });
 }
 
 /** The same rule as a question, for read models ("can I still cancel?"). */
-export function cancellationAllowed(campaign: Campaign, pledge: PledgeToCancel, now: Date, policy: CampaignPolicy): boolean {
+export function cancellationAllowed(campaign: Campaign, totals: CampaignTotals, pledge: PledgeToCancel, now: Date, policy: CampaignPolicy): boolean {
   try {
-    checkCancellationAllowed(campaign, pledge, now, policy);
+    checkCancellationAllowed(campaign, totals, pledge, now, policy);
     return true;
   } catch (error) {
     if (error instanceof DomainError) return false;
@@ -51,18 +78,6 @@ export function cancellationAllowed(campaign: Campaign, pledge: PledgeToCancel, 
   }
 }
 
-/**
- * Checks the window and releases the pledge's reservation in one step. A retry after the release
- * finds nothing reserved and returns `not_reserved` without checking the window again: the
- * decision was already made, and the app layer goes on to cancel the pledge and void its hold.
- */
-export function cancelPledgeReservation(campaign: Campaign, pledge: PledgeToCancel, now: Date, policy: CampaignPolicy): ReleasePledgeReservationResult {
-  const reservation = findReservation(campaign, pledge.id);
-  if (reservation === undefined) return { outcome: 'not_reserved', campaign };
-  assert(
-    reservation.amount.amountMinor === pledge.amount.amountMinor && reservation.amount.currency === pledge.amount.currency,
-    `pledge ${pledge.id} amount differs from its reservation`,
-  );
-  checkCancellationAllowed(campaign, pledge, now, policy);
-  return { outcome: 'released', campaign: withoutReservation(campaign, reservation), reservation };
+function lastCallStartsAt(campaign: Campaign, policy: CampaignPolicy): Date {
+  return new Date(campaign.endsAt.getTime() - policy.lastCallMs);
 }

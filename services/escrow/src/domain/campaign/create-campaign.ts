@@ -2,7 +2,7 @@
  * createCampaign: a creator's command becomes a draft, or a refusal naming the first bad field.
  * Checks run in the order of the command's fields so a client fixes them top to bottom.
  */
-import { assert, isCurrencyCode, money, type Money } from '@sizhong/kit';
+import { assert, isCurrencyCode, type Money } from '@sizhong/kit';
 import { fundingModels, tierIdFor, type DraftCampaign, type FundingModel, type PlannedMilestone, type Tier } from './campaign';
 import type { CampaignCreated, CampaignEvent } from './events';
 import {
@@ -74,9 +74,6 @@ export function createCampaign(
     deliveryDate: command.deliveryDate,
     tiers,
     milestones,
-    pledged: money(command.goal.currency, 0n),
-    backersCount: 0,
-    reservations: [],
     createdAt: now,
   };
   const created: CampaignCreated = {
@@ -154,7 +151,7 @@ function checkedTiers(command: CreateCampaignCommand): Tier[] {
     if (tier.quantity > tierQuantityMax) {
       refuse('LIMIT_EXCEEDED', `${field}.quantity must be at most ${tierQuantityMax}`, { field: `${field}.quantity`, max: tierQuantityMax });
     }
-    return { ...base, quantity: tier.quantity, remaining: tier.quantity };
+    return { ...base, quantity: tier.quantity };
   });
 }
 

@@ -1,5 +1,6 @@
 // Proves createCampaign turns a valid command into a draft and refuses every bad field, each limit at and past its bound.
 import { InvariantViolation } from '@sizhong/kit';
+import { initialTotals } from './campaign';
 import { createCampaign, type CreateCampaignCommand } from './create-campaign';
 import { afterEnd, at, campaignId, cny, createCommand, creatorId, endsAt, refusalOf, secondMs, t0, testPolicy, usd } from './fixtures';
 import { campaignAmountMinorMax, descriptionLengthMax, milestonesPerCampaignMax, tierQuantityMax, tiersPerCampaignMax, titleLengthMax } from './limits';
@@ -12,13 +13,25 @@ const tier = (overrides: Partial<{ title: string; price: ReturnType<typeof cny>;
 const evenMilestones = (count: number) =>
   Array.from({ length: count }, (_, index) => ({ title: `M${index}`, shareBps: 10_000 / count, dueAt: afterEnd((index + 1) * secondMs) }));
 
+describe('initialTotals', () => {
+  it('given a created campaign, then nothing is pledged and every limited tier, and only those, has its whole quantity left', () => {
+    const { campaign } = create({ tiers: [tier({ quantity: 3 }), tier(), tier({ quantity: 1 })] });
+    expect(initialTotals(campaign)).toEqual({ pledged: cny(0), pledgesCount: 0, backersCount: 0, remainingByTier: { 'cp_1-t0': 3, 'cp_1-t2': 1 } });
+  });
+
+  it('given a campaign without tiers or in another currency, then the totals follow it', () => {
+    expect(initialTotals(create({ tiers: [], goal: usd(5_000) }).campaign)).toEqual({ pledged: usd(0), pledgesCount: 0, backersCount: 0, remainingByTier: {} });
+  });
+});
+
 describe('createCampaign', () => {
-  it('given a valid command, when created, then it is a draft with derived tier ids, full tiers and nothing pledged', () => {
+  it('given a valid command, when created, then it is a draft with derived tier ids and no totals of its own', () => {
     const { campaign, events } = create({ title: '  A better teapot  ' });
 
-    expect(campaign).toMatchObject({ id: campaignId, creatorId, state: 'draft', title: 'A better teapot', pledged: cny(0), backersCount: 0, reservations: [], createdAt: t0 });
+    expect(campaign).toMatchObject({ id: campaignId, creatorId, state: 'draft', title: 'A better teapot', createdAt: t0 });
+    for (const moved of ['pledged', 'backersCount', 'reservations', 'settled']) expect(campaign).not.toHaveProperty(moved);
     expect(campaign.tiers).toEqual([
-      { id: 'cp_1-t0', title: 'Early bird', price: cny(1_000), quantity: 2, remaining: 2 },
+      { id: 'cp_1-t0', title: 'Early bird', price: cny(1_000), quantity: 2 },
       { id: 'cp_1-t1', title: 'Standard', price: cny(2_000) },
     ]);
     expect(campaign.milestones.map((milestone) => [milestone.index, milestone.state, milestone.shareBps])).toEqual([
@@ -145,8 +158,8 @@ describe('createCampaign', () => {
     });
 
     it('accepts a quantity of 1 and of the limit, and refuses one past the limit with LIMIT_EXCEEDED', () => {
-      expect(create({ tiers: [tier({ quantity: 1 })] }).campaign.tiers[0]).toMatchObject({ quantity: 1, remaining: 1 });
-      expect(create({ tiers: [tier({ quantity: tierQuantityMax })] }).campaign.tiers[0]).toMatchObject({ remaining: tierQuantityMax });
+      expect(create({ tiers: [tier({ quantity: 1 })] }).campaign.tiers[0]).toEqual({ id: 'cp_1-t0', title: 'Tier', price: cny(100), quantity: 1 });
+      expect(create({ tiers: [tier({ quantity: tierQuantityMax })] }).campaign.tiers[0]).toMatchObject({ quantity: tierQuantityMax });
       expect(refusal({ tiers: [tier({ quantity: tierQuantityMax + 1 })] }).code).toBe('LIMIT_EXCEEDED');
     });
   });

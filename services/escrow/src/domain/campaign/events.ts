@@ -30,6 +30,7 @@ export interface CampaignLaunched extends CampaignEventFields {
   readonly deliveryDate: Date;
 }
 
+/** `pledged`, `pledgesCount` and `backersCount` are the settled totals the outcome was decided on. */
 export interface CampaignSucceeded extends CampaignEventFields {
   readonly type: 'CampaignSucceeded';
   readonly fundingModel: FundingModel;
@@ -39,6 +40,7 @@ export interface CampaignSucceeded extends CampaignEventFields {
   readonly backersCount: number;
 }
 
+/** `pledged`, `pledgesCount` and `backersCount` are the settled totals the outcome was decided on. */
 export interface CampaignFailed extends CampaignEventFields {
   readonly type: 'CampaignFailed';
   readonly fundingModel: FundingModel;

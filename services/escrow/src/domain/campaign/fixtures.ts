@@ -3,15 +3,14 @@
  * days), commands, and campaigns or pledges in every state. Pure like the domain it feeds.
  */
 import { assert, DomainError, money, type Money } from '@sizhong/kit';
-import type { Campaign, DeliveringCampaign, FailedCampaign, LiveCampaign, PledgeReservation, SucceededCampaign } from './campaign';
+import { initialTotals, type Campaign, type CampaignTotals, type DeliveringCampaign, type FailedCampaign, type LiveCampaign, type SettledTotals, type SucceededCampaign } from './campaign';
 import { createCampaign, type CreateCampaignCommand } from './create-campaign';
 import { startDelivery } from './delivery';
 import { launchCampaign } from './launch-campaign';
+import { planPledge } from './plan-pledge';
 import { collectPledge, placePledge, type CollectedPledge, type PendingPledge, type Pledge } from './pledge';
 import type { CampaignPolicy } from './policy';
-import { withReservations } from './reservations';
-import { reservePledge } from './reserve-pledge';
-import { settleCampaign } from './settle-campaign';
+import { settleCampaign, settledTotalsOf } from './settle-campaign';
 import { planSettlement } from './settlement-plan';
 
 export const secondMs = 1_000;
@@ -71,55 +70,61 @@ export interface TestPledge {
   readonly tierId?: string;
 }
 
-/** Reserves and places each pledge while the campaign is live. */
-export function withPledges(campaign: LiveCampaign, pledges: readonly TestPledge[]): { campaign: LiveCampaign; pledges: PendingPledge[] } {
-  let current: Campaign = campaign;
-  const placed: PendingPledge[] = [];
-  for (const pledge of pledges) {
-    const result = reservePledge(current, pledge, at(secondMs));
-    assert(result.outcome === 'reserved', `fixture pledge ${pledge.pledgeId} was not reserved`);
-    current = result.campaign;
-    placed.push(placePledge(current, { pledgeId: pledge.pledgeId, transferId: `tr_${pledge.pledgeId}` }, at(secondMs)).pledge);
-  }
-  assert(current.state === 'live', 'fixture campaign stays live');
-  return { campaign: current, pledges: placed };
+/** Plans and places each pledge while the campaign is live (the storage's guards are not modelled here). */
+export function placedPledges(campaign: Campaign, pledges: readonly TestPledge[]): PendingPledge[] {
+  return pledges.map((pledge) => placePledge(planPledge(campaign, pledge, at(secondMs)), `tr_${pledge.pledgeId}`, at(secondMs)).pledge);
 }
 
-export function settled(campaign: LiveCampaign): SucceededCampaign | FailedCampaign {
-  return settleCampaign(campaign, endsAt).campaign;
+/** A live campaign and its placed pledges. */
+export function withPledges(pledges: readonly TestPledge[], overrides: Partial<CreateCampaignCommand> = {}): { campaign: LiveCampaign; pledges: PendingPledge[] } {
+  const campaign = liveCampaign(overrides);
+  return { campaign, pledges: placedPledges(campaign, pledges) };
+}
+
+/** Live totals: a fresh campaign's, with the given changes. */
+export function totalsOf(campaign: Campaign, overrides: Partial<CampaignTotals> = {}): CampaignTotals {
+  return { ...initialTotals(campaign), ...overrides };
+}
+
+export function settledTotals(pledgedMinor: number | bigint, pledgesCount: number, backersCount = pledgesCount): SettledTotals {
+  return { pledged: cny(pledgedMinor), pledgesCount, backersCount };
+}
+
+/** Settles at the end on the totals of the given pending pledges. */
+export function settled(campaign: LiveCampaign, pledges: readonly Pledge[] = []): SucceededCampaign | FailedCampaign {
+  return settleCampaign(campaign, settledTotalsOf(campaign, pledges), endsAt).campaign;
 }
 
 export const feeBps = 500;
+
+/** A campaign started on its delivery: settled on the pledges, planned, every pledge collected. */
+export function deliveringFrom(pledges: readonly TestPledge[], overrides: Partial<CreateCampaignCommand> = {}): { campaign: DeliveringCampaign; pledges: CollectedPledge[] } {
+  const { campaign, pledges: pending } = withPledges(pledges, overrides);
+  const succeeded = settled(campaign, pending);
+  assert(succeeded.state === 'succeeded', 'fixture campaign succeeds');
+  const plan = planSettlement(succeeded, pending, feeBps);
+  const collected = pending.map((pledge) => collectPledge(pledge, endsAt).pledge as CollectedPledge);
+  const started = startDelivery(succeeded, plan, endsAt).campaign;
+  assert(started.state === 'delivering', 'fixture campaign is delivering');
+  return { campaign: started, pledges: collected };
+}
 
 /**
  * A delivering campaign: backers A (60 000), B (30 000) and C (10 000) met the 100 000 goal; fee 5%
  * leaves 95 000, split 28 500 / 66 500 over the two milestones.
  */
 export function deliveringCampaign(): { campaign: DeliveringCampaign; pledges: CollectedPledge[] } {
-  const { campaign, pledges } = withPledges(liveCampaign(), [
+  return deliveringFrom([
     { pledgeId: 'pl_a', backerId: 'pt_a', amount: cny(60_000) },
     { pledgeId: 'pl_b', backerId: 'pt_b', amount: cny(30_000) },
     { pledgeId: 'pl_c', backerId: 'pt_c', amount: cny(10_000) },
   ]);
-  const succeeded = settled(campaign);
-  assert(succeeded.state === 'succeeded', 'fixture campaign succeeds');
-  const plan = planSettlement(succeeded, pledges, feeBps);
-  const collected = pledges.map((pledge) => collectPledge(pledge, endsAt).pledge as CollectedPledge);
-  const started = startDelivery(succeeded, plan, endsAt).campaign;
-  assert(started.state === 'delivering', 'fixture campaign is delivering');
-  return { campaign: started, pledges: collected };
 }
 
-/** A live campaign holding `count` reservations of one backer each, built directly (fast). */
-export function liveCampaignWithReservations(count: number, backerId?: (index: number) => string): LiveCampaign {
-  const campaign = liveCampaign({ tiers: [] });
-  const reservations: PledgeReservation[] = Array.from({ length: count }, (_, index) => ({
-    pledgeId: `pl_bulk_${index}`,
-    backerId: backerId === undefined ? `pt_bulk_${index}` : backerId(index),
-    amount: cny(100),
-    reservedAt: t0,
-  }));
-  return withReservations(campaign, reservations);
+/** What the backer's position document holds after settlement: their collected money on the campaign. */
+export function collectedBy(pledges: readonly Pledge[], backerId: string): Money {
+  const amountMinor = pledges.filter((pledge) => pledge.backerId === backerId && pledge.state === 'collected').reduce((sum, pledge) => sum + pledge.amount.amountMinor, 0n);
+  return money('CNY', amountMinor);
 }
 
 /** Freezes a value deeply so a rule that mutates its input fails the test. */

@@ -1,42 +1,32 @@
 /**
- * What must hold for every campaign the rules return. Checked by assertion after each change to
- * reservations and by the property tests; a failure means a bug, never a client mistake.
+ * What must hold for every campaign the rules return and for the totals they are given. A failure
+ * means a bug (or corrupted counters), never a client mistake: these are assertions, they stay on.
+ *
+ * The totals come from the storage's counters and from settlement's count of pending pledges, so
+ * they are checked where a rule takes them in; a rule must not decide on impossible totals.
  */
-import { add, assert, compare } from '@sizhong/kit';
-import type { Campaign } from './campaign';
-import { pledgesPerCampaignMax } from './limits';
-import { distinctBackersCount, sumMoney } from './rules';
+import { add, assert, compare, type Money } from '@sizhong/kit';
+import type { Campaign, CampaignTotals, SettledTotals } from './campaign';
+import { campaignAmountMinorMax } from './limits';
+import { sumMoney } from './rules';
 
 export function assertCampaignInvariants(campaign: Campaign): void {
   const currency = campaign.goal.currency;
-  assert(campaign.reservations.length <= pledgesPerCampaignMax, `campaign ${campaign.id} holds more than ${pledgesPerCampaignMax} reservations`);
-  assert(new Set(campaign.reservations.map((reservation) => reservation.pledgeId)).size === campaign.reservations.length, `campaign ${campaign.id} reserves a pledge twice`);
-  const pledged = sumMoney(currency, campaign.reservations.map((reservation) => reservation.amount));
-  assert(compare(pledged, campaign.pledged) === 0, `campaign ${campaign.id} pledged ${campaign.pledged.amountMinor} differs from its reservations ${pledged.amountMinor}`);
-  assert(campaign.backersCount === distinctBackersCount(campaign.reservations), `campaign ${campaign.id} backersCount is stale`);
-
-  const reservedCountByTier = new Map<string, number>();
-  for (const reservation of campaign.reservations) {
-    if (reservation.tierId !== undefined) reservedCountByTier.set(reservation.tierId, (reservedCountByTier.get(reservation.tierId) ?? 0) + 1);
-  }
   for (const tier of campaign.tiers) {
-    const reservedCount = reservedCountByTier.get(tier.id) ?? 0;
-    if (tier.quantity === undefined) {
-      assert(tier.remaining === undefined, `unlimited tier ${tier.id} has a remaining count`);
-      continue;
-    }
-    assert(tier.remaining !== undefined && tier.remaining >= 0, `tier ${tier.id} is oversold`);
-    assert(tier.remaining + reservedCount === tier.quantity, `tier ${tier.id} remaining ${tier.remaining} + reserved ${reservedCount} differs from quantity ${tier.quantity}`);
+    assert(tier.price.currency === currency, `tier ${tier.id} is priced in another currency than campaign ${campaign.id}`);
+    assert(tier.quantity === undefined || (Number.isSafeInteger(tier.quantity) && tier.quantity > 0), `tier ${tier.id} has a bad quantity`);
   }
-  for (const reservation of campaign.reservations) {
-    assert(reservation.amount.currency === currency && reservation.amount.amountMinor > 0n, `reservation ${reservation.pledgeId} has a bad amount`);
-    assert(reservation.tierId === undefined || campaign.tiers.some((tier) => tier.id === reservation.tierId), `reservation ${reservation.pledgeId} names an unknown tier`);
+  if (campaign.milestones.length > 0) {
+    const shareBpsSum = campaign.milestones.reduce((sum, milestone) => sum + milestone.shareBps, 0);
+    assert(shareBpsSum === 10_000, `campaign ${campaign.id} milestone shares sum to ${shareBpsSum}, not 10000`);
+    campaign.milestones.forEach((milestone, index) => assert(milestone.index === index, `campaign ${campaign.id} milestone ${index} has index ${milestone.index}`));
   }
+  if ('settled' in campaign) assertSettledTotals(campaign, campaign.settled);
 
   if ('payout' in campaign) {
     const { collected, fee, net } = campaign.payout;
     assert(compare(add(fee, net), collected) === 0, `campaign ${campaign.id} payout does not conserve money`);
-    assert(compare(collected, campaign.pledged) === 0, `campaign ${campaign.id} collected differs from its pledges`);
+    assert(compare(collected, campaign.settled.pledged) === 0, `campaign ${campaign.id} collected differs from the pledged total it settled on`);
     if (campaign.milestones.length > 0) {
       const milestoneTotal = sumMoney(
         currency,
@@ -49,4 +39,48 @@ export function assertCampaignInvariants(campaign: Campaign): void {
       assert(campaign.milestones.filter((milestone) => milestone.state === 'open').length <= 1, `campaign ${campaign.id} has more than one open milestone`);
     }
   }
+}
+
+/**
+ * Totals counted from pending pledges: counts are whole and non-negative, every backer has at least
+ * one pledge, every pledge is at least one minor unit and at most `campaignAmountMinorMax` (so
+ * nothing pledged means no pledges).
+ */
+export function assertSettledTotals(campaign: Campaign, totals: SettledTotals): void {
+  assertPledgeCounts(campaign, totals.pledged, totals.pledgesCount, totals.backersCount);
+  assert(totals.backersCount <= totals.pledgesCount, `campaign ${campaign.id} counts ${totals.backersCount} backers for ${totals.pledgesCount} pledges`);
+  assert(totals.pledgesCount === 0 || totals.backersCount > 0, `campaign ${campaign.id} counts pledges without backers`);
+}
+
+/**
+ * The live counters: money and pledges as above, and no tier below zero (oversold) or above its
+ * quantity (a unit given back twice). `backersCount` is only checked for sign: a cancellation gives
+ * the pledge back first and the backer (when it was their last pledge) in a later step, so for a
+ * moment it may count a backer whose pledges are all gone.
+ */
+export function assertCampaignTotals(campaign: Campaign, totals: CampaignTotals): void {
+  assertPledgeCounts(campaign, totals.pledged, totals.pledgesCount, totals.backersCount);
+  for (const tier of campaign.tiers) {
+    const remaining = totals.remainingByTier[tier.id];
+    if (tier.quantity === undefined) {
+      assert(remaining === undefined, `unlimited tier ${tier.id} has a remaining count`);
+      continue;
+    }
+    assert(remaining !== undefined && Number.isSafeInteger(remaining), `limited tier ${tier.id} has no remaining count`);
+    assert(remaining >= 0, `tier ${tier.id} is oversold: ${remaining} units left`);
+    assert(remaining <= tier.quantity, `tier ${tier.id} has ${remaining} units left of ${tier.quantity}`);
+  }
+  for (const tierId of Object.keys(totals.remainingByTier)) {
+    assert(campaign.tiers.some((tier) => tier.id === tierId), `campaign ${campaign.id} counts units of an unknown tier ${tierId}`);
+  }
+}
+
+function assertPledgeCounts(campaign: Campaign, pledged: Money, pledgesCount: number, backersCount: number): void {
+  const id = campaign.id;
+  assert(pledged.currency === campaign.goal.currency, `campaign ${id} totals are in ${pledged.currency}, not ${campaign.goal.currency}`);
+  assert(Number.isSafeInteger(pledgesCount) && pledgesCount >= 0, `campaign ${id} has a bad pledgesCount ${pledgesCount}`);
+  assert(Number.isSafeInteger(backersCount) && backersCount >= 0, `campaign ${id} has a bad backersCount ${backersCount}`);
+  const count = BigInt(pledgesCount);
+  assert(pledged.amountMinor >= count, `campaign ${id} pledged ${pledged.amountMinor} cannot hold ${pledgesCount} positive pledges`);
+  assert(pledged.amountMinor <= count * campaignAmountMinorMax, `campaign ${id} pledged ${pledged.amountMinor} exceeds ${pledgesCount} pledges of at most ${campaignAmountMinorMax}`);
 }

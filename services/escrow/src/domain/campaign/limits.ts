@@ -1,6 +1,12 @@
 /**
  * Named limits of the campaign domain (STYLE.md rule 7). Each bounds a document's size or an
  * amount's range, so a campaign stays one MongoDB document and no sum leaves int64.
+ *
+ * A campaign takes any number of pledges: they are separate documents and the campaign keeps only
+ * counters. There is deliberately no pledges-per-campaign limit. What bounds its money total is the
+ * money itself: every counted pledge holds its amount on a backer's wallet, the ledger conserves
+ * money, and the external funding account every deposit comes from stays within int64, so all the
+ * money that can be held at once (a campaign's `pledged` included) fits in int64.
  */
 
 /** Campaign, tier and milestone titles, counted in Unicode code points after trimming. */
@@ -12,14 +18,15 @@ export const tiersPerCampaignMax = 20;
 export const tierQuantityMax = 1_000_000;
 export const milestonesPerCampaignMax = 10;
 /**
- * Active pledges (reservations) a campaign holds at once. The campaign document lists them, which
- * is what makes reservations idempotent and the totals exact, so the list must stay bounded.
+ * Active pledges one backer holds on one campaign (several tiers are allowed, floods are not).
+ * Enforced by the storage: the backer's position document takes a pledge only while it lists fewer
+ * than this many, in the same guarded write (the app answers a refusal with PLEDGE_LIMIT_REACHED).
+ * It also bounds that position document.
  */
-export const pledgesPerCampaignMax = 10_000;
-/** Active pledges one backer holds on one campaign (several tiers are allowed, floods are not). */
 export const pledgesPerBackerMax = 10;
 /**
  * The largest goal, tier price or pledge amount in minor units (10 billion of a currency with two
- * decimals). With `pledgesPerCampaignMax` it keeps every campaign total far inside int64.
+ * decimals), so `goal + amount` in the last-call guard and one backer's position stay far inside
+ * int64.
  */
 export const campaignAmountMinorMax = 1_000_000_000_000n;

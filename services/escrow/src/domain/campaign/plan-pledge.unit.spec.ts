@@ -1,268 +1,269 @@
-// Proves reservations: every refusal of reservePledge in order, idempotent reserve and release, the pledge
-// limits at and past their bounds, and (property-based) that no sequence of reserves and releases oversells
-// a tier or lets `pledged`/`backersCount` drift from the active reservations.
-import { InvariantViolation, type Money } from '@sizhong/kit';
+// Proves planning a pledge: the plan it yields, every refusal of planPledge with its details and precedence, the
+// storage guards (checkPledgeGuards) at and past their bounds, and (property-based) that applying pledges and
+// cancellations only through those guards never oversells a tier and never lets a last-call cancellation drop a met goal.
+import { add, InvariantViolation, subtract } from '@sizhong/kit';
 import fc from 'fast-check';
-import type { Campaign, LiveCampaign } from './campaign';
+import type { Campaign, CampaignTotals } from './campaign';
+import { cancellationGuard, cancellationGuardAllows } from './cancellation';
+import { createCampaign } from './create-campaign';
 import {
   afterEnd,
   at,
+  campaignId,
   cny,
+  createCommand,
   creatorId,
   deepFreeze,
   earlyBirdTierId,
   endsAt,
   liveCampaign,
-  liveCampaignWithReservations,
   refusalOf,
   secondMs,
   settled,
   standardTierId,
   t0,
   testPolicy,
+  totalsOf,
   usd,
-  withPledges,
 } from './fixtures';
-import { assertCampaignInvariants } from './invariants';
-import { campaignAmountMinorMax, pledgesPerBackerMax, pledgesPerCampaignMax } from './limits';
-import { createCampaign } from './create-campaign';
-import { createCommand } from './fixtures';
-import { releasePledgeReservation, reservePledge, type ReservePledgeCommand } from './reserve-pledge';
+import { campaignAmountMinorMax, pledgesPerBackerMax } from './limits';
+import { checkPledgeGuards, planPledge, type PledgeCommand, type PledgePlan } from './plan-pledge';
 
 const now = at(secondMs);
-const command = (overrides: Partial<ReservePledgeCommand> = {}): ReservePledgeCommand => ({ pledgeId: 'pl_1', backerId: 'pt_backer', tierId: earlyBirdTierId, amount: cny(1_000), ...overrides });
-const reserved = (campaign: Campaign, overrides: Partial<ReservePledgeCommand> = {}) => {
-  const result = reservePledge(campaign, command(overrides), now);
-  if (result.outcome !== 'reserved') throw new Error('expected a reservation');
-  return result.campaign;
-};
+const command = (overrides: Partial<PledgeCommand> = {}): PledgeCommand => ({ pledgeId: 'pl_1', backerId: 'pt_backer', tierId: earlyBirdTierId, amount: cny(1_000), ...overrides });
 
-describe('reservePledge', () => {
-  it('given a live campaign, when a backer reserves a tier unit, then the unit is taken and the totals count the pledge', () => {
-    const campaign = deepFreeze(liveCampaign());
-    const result = reservePledge(campaign, command({ amount: cny(1_500) }), now);
-
-    expect(result.outcome).toBe('reserved');
-    expect(result.reservation).toEqual({ pledgeId: 'pl_1', backerId: 'pt_backer', tierId: earlyBirdTierId, amount: cny(1_500), reservedAt: now });
-    expect(result.campaign.tiers[0]).toMatchObject({ quantity: 2, remaining: 1 });
-    expect(result.campaign.pledged).toEqual(cny(1_500));
-    expect(result.campaign.backersCount).toBe(1);
-    expect(result.campaign.reservations).toEqual([result.reservation]);
+describe('planPledge', () => {
+  it('given a live campaign, when a backer pledges for a limited tier, then the plan names the campaign, its creator and a unit to take', () => {
+    const plan = planPledge(deepFreeze(liveCampaign()), command({ amount: cny(1_500) }), now);
+    expect(plan).toEqual({ pledgeId: 'pl_1', campaignId, creatorId, backerId: 'pt_backer', tierId: earlyBirdTierId, amount: cny(1_500), limitedTier: true });
   });
 
-  it('given an unlimited tier or no tier, when reserved, then only the totals change', () => {
-    const withStandard = reserved(liveCampaign(), { tierId: standardTierId, amount: cny(2_000) });
-    expect(withStandard.tiers[1]).not.toHaveProperty('remaining');
-    const withoutTier = reserved(withStandard, { pledgeId: 'pl_2', tierId: undefined, amount: cny(1) });
-    expect(withoutTier.reservations[1]).not.toHaveProperty('tierId');
-    expect(withoutTier.pledged).toEqual(cny(2_001));
+  it('given an unlimited tier, when planned, then no unit is taken; given no tier, then the plan carries no tier id', () => {
+    expect(planPledge(liveCampaign(), command({ tierId: standardTierId, amount: cny(2_000) }), now)).toMatchObject({ tierId: standardTierId, limitedTier: false });
+    const withoutTier = planPledge(liveCampaign(), command({ tierId: undefined, amount: cny(1) }), now);
+    expect(withoutTier).not.toHaveProperty('tierId');
+    expect(withoutTier.limitedTier).toBe(false);
   });
 
-  it('counts distinct backers: a second pledge of the same backer adds money, not a backer', () => {
-    const twice = reserved(reserved(liveCampaign()), { pledgeId: 'pl_2', tierId: standardTierId, amount: cny(2_000) });
-    expect(twice.backersCount).toBe(1);
-    expect(reserved(twice, { pledgeId: 'pl_3', backerId: 'pt_other' }).backersCount).toBe(2);
+  it('knows nothing of stock or caps: a campaign takes any number of pledges, the storage guards decide the rest', () => {
+    const campaign = liveCampaign();
+    for (let index = 0; index < 3 * pledgesPerBackerMax; index += 1) {
+      expect(planPledge(campaign, command({ pledgeId: `pl_${index}` }), now).limitedTier).toBe(true);
+    }
   });
 
-  it('given the same pledge id and details, when reserved again (a retried saga step), then already_reserved and nothing changes', () => {
-    const campaign = deepFreeze(reserved(liveCampaign()));
-    const replay = reservePledge(campaign, command(), at(2 * secondMs));
-    expect(replay.outcome).toBe('already_reserved');
-    expect(replay.campaign).toBe(campaign);
-    expect(replay.reservation.reservedAt).toEqual(now);
-  });
-
-  it('answers a replay even after the campaign ended or settled', () => {
-    const { campaign } = withPledges(liveCampaign(), [{ pledgeId: 'pl_1', backerId: 'pt_backer', amount: cny(100_000) }]);
-    expect(reservePledge(settled(campaign), { pledgeId: 'pl_1', backerId: 'pt_backer', amount: cny(100_000) }, afterEnd(1)).outcome).toBe('already_reserved');
-  });
-
-  it.each([
-    ['another backer', { backerId: 'pt_other' }],
-    ['another tier', { tierId: standardTierId, amount: cny(2_000) }],
-    ['another amount', { amount: cny(1_001) }],
-    ['another currency', { amount: usd(1_000) }],
-  ])('given the same pledge id with %s, when reserved, then IDEMPOTENCY_KEY_REUSED', (_name, overrides) => {
-    expect(refusalOf(() => reservePledge(reserved(liveCampaign()), command(overrides), now)).code).toBe('IDEMPOTENCY_KEY_REUSED');
-  });
-
-  it('given a draft or settled campaign, when reserved, then CAMPAIGN_NOT_LIVE', () => {
+  it('given a draft or settled campaign, when planned, then CAMPAIGN_NOT_LIVE with its state', () => {
     const draft = createCampaign(createCommand(), t0, testPolicy).campaign;
-    expect(refusalOf(() => reservePledge(draft, command(), now))).toMatchObject({ code: 'CAMPAIGN_NOT_LIVE', details: { state: 'draft' } });
-    expect(refusalOf(() => reservePledge(settled(liveCampaign()), command(), afterEnd(0))).code).toBe('CAMPAIGN_NOT_LIVE');
+    expect(refusalOf(() => planPledge(draft, command(), now))).toMatchObject({ code: 'CAMPAIGN_NOT_LIVE', details: { campaignId, state: 'draft' } });
+    expect(refusalOf(() => planPledge(settled(liveCampaign()), command(), afterEnd(0)))).toMatchObject({ code: 'CAMPAIGN_NOT_LIVE', details: { state: 'failed' } });
   });
 
-  it('given a live campaign at its end, when reserved, then CAMPAIGN_NOT_LIVE; one millisecond before, it is reserved', () => {
-    expect(reservePledge(liveCampaign(), command(), new Date(endsAt.getTime() - 1)).outcome).toBe('reserved');
-    expect(refusalOf(() => reservePledge(liveCampaign(), command(), endsAt)).code).toBe('CAMPAIGN_NOT_LIVE');
+  it('given a live campaign at its end, when planned, then CAMPAIGN_NOT_LIVE with the end; one millisecond before, it is planned', () => {
+    expect(planPledge(liveCampaign(), command(), new Date(endsAt.getTime() - 1)).pledgeId).toBe('pl_1');
+    expect(refusalOf(() => planPledge(liveCampaign(), command(), endsAt))).toMatchObject({ code: 'CAMPAIGN_NOT_LIVE', details: { endsAt: endsAt.toISOString() } });
   });
 
   it('given the creator, when pledging to their own campaign, then PERMISSION_DENIED', () => {
-    expect(refusalOf(() => reservePledge(liveCampaign(), command({ backerId: creatorId }), now)).code).toBe('PERMISSION_DENIED');
+    expect(refusalOf(() => planPledge(liveCampaign(), command({ backerId: creatorId }), now))).toMatchObject({ code: 'PERMISSION_DENIED', details: { campaignId } });
   });
 
-  it('given an amount in another currency, when reserved, then CURRENCY_MISMATCH', () => {
-    expect(refusalOf(() => reservePledge(liveCampaign(), command({ amount: usd(1_000) }), now)).code).toBe('CURRENCY_MISMATCH');
+  it('given an amount in another currency, when planned, then CURRENCY_MISMATCH on amount.currency', () => {
+    expect(refusalOf(() => planPledge(liveCampaign(), command({ amount: usd(1_000) }), now))).toMatchObject({ code: 'CURRENCY_MISMATCH', details: { field: 'amount.currency' } });
   });
 
-  it('given a zero or negative amount, when reserved, then INVALID_ARGUMENT', () => {
-    expect(refusalOf(() => reservePledge(liveCampaign(), command({ tierId: undefined, amount: cny(0) }), now)).code).toBe('INVALID_ARGUMENT');
-    expect(refusalOf(() => reservePledge(liveCampaign(), command({ tierId: undefined, amount: cny(-1) }), now)).code).toBe('INVALID_ARGUMENT');
+  it.each([0, -1])('given an amount of %i, when planned, then INVALID_ARGUMENT on amount.amountMinor', (amountMinor) => {
+    expect(refusalOf(() => planPledge(liveCampaign(), command({ tierId: undefined, amount: cny(amountMinor) }), now))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { field: 'amount.amountMinor' },
+    });
   });
 
   it('accepts the largest amount and refuses one unit more with LIMIT_EXCEEDED', () => {
-    expect(reservePledge(liveCampaign(), command({ amount: cny(campaignAmountMinorMax) }), now).outcome).toBe('reserved');
-    expect(refusalOf(() => reservePledge(liveCampaign(), command({ amount: cny(campaignAmountMinorMax + 1n) }), now)).code).toBe('LIMIT_EXCEEDED');
-  });
-
-  it('given an unknown tier, when reserved, then NOT_FOUND', () => {
-    expect(refusalOf(() => reservePledge(liveCampaign(), command({ tierId: 'cp_1-t9' }), now))).toMatchObject({ code: 'NOT_FOUND', details: { tierId: 'cp_1-t9' } });
-  });
-
-  it('given an amount below the tier price, when reserved, then INVALID_ARGUMENT; at the price it is reserved', () => {
-    expect(refusalOf(() => reservePledge(liveCampaign(), command({ amount: cny(999) }), now)).code).toBe('INVALID_ARGUMENT');
-    expect(reservePledge(liveCampaign(), command({ amount: cny(1_000) }), now).outcome).toBe('reserved');
-  });
-
-  it('given a tier with its last unit taken, when reserved, then TIER_SOLD_OUT, and a release makes the unit available again', () => {
-    const full = reserved(reserved(liveCampaign()), { pledgeId: 'pl_2', backerId: 'pt_b' });
-    expect(full.tiers[0]?.remaining).toBe(0);
-    expect(refusalOf(() => reservePledge(full, command({ pledgeId: 'pl_3', backerId: 'pt_c' }), now))).toMatchObject({ code: 'TIER_SOLD_OUT', details: { tierId: earlyBirdTierId } });
-
-    const released = releasePledgeReservation(full, 'pl_1');
-    expect(released.campaign.tiers[0]?.remaining).toBe(1);
-    expect(reservePledge(released.campaign, command({ pledgeId: 'pl_3', backerId: 'pt_c' }), now).outcome).toBe('reserved');
-  });
-
-  it(`accepts the ${pledgesPerCampaignMax}th active pledge and refuses the next with PLEDGE_LIMIT_REACHED`, () => {
-    const almostFull = liveCampaignWithReservations(pledgesPerCampaignMax - 1);
-    const full = reserved(almostFull, { tierId: undefined, pledgeId: 'pl_last' });
-    expect(full.reservations).toHaveLength(pledgesPerCampaignMax);
-    expect(refusalOf(() => reservePledge(full, command({ tierId: undefined, pledgeId: 'pl_next', backerId: 'pt_next' }), now))).toMatchObject({
-      code: 'PLEDGE_LIMIT_REACHED',
-      details: { max: pledgesPerCampaignMax },
+    expect(planPledge(liveCampaign(), command({ amount: cny(campaignAmountMinorMax) }), now).amount).toEqual(cny(campaignAmountMinorMax));
+    expect(refusalOf(() => planPledge(liveCampaign(), command({ amount: cny(campaignAmountMinorMax + 1n) }), now))).toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+      details: { field: 'amount.amountMinor', max: campaignAmountMinorMax.toString() },
     });
   });
 
-  it(`accepts a backer's ${pledgesPerBackerMax}th pledge and refuses the next with PLEDGE_LIMIT_REACHED, while others may still pledge`, () => {
-    const almostFull = liveCampaignWithReservations(pledgesPerBackerMax - 1, () => 'pt_keen');
-    const full = reserved(almostFull, { tierId: undefined, backerId: 'pt_keen', pledgeId: 'pl_last' });
-    expect(full.backersCount).toBe(1);
-    expect(refusalOf(() => reservePledge(full, command({ tierId: undefined, backerId: 'pt_keen', pledgeId: 'pl_next' }), now))).toMatchObject({
-      code: 'PLEDGE_LIMIT_REACHED',
-      details: { max: pledgesPerBackerMax },
+  it('given an unknown tier, when planned, then NOT_FOUND on tierId', () => {
+    expect(refusalOf(() => planPledge(liveCampaign(), command({ tierId: 'cp_1-t9' }), now))).toMatchObject({ code: 'NOT_FOUND', details: { field: 'tierId', tierId: 'cp_1-t9' } });
+  });
+
+  it('given an amount below the tier price, when planned, then INVALID_ARGUMENT; at the price it is planned', () => {
+    expect(refusalOf(() => planPledge(liveCampaign(), command({ amount: cny(999) }), now))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { field: 'amount.amountMinor', tierId: earlyBirdTierId },
     });
-    expect(reservePledge(full, command({ tierId: undefined, backerId: 'pt_other', pledgeId: 'pl_next' }), now).outcome).toBe('reserved');
+    expect(planPledge(liveCampaign(), command({ amount: cny(1_000) }), now).amount).toEqual(cny(1_000));
+  });
+
+  it('refuses in a fixed order: the first broken rule wins', () => {
+    const ended = () => planPledge(liveCampaign(), command({ backerId: creatorId, amount: usd(0) }), endsAt);
+    expect(refusalOf(ended).code).toBe('CAMPAIGN_NOT_LIVE');
+    expect(refusalOf(() => planPledge(liveCampaign(), command({ backerId: creatorId, amount: usd(0) }), now)).code).toBe('PERMISSION_DENIED');
+    expect(refusalOf(() => planPledge(liveCampaign(), command({ amount: usd(0) }), now)).code).toBe('CURRENCY_MISMATCH');
+    expect(refusalOf(() => planPledge(liveCampaign(), command({ tierId: 'cp_1-t9', amount: cny(0) }), now)).code).toBe('INVALID_ARGUMENT');
+    expect(refusalOf(() => planPledge(liveCampaign(), command({ tierId: 'cp_1-t9', amount: cny(campaignAmountMinorMax + 1n) }), now)).code).toBe('LIMIT_EXCEEDED');
+    expect(refusalOf(() => planPledge(liveCampaign(), command({ tierId: 'cp_1-t9', amount: cny(1) }), now)).code).toBe('NOT_FOUND');
+  });
+
+  it('treats a missing pledge or backer id as a programmer error', () => {
+    expect(() => planPledge(liveCampaign(), command({ pledgeId: '' }), now)).toThrow(InvariantViolation);
+    expect(() => planPledge(liveCampaign(), command({ backerId: '' }), now)).toThrow(InvariantViolation);
   });
 });
 
-describe('releasePledgeReservation', () => {
-  it('given a reservation, when released, then the tier unit returns and the totals go down', () => {
-    const campaign = deepFreeze(reserved(reserved(liveCampaign()), { pledgeId: 'pl_2', backerId: 'pt_b', amount: cny(4_000) }));
-    const result = releasePledgeReservation(campaign, 'pl_1');
+describe('checkPledgeGuards', () => {
+  const campaign = deepFreeze(liveCampaign());
+  const limitedPlan = planPledge(campaign, command(), now);
+  const unlimitedPlan = planPledge(campaign, command({ tierId: standardTierId, amount: cny(2_000) }), now);
+  const soldOut = totalsOf(campaign, { pledged: cny(2_000), pledgesCount: 2, backersCount: 2, remainingByTier: { [earlyBirdTierId]: 0 } });
 
-    expect(result.outcome).toBe('released');
-    expect(result.campaign.tiers[0]?.remaining).toBe(1);
-    expect(result.campaign.pledged).toEqual(cny(4_000));
-    expect(result.campaign.backersCount).toBe(1);
-    expect(result.campaign.reservations.map((reservation) => reservation.pledgeId)).toEqual(['pl_2']);
+  it('given a fresh campaign, when checked, then every guard passes', () => {
+    expect(() => checkPledgeGuards(campaign, totalsOf(campaign), 0, limitedPlan, now)).not.toThrow();
   });
 
-  it('given nothing reserved under that id (never, or released by an earlier try), when released, then not_reserved and nothing changes', () => {
-    const campaign = reserved(liveCampaign());
-    const once = releasePledgeReservation(campaign, 'pl_1');
-    const twice = releasePledgeReservation(once.campaign, 'pl_1');
-    expect(twice).toEqual({ outcome: 'not_reserved', campaign: once.campaign });
-    expect(releasePledgeReservation(campaign, 'pl_unknown').campaign).toBe(campaign);
+  it(`lets a backer holding ${pledgesPerBackerMax - 1} pledges take one more and refuses at ${pledgesPerBackerMax} with PLEDGE_LIMIT_REACHED`, () => {
+    expect(() => checkPledgeGuards(campaign, totalsOf(campaign), pledgesPerBackerMax - 1, limitedPlan, now)).not.toThrow();
+    expect(refusalOf(() => checkPledgeGuards(campaign, totalsOf(campaign), pledgesPerBackerMax, limitedPlan, now))).toMatchObject({
+      code: 'PLEDGE_LIMIT_REACHED',
+      details: { campaignId, max: pledgesPerBackerMax },
+    });
   });
 
-  it('given a failed campaign, when an orphaned reservation is released, then it goes (nothing was decided on it)', () => {
-    const failed = settled(reserved(liveCampaign()));
-    expect(failed.state).toBe('failed');
-    expect(releasePledgeReservation(failed, 'pl_1').campaign.pledged).toEqual(cny(0));
+  it('given the last unit of a limited tier, when checked, then it passes; with none left, TIER_SOLD_OUT', () => {
+    expect(() => checkPledgeGuards(campaign, totalsOf(campaign, { remainingByTier: { [earlyBirdTierId]: 1 } }), 0, limitedPlan, now)).not.toThrow();
+    expect(refusalOf(() => checkPledgeGuards(campaign, soldOut, 0, limitedPlan, now))).toMatchObject({ code: 'TIER_SOLD_OUT', details: { tierId: earlyBirdTierId } });
   });
 
-  it('given a succeeded campaign, when a reservation is released, then INVALID_STATE (its outcome was published on these totals)', () => {
-    const { campaign } = withPledges(liveCampaign(), [{ pledgeId: 'pl_1', backerId: 'pt_backer', amount: cny(100_000) }]);
-    expect(refusalOf(() => releasePledgeReservation(settled(campaign), 'pl_1'))).toMatchObject({ code: 'INVALID_STATE', details: { state: 'succeeded' } });
+  it('never checks stock for an unlimited tier or a pledge without a tier', () => {
+    expect(() => checkPledgeGuards(campaign, soldOut, 0, unlimitedPlan, now)).not.toThrow();
+  });
+
+  it('given a campaign that ended or is not live any more, when checked, then CAMPAIGN_NOT_LIVE (the write guards on state and end)', () => {
+    expect(refusalOf(() => checkPledgeGuards(campaign, totalsOf(campaign), 0, limitedPlan, endsAt))).toMatchObject({ code: 'CAMPAIGN_NOT_LIVE', details: { endsAt: endsAt.toISOString() } });
+    expect(refusalOf(() => checkPledgeGuards(settled(campaign), totalsOf(campaign), 0, limitedPlan, afterEnd(0)))).toMatchObject({ code: 'CAMPAIGN_NOT_LIVE', details: { state: 'failed' } });
+  });
+
+  it("checks in the saga's order: the backer's cap, then the campaign, then the stock", () => {
+    expect(refusalOf(() => checkPledgeGuards(campaign, soldOut, pledgesPerBackerMax, limitedPlan, endsAt)).code).toBe('PLEDGE_LIMIT_REACHED');
+    expect(refusalOf(() => checkPledgeGuards(campaign, soldOut, 0, limitedPlan, endsAt)).code).toBe('CAMPAIGN_NOT_LIVE');
+  });
+
+  it('treats impossible totals and a plan of another campaign as programmer errors', () => {
+    const bad: CampaignTotals[] = [
+      totalsOf(campaign, { remainingByTier: { [earlyBirdTierId]: -1 } }),
+      totalsOf(campaign, { remainingByTier: { [earlyBirdTierId]: 3 } }),
+      totalsOf(campaign, { remainingByTier: {} }),
+      totalsOf(campaign, { remainingByTier: { [earlyBirdTierId]: 2, [standardTierId]: 5 } }),
+      totalsOf(campaign, { pledged: cny(1), pledgesCount: 2 }),
+      totalsOf(campaign, { pledged: cny(1), pledgesCount: 0 }),
+      totalsOf(campaign, { pledged: usd(0) }),
+      totalsOf(campaign, { backersCount: -1 }),
+    ];
+    for (const totals of bad) expect(() => checkPledgeGuards(campaign, totals, 0, limitedPlan, now)).toThrow(InvariantViolation);
+    const foreign: PledgePlan = { ...limitedPlan, campaignId: 'cp_2' };
+    expect(() => checkPledgeGuards(campaign, totalsOf(campaign), 0, foreign, now)).toThrow(InvariantViolation);
+  });
+
+  it('tolerates a backer count that lags a cancellation (the backer is given back in a later step)', () => {
+    expect(() => checkPledgeGuards(campaign, totalsOf(campaign, { backersCount: 1 }), 0, limitedPlan, now)).not.toThrow();
   });
 });
 
-describe('reservation invariants (property-based)', () => {
-  type Operation = { kind: 'reserve'; pledge: number; backer: number; tier: number; extraMinor: number } | { kind: 'release'; pledge: number };
+describe('storage guards (property-based)', () => {
+  type Operation = { kind: 'pledge'; backer: number; tier: number; extraMinor: number; atMs: number } | { kind: 'cancel'; pick: number; atMs: number };
+  const durationMs = endsAt.getTime() - t0.getTime();
+  // Half of the operations land around the last call and the end, where the guards matter most.
+  const instant = fc.oneof(fc.integer({ min: 0, max: durationMs }), fc.integer({ min: durationMs - testPolicy.lastCallMs - secondMs, max: durationMs + secondMs }));
   const operations = fc.array(
     fc.oneof(
-      fc.record({ kind: fc.constant('reserve' as const), pledge: fc.nat(40), backer: fc.nat(6), tier: fc.nat(3), extraMinor: fc.nat(500) }),
-      fc.record({ kind: fc.constant('release' as const), pledge: fc.nat(40) }),
+      { arbitrary: fc.record({ kind: fc.constant('pledge' as const), backer: fc.nat(2), tier: fc.nat(3), extraMinor: fc.nat(60_000), atMs: instant }), weight: 3 },
+      { arbitrary: fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat(100), atMs: instant }), weight: 1 },
     ),
-    { maxLength: 120 },
+    { minLength: 20, maxLength: 150 },
   );
-  const quantities = fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }));
+  const quantities = fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }));
 
-  it('never oversells a tier and keeps pledged and backersCount equal to the active reservations, under any sequence', () => {
+  it('never oversells a tier, keeps the counters equal to the active pledges, and never lets a last-call cancellation drop a met goal', () => {
     fc.assert(
       fc.property(quantities, operations, ([firstQuantity, secondQuantity], sequence: Operation[]) => {
-        // Tiers 0 and 1 are limited, tier 2 unlimited, choice 3 pledges without a tier.
-        let campaign: LiveCampaign = liveCampaign({
+        // Tiers 0 and 1 are limited, tier 2 unlimited, choice 3 pledges without a tier. Goal 100 000.
+        const campaign: Campaign = liveCampaign({
           tiers: [
             { title: 'A', price: cny(100), quantity: firstQuantity },
             { title: 'B', price: cny(300), quantity: secondQuantity },
             { title: 'C', price: cny(50) },
           ],
         });
-        const model = new Map<string, { backerId: string; tierId?: string; amount: Money }>();
-        for (const operation of sequence) {
-          const pledgeId = `pl_${operation.pledge}`;
-          if (operation.kind === 'release') {
-            const result = releasePledgeReservation(campaign, pledgeId);
-            expect(result.outcome).toBe(model.has(pledgeId) ? 'released' : 'not_reserved');
-            model.delete(pledgeId);
-            campaign = result.campaign as LiveCampaign;
+        let totals = totalsOf(campaign);
+        const active: PledgePlan[] = [];
+        let nextId = 0;
+        for (const operation of sequence.sort((left, right) => left.atMs - right.atMs)) {
+          const when = at(operation.atMs);
+          if (operation.kind === 'pledge') {
+            const tierId = operation.tier === 3 ? undefined : `cp_1-t${operation.tier}`;
+            const price = [100, 300, 50, 1][operation.tier] ?? 1;
+            const backerId = `pt_${operation.backer}`;
+            let plan: PledgePlan;
+            try {
+              plan = planPledge(campaign, { pledgeId: `pl_${(nextId += 1)}`, backerId, tierId, amount: cny(price + operation.extraMinor) }, when);
+            } catch {
+              expect(when.getTime()).toBeGreaterThanOrEqual(endsAt.getTime());
+              continue;
+            }
+            const backerPledges = active.filter((each) => each.backerId === backerId).length;
+            try {
+              checkPledgeGuards(campaign, totals, backerPledges, plan, when);
+            } catch {
+              continue;
+            }
+            const remainingByTier = { ...totals.remainingByTier };
+            if (plan.limitedTier && plan.tierId !== undefined) remainingByTier[plan.tierId] = (remainingByTier[plan.tierId] ?? 0) - 1;
+            totals = { pledged: add(totals.pledged, plan.amount), pledgesCount: totals.pledgesCount + 1, backersCount: totals.backersCount + (backerPledges === 0 ? 1 : 0), remainingByTier };
+            active.push(plan);
             continue;
           }
-          const tierId = operation.tier === 3 ? undefined : `cp_1-t${operation.tier}`;
-          const price = [100, 300, 50, 1][operation.tier] ?? 1;
-          const request = { pledgeId, backerId: `pt_${operation.backer}`, tierId, amount: cny(price + operation.extraMinor) };
-          const previous = model.get(pledgeId);
-          if (previous !== undefined) {
-            const same = previous.backerId === request.backerId && previous.tierId === request.tierId && previous.amount.amountMinor === request.amount.amountMinor;
-            if (same) expect(reservePledge(campaign, request, now).outcome).toBe('already_reserved');
-            else expect(refusalOf(() => reservePledge(campaign, request, now)).code).toBe('IDEMPOTENCY_KEY_REUSED');
+          const plan = active[operation.pick % Math.max(1, active.length)];
+          if (plan === undefined) continue;
+          let allowed: boolean;
+          try {
+            allowed = cancellationGuardAllows(cancellationGuard(campaign, { id: plan.pledgeId, campaignId: plan.campaignId, amount: plan.amount }, when, testPolicy), totals.pledged);
+          } catch {
+            expect(when.getTime()).toBeGreaterThanOrEqual(endsAt.getTime());
             continue;
           }
-          const quantity = [firstQuantity, secondQuantity][operation.tier];
-          const taken = [...model.values()].filter((reservation) => reservation.tierId === tierId).length;
-          const backerPledges = [...model.values()].filter((reservation) => reservation.backerId === request.backerId).length;
-          if (quantity !== undefined && taken >= quantity) {
-            expect(refusalOf(() => reservePledge(campaign, request, now)).code).toBe('TIER_SOLD_OUT');
-          } else if (backerPledges >= pledgesPerBackerMax) {
-            expect(refusalOf(() => reservePledge(campaign, request, now)).code).toBe('PLEDGE_LIMIT_REACHED');
-          } else {
-            const result = reservePledge(campaign, request, now);
-            expect(result.outcome).toBe('reserved');
-            campaign = result.campaign as LiveCampaign;
-            model.set(pledgeId, request);
+          const inLastCall = when.getTime() >= endsAt.getTime() - testPolicy.lastCallMs;
+          const metBefore = totals.pledged.amountMinor >= campaign.goal.amountMinor;
+          if (!allowed) {
+            expect(inLastCall && metBefore).toBe(true);
+            continue;
           }
+          const remainingByTier = { ...totals.remainingByTier };
+          if (plan.limitedTier && plan.tierId !== undefined) remainingByTier[plan.tierId] = (remainingByTier[plan.tierId] ?? 0) + 1;
+          active.splice(active.indexOf(plan), 1);
+          const stillBacking = active.some((each) => each.backerId === plan.backerId);
+          totals = { pledged: subtract(totals.pledged, plan.amount), pledgesCount: totals.pledgesCount - 1, backersCount: totals.backersCount - (stillBacking ? 0 : 1), remainingByTier };
+          if (inLastCall && metBefore) expect(totals.pledged.amountMinor).toBeGreaterThanOrEqual(campaign.goal.amountMinor);
         }
-        assertCampaignInvariants(campaign);
-        const active = [...model.values()];
-        expect(campaign.pledged.amountMinor).toBe(active.reduce((sum, reservation) => sum + reservation.amount.amountMinor, 0n));
-        expect(campaign.backersCount).toBe(new Set(active.map((reservation) => reservation.backerId)).size);
+        expect(totals.pledged.amountMinor).toBe(active.reduce((sum, plan) => sum + plan.amount.amountMinor, 0n));
+        expect(totals.pledgesCount).toBe(active.length);
+        expect(totals.backersCount).toBe(new Set(active.map((plan) => plan.backerId)).size);
         campaign.tiers.forEach((tier) => {
-          if (tier.quantity === undefined) return;
-          const count = active.filter((reservation) => reservation.tierId === tier.id).length;
-          expect(count).toBeLessThanOrEqual(tier.quantity);
-          expect(tier.remaining).toBe(tier.quantity - count);
+          if (tier.quantity === undefined) {
+            expect(totals.remainingByTier[tier.id]).toBeUndefined();
+            return;
+          }
+          const taken = active.filter((plan) => plan.tierId === tier.id).length;
+          expect(taken).toBeLessThanOrEqual(tier.quantity);
+          expect(totals.remainingByTier[tier.id]).toBe(tier.quantity - taken);
         });
+        const perBacker = new Map<string, number>();
+        active.forEach((plan) => perBacker.set(plan.backerId, (perBacker.get(plan.backerId) ?? 0) + 1));
+        for (const count of perBacker.values()) expect(count).toBeLessThanOrEqual(pledgesPerBackerMax);
       }),
       { numRuns: 300 },
     );
-  });
-
-  it('crashes loudly (InvariantViolation) on a campaign whose totals were tampered with', () => {
-    const tampered = { ...reserved(liveCampaign()), pledged: cny(1) };
-    expect(() => reservePledge(tampered, command({ pledgeId: 'pl_2', backerId: 'pt_b' }), now)).toThrow(InvariantViolation);
-    const oversold = { ...liveCampaign(), tiers: [{ id: earlyBirdTierId, title: 'x', price: cny(1), quantity: 1, remaining: -1 }] };
-    expect(() => assertCampaignInvariants(oversold)).toThrow(InvariantViolation);
   });
 });

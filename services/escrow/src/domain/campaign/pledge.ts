@@ -1,6 +1,8 @@
 /**
  * The pledge aggregate: a backer's pledge for a campaign (and maybe one tier), backed by a pending
- * transfer from the backer's wallet to the campaign's escrow account.
+ * transfer from the backer's wallet to the campaign's escrow account. Each pledge is its own
+ * document and is the campaign's reservation: a pending pledge is money and (for a limited tier) a
+ * unit the campaign's counters count.
  *
  *   pending ─cancelPledge→ cancelled              (the backer, while the campaign allows it)
  *   pending ─collectPledge→ collected ─refundPledge→ refunded ('delivery_failed', a share)
@@ -10,8 +12,8 @@
  * pledge unchanged with no events; any other transition from the wrong state is refused.
  */
 import { assert, type Money } from '@sizhong/kit';
-import { findReservation, type Campaign } from './campaign';
 import type { PledgeCancelled, PledgeCollected, PledgeEvent, PledgePlaced, PledgeRefundReason, PledgeRefunded } from './events';
+import type { PledgePlan } from './plan-pledge';
 import { refuse } from './rules';
 
 interface PledgeFields {
@@ -54,30 +56,23 @@ export interface RefundedPledge extends PledgeFields {
 export type Pledge = PendingPledge | CancelledPledge | CollectedPledge | RefundedPledge;
 export type PledgeState = Pledge['state'];
 
-export interface PlacePledgeCommand {
-  readonly pledgeId: string;
-  readonly transferId: string;
-}
-
 /**
- * Records a pledge whose reservation the campaign holds and whose hold the ledger placed. Taking
- * the details from the reservation keeps pledge and campaign in agreement by construction. The
- * campaign may already have ended: a saga that reserved in time is completed forward.
+ * Records a pledge whose place in the campaign's counters the storage took (the guarded write of
+ * the plan) and whose hold the ledger placed. Everything comes from the plan, so the pledge agrees
+ * with what the counters took by construction, and no campaign is read: a saga that took its place
+ * in time is completed forward even after the campaign ended.
  */
-export function placePledge(campaign: Campaign, command: PlacePledgeCommand, now: Date): { pledge: PendingPledge; events: PledgeEvent[] } {
-  assert(command.transferId.length > 0, 'placePledge needs the transfer id of the hold');
-  const reservation = findReservation(campaign, command.pledgeId);
-  if (reservation === undefined) {
-    refuse('INVALID_STATE', `campaign ${campaign.id} holds no reservation for pledge ${command.pledgeId}`, { campaignId: campaign.id, pledgeId: command.pledgeId });
-  }
+export function placePledge(plan: PledgePlan, transferId: string, now: Date): { pledge: PendingPledge; events: PledgeEvent[] } {
+  assert(transferId.length > 0, 'placePledge needs the transfer id of the hold');
+  assert(plan.pledgeId.length > 0 && plan.amount.amountMinor > 0n, `pledge plan ${plan.pledgeId} is not a planned pledge`);
   const pledge: PendingPledge = {
-    id: reservation.pledgeId,
-    campaignId: campaign.id,
-    creatorId: campaign.creatorId,
-    backerId: reservation.backerId,
-    ...(reservation.tierId === undefined ? {} : { tierId: reservation.tierId }),
-    amount: reservation.amount,
-    transferId: command.transferId,
+    id: plan.pledgeId,
+    campaignId: plan.campaignId,
+    creatorId: plan.creatorId,
+    backerId: plan.backerId,
+    ...(plan.tierId === undefined ? {} : { tierId: plan.tierId }),
+    amount: plan.amount,
+    transferId,
     placedAt: now,
     state: 'pending',
   };
@@ -86,8 +81,9 @@ export function placePledge(campaign: Campaign, command: PlacePledgeCommand, now
 }
 
 /**
- * Only the backer cancels, only a pending pledge. The campaign's window is checked first, in the
- * campaign write (cancelPledgeReservation); the app layer calls this after it.
+ * Only the backer cancels, only a pending pledge. The campaign's window is decided first, in the
+ * guarded counter write that gives the pledge's money and unit back (cancellationGuard); the app
+ * layer checks these preconditions before that write and applies this after it.
  */
 export function cancelPledge(pledge: Pledge, by: string, now: Date): { pledge: Pledge; events: PledgeEvent[] } {
   if (by !== pledge.backerId) refuse('PERMISSION_DENIED', 'only the backer may cancel a pledge', { pledgeId: pledge.id });

@@ -1,17 +1,13 @@
-// Proves the pledge lifecycle: every transition with its event, replays that change nothing, and a precise refusal for every illegal transition.
+// Proves the pledge lifecycle: placing a planned pledge, every transition with its event, replays that change nothing,
+// and a precise refusal for every illegal transition.
 import { InvariantViolation } from '@sizhong/kit';
-import { releasePledgeReservation } from './reserve-pledge';
-import { afterEnd, at, campaignId, cny, creatorId, deepFreeze, earlyBirdTierId, endsAt, liveCampaign, refusalOf, secondMs, usd, withPledges } from './fixtures';
+import { afterEnd, at, campaignId, cny, creatorId, deepFreeze, earlyBirdTierId, endsAt, liveCampaign, refusalOf, secondMs, usd } from './fixtures';
+import { planPledge, type PledgePlan } from './plan-pledge';
 import { cancelPledge, collectPledge, placePledge, refundPledge, voidPledge, type Pledge } from './pledge';
-import { reservePledge } from './reserve-pledge';
 
 const placedAt = at(secondMs);
-const reservedCampaign = () => {
-  const result = reservePledge(liveCampaign(), { pledgeId: 'pl_1', backerId: 'pt_backer', tierId: earlyBirdTierId, amount: cny(1_200) }, placedAt);
-  if (result.outcome !== 'reserved') throw new Error('expected a reservation');
-  return result.campaign;
-};
-const pending = () => deepFreeze(placePledge(reservedCampaign(), { pledgeId: 'pl_1', transferId: 'tr_1' }, placedAt).pledge);
+const plan = (): PledgePlan => deepFreeze(planPledge(liveCampaign(), { pledgeId: 'pl_1', backerId: 'pt_backer', tierId: earlyBirdTierId, amount: cny(1_200) }, placedAt));
+const pending = () => deepFreeze(placePledge(plan(), 'tr_1', placedAt).pledge);
 const eventBase = { pledgeId: 'pl_1', campaignId, creatorId, backerId: 'pt_backer', tierId: earlyBirdTierId, amount: cny(1_200), transferId: 'tr_1' };
 const cancelled = () => cancelPledge(pending(), 'pt_backer', at(2 * secondMs)).pledge;
 const collected = () => collectPledge(pending(), endsAt).pledge;
@@ -19,25 +15,27 @@ const voided = () => voidPledge(pending(), endsAt).pledge;
 const refunded = () => refundPledge(collected(), cny(700), afterEnd(secondMs)).pledge;
 
 describe('placePledge', () => {
-  it('given a reservation and a placed hold, when placed, then the pledge is pending with the reservation details and PledgePlaced', () => {
-    const { pledge, events } = placePledge(reservedCampaign(), { pledgeId: 'pl_1', transferId: 'tr_1' }, placedAt);
+  it('given a plan whose place was taken and a placed hold, when placed, then the pledge is pending with the plan details and PledgePlaced', () => {
+    const { pledge, events } = placePledge(plan(), 'tr_1', placedAt);
     expect(pledge).toEqual({ id: 'pl_1', campaignId, creatorId, backerId: 'pt_backer', tierId: earlyBirdTierId, amount: cny(1_200), transferId: 'tr_1', placedAt, state: 'pending' });
     expect(events).toEqual([{ type: 'PledgePlaced', ...eventBase, occurredAt: placedAt }]);
   });
 
-  it('given a pledge without a tier, when placed, then neither pledge nor event carries a tier id', () => {
-    const { campaign, pledges } = withPledges(liveCampaign(), [{ pledgeId: 'pl_2', backerId: 'pt_b', amount: cny(5) }]);
-    expect(pledges[0]).not.toHaveProperty('tierId');
-    expect(placePledge(campaign, { pledgeId: 'pl_2', transferId: 'tr_2' }, placedAt).events[0]).not.toHaveProperty('tierId');
+  it('given a plan without a tier, when placed, then neither pledge nor event carries a tier id', () => {
+    const withoutTier = planPledge(liveCampaign(), { pledgeId: 'pl_2', backerId: 'pt_b', amount: cny(5) }, placedAt);
+    const { pledge, events } = placePledge(withoutTier, 'tr_2', placedAt);
+    expect(pledge).not.toHaveProperty('tierId');
+    expect(events[0]).not.toHaveProperty('tierId');
   });
 
-  it('given no reservation for the pledge (released meanwhile), when placed, then INVALID_STATE', () => {
-    const released = releasePledgeReservation(reservedCampaign(), 'pl_1').campaign;
-    expect(refusalOf(() => placePledge(released, { pledgeId: 'pl_1', transferId: 'tr_1' }, placedAt))).toMatchObject({ code: 'INVALID_STATE', details: { pledgeId: 'pl_1' } });
+  it('needs no campaign: a saga interrupted after its guarded write is completed forward after the end', () => {
+    expect(placePledge(plan(), 'tr_1', afterEnd(60 * secondMs)).pledge).toMatchObject({ state: 'pending', placedAt: afterEnd(60 * secondMs) });
   });
 
-  it('treats a missing transfer id as a programmer error', () => {
-    expect(() => placePledge(reservedCampaign(), { pledgeId: 'pl_1', transferId: '' }, placedAt)).toThrow(InvariantViolation);
+  it('treats a missing transfer id or a plan that was never planned as a programmer error', () => {
+    expect(() => placePledge(plan(), '', placedAt)).toThrow(InvariantViolation);
+    expect(() => placePledge({ ...plan(), amount: cny(0) }, 'tr_1', placedAt)).toThrow(InvariantViolation);
+    expect(() => placePledge({ ...plan(), pledgeId: '' }, 'tr_1', placedAt)).toThrow(InvariantViolation);
   });
 });
 

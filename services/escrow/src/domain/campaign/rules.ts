@@ -1,6 +1,5 @@
 /** Small helpers shared by the campaign rules. */
 import { add, assert, DomainError, money, type ErrorCode, type ErrorDetails, type Money } from '@sizhong/kit';
-import type { PledgeReservation } from './campaign';
 
 /** Throws the expected refusal; typed `never` so callers read as guards. */
 export function refuse(code: ErrorCode, message: string, details: ErrorDetails = {}): never {
@@ -24,8 +23,8 @@ export function addMs(instant: Date, durationMs: number): Date {
   return new Date(instant.getTime() + durationMs);
 }
 
-export function distinctBackersCount(reservations: readonly PledgeReservation[]): number {
-  return new Set(reservations.map((reservation) => reservation.backerId)).size;
+export function distinctBackersCount(pledges: readonly { readonly backerId: string }[]): number {
+  return new Set(pledges.map((pledge) => pledge.backerId)).size;
 }
 
 /** Basis points arrive as numbers (JSON, config); splits take bigint. */

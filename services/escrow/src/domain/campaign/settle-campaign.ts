@@ -4,42 +4,69 @@
  *   keep_it_all:    succeeded when anything was pledged, otherwise failed (no_pledges): there is
  *                   nothing to post, and "succeeded with nothing" would credit a creator for a
  *                   campaign nobody backed.
- * The decision is made on the campaign's reservations, so the app layer settles only once every
- * pledge saga of the campaign has finished (a reservation without its pledge is completed first).
+ * The outcome is decided on `SettledTotals` the app counts from the campaign's pending pledge
+ * documents (`settledTotalsOf`), only once no pledge can still land: the guarded counters refuse
+ * from the end on, and every pledge saga that took its place in time has been finished. The live
+ * counters are not used: they also count sagas whose hold may still fail. The totals are kept on
+ * the settled campaign, so the published outcome, the settlement plan and the payout agree.
  */
-import { compare, isPositive } from '@sizhong/kit';
-import type { Campaign, CampaignFailureReason, FailedCampaign, SucceededCampaign } from './campaign';
+import { assert, compare, isPositive } from '@sizhong/kit';
+import type { Campaign, CampaignFailureReason, FailedCampaign, SettledTotals, SucceededCampaign } from './campaign';
 import type { CampaignEvent, CampaignFailed, CampaignSucceeded } from './events';
-import { refuse } from './rules';
+import { assertCampaignInvariants, assertSettledTotals } from './invariants';
+import type { Pledge } from './pledge';
+import { distinctBackersCount, refuse, sumMoney } from './rules';
 
-export function settleCampaign(campaign: Campaign, now: Date): { campaign: SucceededCampaign | FailedCampaign; events: CampaignEvent[] } {
+export function settleCampaign(campaign: Campaign, totals: SettledTotals, now: Date): { campaign: SucceededCampaign | FailedCampaign; events: CampaignEvent[] } {
   if (campaign.state !== 'live') refuse('CAMPAIGN_NOT_LIVE', `a ${campaign.state} campaign cannot be settled`, { campaignId: campaign.id, state: campaign.state });
   if (now.getTime() < campaign.endsAt.getTime()) {
     refuse('INVALID_STATE', 'a campaign is settled at or after its end', { campaignId: campaign.id, endsAt: campaign.endsAt.toISOString() });
   }
-  const failureReason = failureReasonOf(campaign);
+  assertSettledTotals(campaign, totals);
+  const settled: SettledTotals = { pledged: totals.pledged, pledgesCount: totals.pledgesCount, backersCount: totals.backersCount };
+  const failureReason = failureReasonOf(campaign, settled);
   const common = {
     campaignId: campaign.id,
     creatorId: campaign.creatorId,
     occurredAt: now,
     fundingModel: campaign.fundingModel,
     goal: campaign.goal,
-    pledged: campaign.pledged,
-    pledgesCount: campaign.reservations.length,
-    backersCount: campaign.backersCount,
+    pledged: settled.pledged,
+    pledgesCount: settled.pledgesCount,
+    backersCount: settled.backersCount,
   };
   if (failureReason === undefined) {
-    const succeeded: SucceededCampaign = { ...campaign, state: 'succeeded', settledAt: now };
+    const succeeded: SucceededCampaign = { ...campaign, state: 'succeeded', settledAt: now, settled };
+    assertCampaignInvariants(succeeded);
     const event: CampaignSucceeded = { type: 'CampaignSucceeded', ...common };
     return { campaign: succeeded, events: [event] };
   }
-  const failed: FailedCampaign = { ...campaign, state: 'failed', settledAt: now, failureReason };
+  const failed: FailedCampaign = { ...campaign, state: 'failed', settledAt: now, settled, failureReason };
+  assertCampaignInvariants(failed);
   const event: CampaignFailed = { type: 'CampaignFailed', ...common, reason: failureReason };
   return { campaign: failed, events: [event] };
 }
 
-function failureReasonOf(campaign: Campaign): CampaignFailureReason | undefined {
-  if (!isPositive(campaign.pledged)) return campaign.fundingModel === 'keep_it_all' ? 'no_pledges' : 'goal_not_met';
-  if (campaign.fundingModel === 'all_or_nothing' && compare(campaign.pledged, campaign.goal) < 0) return 'goal_not_met';
+/**
+ * The totals of a campaign's pending pledges: what settlement decides on. Cancelled pledges no
+ * longer count. A live campaign has no collected or refunded pledges, so meeting one is a bug.
+ */
+export function settledTotalsOf(campaign: Campaign, pledges: readonly Pledge[]): SettledTotals {
+  const pending = pledges.filter((pledge) => {
+    assert(pledge.campaignId === campaign.id, `pledge ${pledge.id} belongs to campaign ${pledge.campaignId}, not ${campaign.id}`);
+    assert(pledge.state === 'pending' || pledge.state === 'cancelled', `pledge ${pledge.id} is ${pledge.state} before its campaign ${campaign.id} settled`);
+    return pledge.state === 'pending';
+  });
+  assert(new Set(pending.map((pledge) => pledge.id)).size === pending.length, `campaign ${campaign.id} settlement counts a pledge twice`);
+  return {
+    pledged: sumMoney(campaign.goal.currency, pending.map((pledge) => pledge.amount)),
+    pledgesCount: pending.length,
+    backersCount: distinctBackersCount(pending),
+  };
+}
+
+function failureReasonOf(campaign: Campaign, totals: SettledTotals): CampaignFailureReason | undefined {
+  if (!isPositive(totals.pledged)) return campaign.fundingModel === 'keep_it_all' ? 'no_pledges' : 'goal_not_met';
+  if (campaign.fundingModel === 'all_or_nothing' && compare(totals.pledged, campaign.goal) < 0) return 'goal_not_met';
   return undefined;
 }

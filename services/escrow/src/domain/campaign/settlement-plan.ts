@@ -1,13 +1,14 @@
 /**
  * planSettlement: which pledge holds to post and which to void, the platform fee, and how the
- * creator is paid. Pure arithmetic over the settled campaign and its pledges; the app layer
- * carries it out in batches (the plan is deterministic, so a retried batch recomputes the same).
+ * creator is paid. Pure arithmetic over the settled campaign and its pledge documents (pending
+ * ones, and on a rerun those an earlier batch already collected or voided); the app layer carries
+ * it out in batches (the plan is deterministic, so a retried batch recomputes the same).
  *
  *   collected = Σ collected pledges;  [fee, net] = splitByBasisPoints(collected, feeBps)
  *   milestones: net split by shareBps with the one split function;  none: one immediate release
  */
 import { add, assert, compare, money, splitByBasisPoints, splitMoney, type Money } from '@sizhong/kit';
-import type { Campaign } from './campaign';
+import type { Campaign, SucceededCampaign } from './campaign';
 import type { Pledge } from './pledge';
 import { basisPoints, refuse, sumMoney } from './rules';
 
@@ -49,6 +50,8 @@ export function planSettlement(campaign: Campaign, pledges: readonly Pledge[], f
   const byId = (left: SettlementPledge, right: SettlementPledge) => (left.pledgeId < right.pledgeId ? -1 : left.pledgeId > right.pledgeId ? 1 : 0);
 
   if (campaign.state === 'failed') {
+    // Voiding gives money back to its owner, so every pending hold found is voided, with no check
+    // against the settled totals: a pledge counted late must not be stranded on a failed campaign.
     const pledgesToVoid = pledges
       .filter((pledge) => pledge.state === 'pending' || (pledge.state === 'refunded' && pledge.refundReason === 'campaign_failed'))
       .map(settlementPledge)
@@ -58,8 +61,8 @@ export function planSettlement(campaign: Campaign, pledges: readonly Pledge[], f
   }
 
   const pledgesToCollect = pledges.filter((pledge) => pledge.state === 'pending' || pledge.state === 'collected').map(settlementPledge).sort(byId);
-  checkPledgesMatchReservations(campaign, pledgesToCollect);
   const collected = sumMoney(currency, pledgesToCollect.map((pledge) => pledge.amount));
+  checkPledgesMatchSettledTotals(campaign, pledgesToCollect, collected);
   const [feeAmount, net] = splitByBasisPoints(collected, fee);
   const payouts: PayoutPart[] =
     campaign.milestones.length === 0
@@ -84,24 +87,20 @@ export function assertPlanConserves(plan: SettlementPlan): void {
 }
 
 /**
- * The campaign decided its outcome on its reservations; posting money on anything else would
- * collect a different total than the one published. A mismatch means a pledge saga is unfinished.
+ * The campaign published its outcome on `settled`; posting anything else would collect a total
+ * other than the one announced. A mismatch means a pledge saga finished after the totals were
+ * counted, or the pledge list is incomplete: refuse, and let the app finish the sagas and look again.
  */
-function checkPledgesMatchReservations(campaign: Campaign, pledges: readonly SettlementPledge[]): void {
-  const reservations = new Map(campaign.reservations.map((reservation) => [reservation.pledgeId, reservation]));
-  const unmatchedPledgesCount = pledges.filter((pledge) => {
-    const reservation = reservations.get(pledge.pledgeId);
-    return reservation === undefined || reservation.amount.amountMinor !== pledge.amount.amountMinor || reservation.backerId !== pledge.backerId;
-  }).length;
-  const pledgeIds = new Set(pledges.map((pledge) => pledge.pledgeId));
-  const unmatchedReservationsCount = campaign.reservations.filter((reservation) => !pledgeIds.has(reservation.pledgeId)).length;
-  if (unmatchedPledgesCount > 0 || unmatchedReservationsCount > 0) {
-    refuse('INVALID_STATE', 'the campaign reservations and its pledges disagree; finish the pledge sagas first', {
-      campaignId: campaign.id,
-      unmatchedPledgesCount,
-      unmatchedReservationsCount,
-    });
-  }
+function checkPledgesMatchSettledTotals(campaign: SucceededCampaign, pledges: readonly SettlementPledge[], collected: Money): void {
+  assert(new Set(pledges.map((pledge) => pledge.pledgeId)).size === pledges.length, `settlement of campaign ${campaign.id} lists a pledge twice`);
+  if (compare(collected, campaign.settled.pledged) === 0 && pledges.length === campaign.settled.pledgesCount) return;
+  refuse('INVALID_STATE', 'the pledges to collect differ from the totals the campaign settled on; finish the pledge sagas first', {
+    campaignId: campaign.id,
+    settledPledgedMinor: campaign.settled.pledged.amountMinor.toString(),
+    settledPledgesCount: campaign.settled.pledgesCount,
+    pledgesToCollectMinor: collected.amountMinor.toString(),
+    pledgesToCollectCount: pledges.length,
+  });
 }
 
 function settlementPledge(pledge: Pledge): SettlementPledge {

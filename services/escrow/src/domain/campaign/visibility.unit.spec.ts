@@ -1,9 +1,9 @@
 // Proves who may see a pledge (backer, creator, regulators, admins) and that everybody else gets NOT_FOUND, never PERMISSION_DENIED.
 import { InvariantViolation, type CallerIdentity } from '@sizhong/kit';
-import { cny, creatorId, liveCampaign, refusalOf, withPledges } from './fixtures';
+import { cny, creatorId, refusalOf, withPledges } from './fixtures';
 import { canViewPledge, viewablePledge } from './visibility';
 
-const { campaign, pledges } = withPledges(liveCampaign(), [{ pledgeId: 'pl_1', backerId: 'pt_backer', amount: cny(5) }]);
+const { campaign, pledges } = withPledges([{ pledgeId: 'pl_1', backerId: 'pt_backer', amount: cny(5) }]);
 const pledge = pledges[0]!;
 const viewer = (participantId: string, ...roles: CallerIdentity['roles']): CallerIdentity => ({ participantId, roles });
 
