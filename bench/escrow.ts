@@ -1,149 +1,245 @@
 /**
- * `npm run bench:escrow`: pledges per second and their p50 / p99 latency through the escrow gRPC
- * API (escrow runs as its own process, as in production), and in the same run a bare baseline:
- * one document insert per request against the same MongoDB-wire server. Prints the ratio.
+ * `npm run bench:escrow`: pledges through escrow's gRPC API (escrow runs as its own process, as in
+ * production), against a bare baseline of one `insertOne` per request on the same MongoDB-wire
+ * server, all at BENCH_CONCURRENCY in flight. Scenarios, each with its goal:
+ *   (a) BENCH_PLEDGES pledges spread over BENCH_CAMPAIGNS campaigns: at least 35 % of the
+ *       baseline's requests per second;
+ *   (b) BENCH_PLEDGES pledges on one hot campaign: at least 20 % of the baseline;
+ *   (c) one campaign grown to BENCH_GROWTH_PLEDGES pledges: the last BENCH_GROWTH_WINDOW pledges
+ *       at least 80 % of the throughput of the first BENCH_GROWTH_WINDOW (a growing campaign must
+ *       not slow its pledges down).
+ * Campaigns are keep-it-all with an unlimited tier and a limited one (1 000 000 units, so every
+ * second pledge decrements stock and none sells out), ending an hour from now. Backers are funded
+ * through the signed payment-provider webhook, each with far more than they pledge; there are
+ * enough of them that none holds more than pledgesPerBackerMax (10) pledges on one campaign.
+ * Before measuring, BENCH_WARMUP pledges and inserts warm up escrow, the driver and the server.
  *
- * Options (environment): BENCH_PLEDGES (default 2000), BENCH_CONCURRENCY (default 16).
- * Not part of `npm test`: timings depend on the machine; see docs/benchmarks.md for figures.
+ * Settings (environment), with their defaults:
+ *   BENCH_CONCURRENCY=16      requests in flight
+ *   BENCH_PLEDGES=2000        pledges of (a) and of (b), and inserts of the baseline
+ *   BENCH_CAMPAIGNS=50        campaigns of (a)
+ *   BENCH_GROWTH_PLEDGES=10000  pledges of (c); BENCH_GROWTH_WINDOW=1000 its first and last windows
+ *   BENCH_BACKERS             default: enough for the largest campaign (BENCH_GROWTH_PLEDGES / 10)
+ *   BENCH_WARMUP=200          unmeasured pledges and inserts first
+ *   BENCH_SCENARIOS=a,b,c     which scenarios to run (the baseline always runs)
+ *   BENCH_LOG_LEVEL=warn      escrow's LOG_LEVEL
+ *   BENCH_CPU_PROFILE=1       escrow runs with --cpu-prof; the profile lands in .cache/bench-profiles/
+ *   BENCH_COUNT_COMMANDS=1    escrow counts its MongoDB commands; prints them per pledge per scenario
+ * A quick run: `BENCH_PLEDGES=100 BENCH_CAMPAIGNS=10 BENCH_GROWTH_PLEDGES=400 BENCH_GROWTH_WINDOW=100 npm run bench:escrow`.
+ * MONGO_URL / KAFKA_BROKERS point it at other servers (ensureInfrastructure). Not part of
+ * `npm test`: timings depend on the machine; figures are in docs/benchmarks.md. Everything the run
+ * creates (escrow, its database and topics, the baseline database) is removed at the end, also on
+ * failure or Ctrl-C.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { connectMongo, createGrpcClient, DomainError } from '@sizhong/kit';
+import { connectMongo, createGrpcClient, type GrpcClient, type MongoConnection } from '@sizhong/kit';
 import { escrowV1 } from '@sizhong/proto';
-import { ensureInfrastructure, findFreePort } from '../packages/testkit/src/infra';
-import { signPayload } from '../services/escrow/src/app/payment-provider';
+import { completedPerSecond, requireAllCompleted, runClosedLoop, type RunResult, windowPerSecond } from './support/driver';
+import { backersFor, type CampaignSpecification, campaignSpecification, currency, launchedCampaign, type LaunchedCampaign, PledgePlanner, signedDeposit } from './support/fixtures';
+import { describePerPledge, MongoCommandCounts, mongoCommandsPreload, mongoCommandsReportPrefix } from './support/mongo-commands';
+import { Cleanup, deleteTopicsAtCleanup, dropDatabasesAtCleanup, startEscrowChild, startInfrastructure } from './support/processes';
+import { describeMachine, formatInteger, formatPercent, type Goal, integerSetting, printHeader, printPasteBlock, printResultLine, resultTable, type TableRow } from './support/report';
 
-const pledges = Number(process.env['BENCH_PLEDGES'] ?? 2_000);
-const concurrency = Number(process.env['BENCH_CONCURRENCY'] ?? 16);
-/** A backer holds at most 10 pledges per campaign (pledgesPerBackerMax). */
-const backers = Math.ceil(pledges / 10);
-const secret = 'bench-webhook-secret-0123456789abcdef';
-const repositoryRoot = join(__dirname, '..');
+const concurrency = integerSetting('BENCH_CONCURRENCY', 16);
+const pledges = integerSetting('BENCH_PLEDGES', 2_000);
+const spreadCampaigns = integerSetting('BENCH_CAMPAIGNS', 50);
+const growthPledges = integerSetting('BENCH_GROWTH_PLEDGES', 10_000);
+const growthWindow = integerSetting('BENCH_GROWTH_WINDOW', Math.min(1_000, Math.floor(growthPledges / 2)));
+const backers = integerSetting('BENCH_BACKERS', backersFor(Math.max(pledges, growthPledges)));
+const warmup = integerSetting('BENCH_WARMUP', 200, 0);
+const scenarios = new Set((process.env['BENCH_SCENARIOS'] ?? 'a,b,c').split(',').map((name) => name.trim()));
+const logLevel = process.env['BENCH_LOG_LEVEL'] ?? 'warn';
+const countCommands = process.env['BENCH_COUNT_COMMANDS'] === '1';
+
+/** The goals, as fractions of the baseline's throughput (c: of the first window's). */
+const spreadGoal = 0.35;
+const hotGoal = 0.2;
+const growthGoal = 0.8;
+
+const webhookSecret = `bench-webhook-secret-${'0123456789abcdef'.repeat(2)}`;
 const runId = Date.now().toString(36);
-const database = `bench_${runId}`;
+/** gRPC deadline of every call: generous, so a slow pledge is measured rather than failed. */
+const callDeadlineMs = 120_000;
 
-function percentile(sortedMs: number[], fraction: number): number {
-  return sortedMs[Math.min(sortedMs.length - 1, Math.floor(sortedMs.length * fraction))] ?? 0;
-}
+type CampaignClient = GrpcClient<typeof escrowV1.CampaignServiceService>;
 
-/** Runs `count` requests with `concurrency` in flight; returns the per-request latencies and the wall time. */
-async function drive(label: string, count: number, request: (index: number) => Promise<unknown>): Promise<{ latenciesMs: number[]; wallMs: number }> {
-  const latenciesMs: number[] = [];
-  let next = 0;
-  let done = 0;
-  const started = performance.now();
-  const progress = setInterval(() => console.log(`  ${label}: ${done}/${count}`), 5_000);
-  try {
-    await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let index = next++; index < count; index = next++) {
-        const begin = performance.now();
-        await request(index);
-        latenciesMs.push(performance.now() - begin);
-        done += 1;
-      }
-    }),
-    );
-  } finally {
-    clearInterval(progress);
-  }
-  console.log(`  ${label}: ${done}/${count} done`);
-  return { latenciesMs: latenciesMs.sort((left, right) => left - right), wallMs: performance.now() - started };
-}
-
-function report(label: string, result: { latenciesMs: number[]; wallMs: number }): number {
-  const perSecond = (result.latenciesMs.length / result.wallMs) * 1_000;
-  console.log(`  ${label.padEnd(34)} ${perSecond.toFixed(0).padStart(6)}/s   p50 ${percentile(result.latenciesMs, 0.5).toFixed(1).padStart(6)} ms   p99 ${percentile(result.latenciesMs, 0.99).toFixed(1).padStart(6)} ms`);
-  return perSecond;
-}
+const backerIdentity = (index: number) => ({ participantId: `pt_bench_backer_${index}`, roles: ['backer' as const] });
 
 async function main(): Promise<void> {
-  console.log(`Escrow benchmark: ${pledges} pledges, ${concurrency} in flight, ${backers} backers`);
-  const infrastructure = await ensureInfrastructure({ log: (line) => console.log(`  infra: ${line}`) });
-  const port = await findFreePort();
-  const escrow: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(repositoryRoot, 'services', 'escrow', 'src', 'main.ts')], {
-    cwd: repositoryRoot,
-    env: {
-      ...process.env,
-      MONGO_URL: infrastructure.mongoUrl,
-      KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','),
-      ESCROW_DATABASE: database,
-      KAFKA_TOPIC_PREFIX: `bench.${runId}.`,
-      PSP_WEBHOOK_SECRET: secret,
-      GRPC_PORT: String(port),
-      LOG_LEVEL: 'warn',
-      DEADLINE_MIN_MS: '1000',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const address = `127.0.0.1:${port}`;
-  const wallet = createGrpcClient(escrowV1.WalletServiceService, address, { deadlineMs: 60_000 });
-  const campaigns = createGrpcClient(escrowV1.CampaignServiceService, address, { deadlineMs: 60_000 });
-  const creator = { participantId: 'pt_bench_creator', roles: ['creator' as const] };
+  if (growthWindow * 2 > growthPledges) throw new Error('BENCH_GROWTH_WINDOW must be at most half of BENCH_GROWTH_PLEDGES');
+  const cleanup = new Cleanup();
   try {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        await wallet.call.getWallet({ currency: 'CNY' }, { identity: creator });
-        break;
-      } catch (error) {
-        if (!(error instanceof DomainError) || attempt > 300) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-    console.log('  escrow is up; funding backers…');
-    await Promise.all(
-      Array.from({ length: backers }, async (_, backer) => {
-        const body = Buffer.from(JSON.stringify({ id: `bench_${runId}_${backer}`, type: 'deposit.succeeded', participantId: `pt_bench_${backer}`, amount: { currency: 'CNY', amountMinor: String(10n ** 12n) } }));
-        await wallet.call.applyPaymentProviderEvent({ body, signature: signPayload(new TextEncoder().encode(secret), body, Math.floor(Date.now() / 1000)) });
-      }),
-    );
-    const now = Date.now();
-    const draft = await campaigns.call.createCampaign(
-      {
-        idempotencyKey: runId,
-        title: 'Benchmark campaign',
-        description: 'Unlimited tier',
-        goal: { currency: 'CNY', amountMinor: 1_000n },
-        fundingModel: 'keep_it_all',
-        endsAt: new Date(now + 3_600_000),
-        deliveryDate: new Date(now + 7_200_000),
-        tiers: [{ title: 'Any', price: { currency: 'CNY', amountMinor: 100n } }],
-        milestones: [],
-      },
-      { identity: creator },
-    );
-    const campaign = await campaigns.call.launchCampaign({ campaignId: draft.id }, { identity: creator });
-    const tierId = campaign.tiers[0]!.id;
-
-    const pledgeRun = await drive('pledges via gRPC', pledges, (index) =>
-      campaigns.call.placePledge(
-        { campaignId: campaign.id, idempotencyKey: `p${index}`, tierId, amount: { currency: 'CNY', amountMinor: 100n } },
-        { identity: { participantId: `pt_bench_${index % backers}`, roles: ['backer'] } },
-      ),
-    );
-
-    const mongo = await connectMongo(infrastructure.mongoUrl, `${database}_baseline`);
-    const collection = mongo.collection('inserts');
-    const baselineRun = await drive('baseline inserts', pledges, (index) => collection.insertOne({ _id: `i${index}` as never, amountMinor: 100n, at: new Date() }));
-    await mongo.db.dropDatabase();
-    await mongo.close();
-
-    console.log('\nResults');
-    const pledgeRate = report('pledges through escrow gRPC', pledgeRun);
-    const baselineRate = report('bare insert (same MongoDB server)', baselineRun);
-    console.log(`  ratio: a pledge costs ${(baselineRate / pledgeRate).toFixed(1)}× a bare insert (pledge = campaign write + hold on the wallet + pledge insert, each an insert-based CAS)`);
+    await run(cleanup);
   } finally {
+    await cleanup.run();
+  }
+}
+
+async function run(cleanup: Cleanup): Promise<void> {
+  printHeader('Escrow pledge benchmark', 'bench:escrow', { concurrency, pledges, campaigns: spreadCampaigns, growthPledges, growthWindow, backers, warmup, scenarios: [...scenarios].join(',') });
+  const infrastructure = await startInfrastructure(cleanup);
+  const machine = await describeMachine(infrastructure);
+  for (const line of machine) console.log(`  ${line}`);
+
+  const database = `bench_${runId}`;
+  const topicPrefix = `bench.${runId}.`;
+  dropDatabasesAtCleanup(cleanup, infrastructure.mongoUrl, [database, `${database}_baseline`]);
+  deleteTopicsAtCleanup(cleanup, infrastructure.kafkaBrokers, topicPrefix);
+  const commandCounts = new MongoCommandCounts();
+  const escrow = await startEscrowChild(cleanup, {
+    infrastructure,
+    database,
+    topicPrefix,
+    webhookSecret,
+    logLevel,
+    ...(countCommands ? { preloads: [mongoCommandsPreload], reportPrefix: mongoCommandsReportPrefix, onReport: commandCounts.onReport } : {}),
+  });
+  const wallet = createGrpcClient(escrowV1.WalletServiceService, escrow.address, { deadlineMs: callDeadlineMs });
+  const campaigns = createGrpcClient(escrowV1.CampaignServiceService, escrow.address, { deadlineMs: callDeadlineMs });
+  cleanup.add('close the gRPC clients', async () => {
     wallet.close();
     campaigns.close();
-    escrow.kill('SIGTERM');
-    const cleanup = await connectMongo(infrastructure.mongoUrl, database);
-    await cleanup.db.dropDatabase();
-    await cleanup.close();
-    await infrastructure.stop();
+  });
+  console.log(`  escrow answers at ${escrow.address}; funding ${backers} backers through the payment-provider webhook`);
+  await runClosedLoop({
+    label: 'funding backers',
+    count: backers,
+    concurrency,
+    signal: cleanup.signal,
+    request: async (index) => {
+      const deposit = signedDeposit(webhookSecret, `bench_${runId}_${index}`, backerIdentity(index).participantId);
+      await wallet.call.applyPaymentProviderEvent({ body: Buffer.from(deposit.body), signature: deposit.signature });
+    },
+  }).then(requireAllCompleted);
+
+  const campaignsNeeded = 1 + (scenarios.has('a') ? spreadCampaigns : 0) + (scenarios.has('b') ? 1 : 0) + (scenarios.has('c') ? 1 : 0);
+  console.log(`  creating and launching ${campaignsNeeded} campaigns`);
+  const launched = await launchCampaigns(campaigns, campaignsNeeded, cleanup.signal);
+  const [warmupCampaign, ...rest] = launched;
+  const spread = scenarios.has('a') ? rest.splice(0, spreadCampaigns) : [];
+  const hot = scenarios.has('b') ? rest.splice(0, 1) : [];
+  const growth = scenarios.has('c') ? rest.splice(0, 1) : [];
+
+  const mongo = await connectMongo(infrastructure.mongoUrl, `${database}_baseline`);
+  cleanup.add('close the baseline connection', () => mongo.close());
+  const pledge = (label: string, key: string, campaignList: readonly LaunchedCampaign[], count: number) =>
+    pledgeRun(campaigns, cleanup, label, key, new PledgePlanner(campaignList, backers), count);
+
+  if (warmup > 0) {
+    await pledge('warm-up pledges', 'w', [warmupCampaign!], Math.min(warmup, backers * 10));
+    await insertRun(mongo, cleanup, 'warm-up inserts', 'w', warmup);
   }
+  const measure = async (label: string, work: () => Promise<RunResult>, pledgeCount: number) => {
+    if (countCommands) await commandCounts.collect(escrow.child);
+    const result = await work();
+    if (countCommands) for (const line of describePerPledge(label, await commandCounts.collect(escrow.child), pledgeCount)) console.log(line);
+    return result;
+  };
+  const baseline = await measure('baseline', () => insertRun(mongo, cleanup, 'bare insertOne (baseline)', 'b', pledges), pledges);
+  printResultLine('baseline', baseline);
+  const rows: TableRow[] = [{ scenario: 'bare `insertOne` (baseline)', result: baseline }];
+  const goals: Goal[] = [];
+  const ofBaseline = (result: RunResult) => completedPerSecond(result) / completedPerSecond(baseline);
+
+  if (spread.length > 0) {
+    const result = await measure('(a)', () => pledge(`(a) ${pledges} pledges over ${spread.length} campaigns`, 'a', spread, pledges), pledges);
+    const goal = { text: `(a) ≥ ${formatPercent(spreadGoal)} of baseline`, met: ofBaseline(result) >= spreadGoal };
+    rows.push({ scenario: `(a) ${spread.length} campaigns`, result, ofBaseline: ofBaseline(result), goal });
+    goals.push(goal);
+    printResultLine('(a)', result, { ofBaseline: ofBaseline(result), baselineName: 'baseline', goal });
+  }
+  if (hot.length > 0) {
+    const result = await measure('(b)', () => pledge(`(b) ${pledges} pledges on one campaign`, 'b', hot, pledges), pledges);
+    const goal = { text: `(b) ≥ ${formatPercent(hotGoal)} of baseline`, met: ofBaseline(result) >= hotGoal };
+    rows.push({ scenario: '(b) one hot campaign', result, ofBaseline: ofBaseline(result), goal });
+    goals.push(goal);
+    printResultLine('(b)', result, { ofBaseline: ofBaseline(result), baselineName: 'baseline', goal });
+  }
+  const sections: string[] = [];
+  if (growth.length > 0) {
+    const result = await measure('(c)', () => pledge(`(c) one campaign to ${growthPledges} pledges`, 'c', growth, growthPledges), growthPledges);
+    const first = windowPerSecond(result, 0, growthWindow);
+    const last = windowPerSecond(result, result.completed - growthWindow, result.completed);
+    const goal = { text: `(c) last ${formatInteger(growthWindow)} ≥ ${formatPercent(growthGoal)} of the first ${formatInteger(growthWindow)}`, met: last / first >= growthGoal };
+    rows.push({ scenario: `(c) one campaign to ${formatInteger(growthPledges)}`, result, ofBaseline: ofBaseline(result), goal });
+    goals.push(goal);
+    printResultLine('(c)', result, { ofBaseline: ofBaseline(result), baselineName: 'baseline', goal });
+    const windowLine = `(c) first ${formatInteger(growthWindow)} pledges: ${formatInteger(first)}/s; last ${formatInteger(growthWindow)}: ${formatInteger(last)}/s (${formatPercent(last / first)} of the first).`;
+    console.log(`  ${windowLine}`);
+    sections.push('', windowLine);
+  }
+  printPasteBlock({ script: 'bench:escrow', machine, sections: [...resultTable('pledges', concurrency, rows), ...sections], goals });
+  if (rows.some((row) => row.result.failed > 0)) throw new Error('some requests failed (see above): the figures are not valid');
+}
+
+/** Creates and launches `count` campaigns, each by a creator of its own. */
+async function launchCampaigns(campaigns: CampaignClient, count: number, signal: AbortSignal): Promise<LaunchedCampaign[]> {
+  const launched: LaunchedCampaign[] = [];
+  const now = new Date();
+  await runClosedLoop({
+    label: 'campaigns',
+    count,
+    concurrency,
+    signal,
+    request: async (index) => {
+      const identity = { participantId: `pt_bench_creator_${index}`, roles: ['creator' as const] };
+      const draft = await campaigns.call.createCampaign(createCampaignMessage(campaignSpecification(`Benchmark campaign ${index}`, now), `${runId}-${index}`), { identity });
+      launched[index] = launchedCampaign(await campaigns.call.launchCampaign({ campaignId: draft.id }, { identity }));
+    },
+  }).then(requireAllCompleted);
+  return launched;
+}
+
+function createCampaignMessage(specification: CampaignSpecification, idempotencyKey: string): escrowV1.CreateCampaignRequest {
+  return {
+    idempotencyKey,
+    title: specification.title,
+    description: specification.description,
+    goal: { currency, amountMinor: specification.goalMinor },
+    fundingModel: specification.fundingModel,
+    endsAt: specification.endsAt,
+    deliveryDate: specification.deliveryDate,
+    tiers: specification.tiers.map((tier) => ({ title: tier.title, price: { currency, amountMinor: tier.priceMinor }, ...(tier.quantity === undefined ? {} : { quantity: tier.quantity }) })),
+    milestones: [],
+  };
+}
+
+function pledgeRun(campaigns: CampaignClient, cleanup: Cleanup, label: string, keyPrefix: string, planner: PledgePlanner, count: number): Promise<RunResult> {
+  const plan = planner.takeMany(count);
+  return runClosedLoop({
+    label,
+    count,
+    concurrency,
+    signal: cleanup.signal,
+    request: (index) => {
+      const pledge = plan[index]!;
+      return campaigns.call.placePledge(
+        { campaignId: pledge.campaign.id, idempotencyKey: `${keyPrefix}${index}`, tierId: pledge.tierId, amount: { currency, amountMinor: pledge.amountMinor } },
+        { identity: backerIdentity(pledge.backerIndex) },
+      );
+    },
+  });
+}
+
+/** One `insertOne` per request, a document the size of a small pledge. */
+function insertRun(mongo: MongoConnection, cleanup: Cleanup, label: string, keyPrefix: string, count: number): Promise<RunResult> {
+  const collection = mongo.collection('inserts');
+  return runClosedLoop({
+    label,
+    count,
+    concurrency,
+    signal: cleanup.signal,
+    request: (index) =>
+      collection.insertOne({
+        _id: `${keyPrefix}${index}` as never,
+        campaignId: 'bench',
+        backerId: backerIdentity(index % backers).participantId,
+        amountMinor: 100n,
+        placedAt: new Date(),
+      }),
+  });
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  console.error(`bench:escrow failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exitCode = 1;
 });
