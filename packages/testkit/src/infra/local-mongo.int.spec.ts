@@ -1,5 +1,6 @@
 // Proves that a private mongo-java-server keeps every acknowledged write across SIGKILL: all of a
-// batch acknowledged before the kill, and all of those acknowledged while a kill lands at a random moment.
+// batch acknowledged before the kill, and all of those acknowledged while a kill lands at a random
+// moment; and that index changes racing inserts break neither (mongo-java-server alone fails both).
 import { randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +53,28 @@ describe('a private mongo-java-server killed with SIGKILL', () => {
     expect(started.startedHere).toBe(true);
     return connect();
   }
+
+  it('creates indexes while other clients insert into the same new collection, and drops the database afterwards', async () => {
+    const clientCount = 8;
+    const clients = await Promise.all(
+      Array.from({ length: clientCount }, () => new driver.MongoClient(server.mongoUrl, { serverSelectionTimeoutMS: 5_000, retryWrites: false, maxPoolSize: 4 }).connect()),
+    );
+    try {
+      for (let round = 0; round < 10; round++) {
+        const database = `race_${round}`;
+        await Promise.all(
+          clients.map(async (raceClient, index) => {
+            const things = raceClient.db(database).collection<{ _id: string; k: number; s: number }>('things');
+            await Promise.all([things.createIndex({ k: 1 }, { unique: true }), things.createIndex({ s: 1 }), things.insertOne({ _id: `${index}`, k: index, s: 1 })]);
+          }),
+        );
+        expect(await clients[0]?.db(database).collection('things').countDocuments()).toBe(clientCount);
+        expect(await clients[0]?.db(database).dropDatabase()).toBe(true);
+      }
+    } finally {
+      await Promise.all(clients.map((raceClient) => raceClient.close()));
+    }
+  });
 
   it(`keeps all ${insertCount} inserts acknowledged before the kill, and starts again on the same file`, async () => {
     const rows = await connect();

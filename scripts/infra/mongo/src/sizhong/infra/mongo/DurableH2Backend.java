@@ -3,6 +3,7 @@ package sizhong.infra.mongo;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -25,12 +26,14 @@ import io.netty.channel.Channel;
  * <p><b>Group commit.</b> A command that wrote notes how many commits had started when it finished,
  * then waits for the commit lock. If a commit that started later has completed meanwhile, that
  * commit covered its write and it is answered at once; otherwise it commits itself, covering every
- * write finished so far. Concurrent writers therefore share commits instead of queueing one each.
+ * command finished so far. Concurrent writers therefore share commits instead of queueing one each,
+ * and a write that changed nothing (a version guard that matched no document) commits nothing.
  *
  * <p><b>Whole commands only.</b> Every command runs holding {@link #operations}' read lock and a
  * commit holds its write lock, so a commit never stores half a command (say a unique-index entry
  * without its document), and no command reads a map while a commit frees the chunks behind it.
  * That is also why the store can run with a retention time of 0 (freed space is reused at once).
+ * Commands that change indexes or collections take the write lock too (see EXCLUSIVE_COMMANDS).
  */
 final class DurableH2Backend extends H2Backend {
 
@@ -41,6 +44,16 @@ final class DurableH2Backend extends H2Backend {
         "insert", "update", "delete", "findandmodify", "create", "drop", "dropdatabase", "createindexes",
         "dropindexes", "deleteindexes", "renamecollection", "aggregate", "collmod");
 
+    /**
+     * Commands that change a collection's structure. mongo-java-server does not guard its index
+     * lists against concurrent commands: createIndexes while another client inserts into the same
+     * collection fails that insert with a ConcurrentModificationException ("Unknown error"), and a
+     * dropDatabase after such a race fails halfway ("Expected [...] to be empty"), leaving maps
+     * behind that come back as a database at the next start. These run alone, as a commit does.
+     */
+    private static final Set<String> EXCLUSIVE_COMMANDS = Set.of(
+        "create", "drop", "dropdatabase", "createindexes", "dropindexes", "deleteindexes", "renamecollection", "collmod");
+
     private final MVStore store;
     private final ReentrantReadWriteLock operations = new ReentrantReadWriteLock();
     private final ReentrantLock commitLock = new ReentrantLock();
@@ -49,6 +62,7 @@ final class DurableH2Backend extends H2Backend {
     private volatile long commitsCompleted;
     private final AtomicLong writeCommands = new AtomicLong();
     private final AtomicLong storeCommits = new AtomicLong();
+    private final AtomicLong commitNanos = new AtomicLong();
 
     DurableH2Backend(MVStore store) {
         super(store);
@@ -57,12 +71,14 @@ final class DurableH2Backend extends H2Backend {
 
     @Override
     public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
-        boolean write = WRITE_COMMANDS.contains(command.toLowerCase(Locale.ROOT));
-        operations.readLock().lock();
+        String name = command.toLowerCase(Locale.ROOT);
+        boolean write = WRITE_COMMANDS.contains(name);
+        Lock lock = EXCLUSIVE_COMMANDS.contains(name) ? operations.writeLock() : operations.readLock();
+        lock.lock();
         try {
             return super.handleCommand(channel, databaseName, command, query);
         } finally {
-            operations.readLock().unlock();
+            lock.unlock();
             // Also after a failed command: an ordered insert may have stored some documents before it failed.
             if (write || store.hasUnsavedChanges()) {
                 writeCommands.incrementAndGet();
@@ -71,30 +87,40 @@ final class DurableH2Backend extends H2Backend {
         }
     }
 
-    /** Returns once a commit that started after this thread's last write has completed. */
+    /**
+     * Returns once a commit has completed that started after this thread's command finished.
+     * A commit "starts" when it holds the write lock, so no command runs then: every command that
+     * finished before is in it, and every command that started after is not.
+     */
     private void commitCovering() {
         long seen = commitsStarted.get();
         commitLock.lock();
         try {
             if (commitsCompleted > seen) return;
-            long number = commitsStarted.incrementAndGet();
-            commitExclusively();
-            commitsCompleted = number;
+            // No commit runs while we hold commitLock, so nothing unsaved means our change (if any) is stored.
+            if (!store.hasUnsavedChanges()) return;
+            commitsCompleted = commitExclusively();
         } finally {
             commitLock.unlock();
         }
     }
 
-    private void commitExclusively() {
+    /** Commits under the write lock; returns the commit's number. */
+    private long commitExclusively() {
         operations.writeLock().lock();
         try {
+            long number = commitsStarted.incrementAndGet();
+            long startedAt = System.nanoTime();
             store.commit();
+            commitNanos.addAndGet(System.nanoTime() - startedAt);
             storeCommits.incrementAndGet();
+            return number;
         } catch (RuntimeException e) {
             // The write is applied in memory but not on disk: it must not be acknowledged, and the
             // in-memory state must not outlive it. Exit; a restart reads the last good commit.
             log.error("commit failed; exiting so that no unsaved write is acknowledged", e);
             Runtime.getRuntime().halt(70);
+            throw e;
         } finally {
             operations.writeLock().unlock();
         }
@@ -109,7 +135,9 @@ final class DurableH2Backend extends H2Backend {
         try {
             operations.writeLock().lock();
             try {
+                long number = commitsStarted.incrementAndGet();
                 store.commit();
+                commitsCompleted = number;
                 store.compactFile(maxMillis);
             } finally {
                 operations.writeLock().unlock();
@@ -125,6 +153,10 @@ final class DurableH2Backend extends H2Backend {
 
     long storeCommits() {
         return storeCommits.get();
+    }
+
+    long commitMillis() {
+        return commitNanos.get() / 1_000_000;
     }
 
     /** Commits and closes the store after the last command (the server has stopped its threads). */

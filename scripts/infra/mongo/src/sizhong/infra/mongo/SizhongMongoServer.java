@@ -40,8 +40,11 @@ public final class SizhongMongoServer {
         System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
         System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
-        // mongo-java-server logs every connection at info; its warnings and errors are worth keeping.
+        // mongo-java-server logs every connection at info; its warnings and errors are worth keeping,
+        // except the stack trace it logs at error for every client that closes its connection abruptly
+        // (the Node.js driver's close does, and so does every killed service).
         System.setProperty("org.slf4j.simpleLogger.log.de.bwaldvogel", "warn");
+        System.setProperty("org.slf4j.simpleLogger.log.de.bwaldvogel.mongo.wire.MongoExceptionHandler", "off");
         Logger log = LoggerFactory.getLogger(SizhongMongoServer.class);
 
         Settings settings;
@@ -103,7 +106,8 @@ public final class SizhongMongoServer {
 
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             housekeeping.shutdownNow();
-            log.info("stopping: {} write commands answered with {} commits", backend.writeCommands(), backend.storeCommits());
+            log.info("stopping: {} write commands answered with {} commits taking {} ms", backend.writeCommands(), backend.storeCommits(),
+                backend.commitMillis());
             // Closes the clients, stops the threads, then closes the backend, which commits and closes the file.
             server.shutdownNow();
             compactOffline(log, file, "stop");
