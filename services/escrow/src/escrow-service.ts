@@ -5,7 +5,6 @@
 import { hostname } from 'node:os';
 import {
   AggregateStore,
-  plainCodec,
   type Clock,
   connectMongo,
   createKafka,
@@ -27,9 +26,10 @@ import { depositCodec, type DepositRecord, Wallets, withdrawalCodec, type Withdr
 import { escrowServiceName } from './app/events';
 import type { EscrowConfig } from './config';
 import { externalAccount, feeAccount } from './domain/ledger/account';
-import { assertCampaignPolicy, type Campaign, type CampaignPolicy, defaultCampaignPolicy, type Pledge } from './domain/campaign';
+import { assertCampaignPolicy, type CampaignPolicy, defaultCampaignPolicy } from './domain/campaign';
 import type { Transfer } from './domain/ledger/transfer';
-import { JournalStore } from './storage/journal-store';
+import { AccountStore } from './storage/account-store';
+import { BackerPositions, createCampaignStore, createPledgeStore } from './storage/campaign-store';
 import { transferCodec } from './storage/transfer-codec';
 import { campaignServiceHandlers } from './transport/grpc/campaign-service';
 import { ledgerServiceHandlers } from './transport/grpc/ledger-service';
@@ -60,21 +60,16 @@ export async function startEscrow(config: EscrowConfig, options: { clock?: Clock
   const producer = kafka.producer({ allowAutoTopicCreation: true });
   await producer.connect();
 
-  const journal = new JournalStore(mongo, logger);
-  const transfers = new AggregateStore<Transfer>(mongo, 'transfers', transferCodec, logger);
+  const accounts = new AccountStore(mongo, logger);
+  const transfers = new AggregateStore<Transfer>(mongo, 'transfers', transferCodec, logger, { indexes: [{ 'state.state': 1, 'state.timeoutAt': 1 }] });
   const deposits = new AggregateStore<DepositRecord>(mongo, 'deposits', depositCodec, logger);
   const withdrawals = new AggregateStore<WithdrawalRecord>(mongo, 'withdrawals', withdrawalCodec, logger);
-  // Campaigns carry their reservations: keep two snapshots, not one per pledge.
-  const campaignStore = new AggregateStore<Campaign>(mongo, 'campaigns', plainCodec<Campaign>(), logger, { revisionsKept: 2 });
-  const pledgeStore = new AggregateStore<Pledge>(mongo, 'pledges', plainCodec<Pledge>(), logger);
-  await Promise.all([
-    journal.ensureIndexes(),
-    transfers.ensureIndexes([{ 'state.state': 1 }]),
-    deposits.ensureIndexes(),
-    withdrawals.ensureIndexes(),
-    campaignStore.ensureIndexes([{ 'state.state': 1 }]),
-    pledgeStore.ensureIndexes([{ 'state.campaignId': 1 }]),
-  ]);
+  const campaignStore = createCampaignStore(mongo, logger);
+  const pledgeStore = createPledgeStore(mongo, logger);
+  const positions = new BackerPositions(mongo);
+  for (const store of [accounts, transfers, deposits, withdrawals, campaignStore, pledgeStore, positions]) await store.ensureIndexes();
+  // Entries a previous process applied but did not copy into the journal.
+  await accounts.journalLeftovers();
   const policy: CampaignPolicy = {
     ...defaultCampaignPolicy,
     durationMinMs: config.DEADLINE_MIN_MS,
@@ -84,20 +79,8 @@ export async function startEscrow(config: EscrowConfig, options: { clock?: Clock
     deliveryGraceMs: Math.min(defaultCampaignPolicy.deliveryGraceMs, Math.floor(config.MILESTONE_SILENCE_MS / 2)),
   };
   assertCampaignPolicy(policy);
-  // Bound lazily: the scheduler's handlers call the campaigns, which schedule through the scheduler.
-  const late: { campaigns?: Campaigns } = {};
-
-  const ledger = new Ledger({
-    journal,
-    transfers,
-    clock,
-    recoveryAgeMs: config.TRANSFER_RECOVERY_AGE_MS,
-    onPending: async (transfer) => {
-      if (transfer.timeoutAt) await scheduler.schedule({ id: `expire-transfer:${transfer.id}`, kind: 'expire-transfer', dueAt: transfer.timeoutAt, payload: { transferId: transfer.id } });
-    },
-  });
-  // The ledger schedules expiries and the scheduler expires through the ledger; both bind lazily.
-  const scheduler: Scheduler = new Scheduler({
+  const ledger = new Ledger({ accounts, transfers, clock, topicPrefix: config.KAFKA_TOPIC_PREFIX, recoveryAgeMs: config.TRANSFER_RECOVERY_AGE_MS });
+  const scheduler = new Scheduler({
     mongo,
     name: 'escrow',
     owner: `${hostname()}:${process.pid}`,
@@ -105,11 +88,6 @@ export async function startEscrow(config: EscrowConfig, options: { clock?: Clock
     logger,
     intervalMs: config.SCHEDULER_INTERVAL_MS,
     leaseMs: config.SCHEDULER_LEASE_MS,
-    handlers: {
-      'expire-transfer': async (job) => void (await ledger.expirePending(String(job.payload['transferId']))),
-      [campaignJobKinds.settle]: async (job) => void (await late.campaigns?.settle(String(job.payload['campaignId']))),
-      [campaignJobKinds.advance]: async (job) => void (await late.campaigns?.advance(String(job.payload['campaignId']))),
-    },
   });
   await scheduler.ensureIndexes();
   for (const currency of platformCurrencies) {
@@ -125,9 +103,12 @@ export async function startEscrow(config: EscrowConfig, options: { clock?: Clock
   }).secret;
   const wallets = new Wallets({ ledger, deposits, withdrawals, clock, webhookSecret, topicPrefix: config.KAFKA_TOPIC_PREFIX });
 
-  const campaigns = new Campaigns({ campaigns: campaignStore, pledges: pledgeStore, ledger, scheduler, clock, policy, feeBps: config.PLATFORM_FEE_BPS, topicPrefix: config.KAFKA_TOPIC_PREFIX });
-  late.campaigns = campaigns;
-  const relay = new OutboxRelay({ stores: [deposits, withdrawals, campaignStore, pledgeStore] as AggregateStore<unknown>[], producer, logger });
+  const campaigns = new Campaigns({ campaigns: campaignStore, pledges: pledgeStore, positions, ledger, scheduler, clock, policy, feeBps: config.PLATFORM_FEE_BPS, topicPrefix: config.KAFKA_TOPIC_PREFIX });
+  // The campaigns schedule their deadlines through the scheduler, which hands the due ones back.
+  scheduler
+    .handle(campaignJobKinds.settle, async (job) => void (await campaigns.settle(String(job.payload['campaignId']))))
+    .handle(campaignJobKinds.advance, async (job) => void (await campaigns.advance(String(job.payload['campaignId']))));
+  const relay = new OutboxRelay({ stores: [transfers, deposits, withdrawals, campaignStore, pledgeStore] as AggregateStore<unknown>[], producer, logger });
   relay.start();
   scheduler.start();
   const recovery = setInterval(() => {
@@ -153,6 +134,7 @@ export async function startEscrow(config: EscrowConfig, options: { clock?: Clock
       await server.shutdown();
       await scheduler.stop();
       await relay.stop();
+      await accounts.flush();
       await producer.disconnect();
       await mongo.close();
     },

@@ -1,6 +1,7 @@
 // Proves product crowdfunding end to end through the escrow gRPC API with real storage and scheduler:
 // all-or-nothing success and failure, keep-it-all, 500 concurrent pledges on a tier of 100, the last-call rule,
-// insufficient funds, idempotent replays, and delivery milestones released by acceptance and by silence.
+// insufficient funds, idempotent replays, pledges fired across the deadline while settlement runs, and delivery
+// milestones released by acceptance and by silence.
 import { escrowV1 } from '@sizhong/proto';
 import { type EscrowHarness, eventually, participant, startEscrowHarness } from './support';
 
@@ -238,5 +239,55 @@ describe('product campaigns', () => {
       ['refunded', 'delivery_failed', 475n],
     ]);
     await eventually(() => harness.ledger.call.getBalance({ accountId: `escrow:campaign:${campaign.id}:CNY` }), (balance) => balance.available?.amountMinor === 0n, 'an empty campaign escrow');
+  });
+
+  it('takes no pledge after the deadline: pledges fired across it while settlement runs are either collected or refused, exactly', async () => {
+    const backers = Array.from({ length: 8 }, (_, index) => `pt_edge_${index}`);
+    for (const backer of backers) await harness.deposit(backer, 100_000n);
+    const campaign = await launchCampaign('deadline-edge', { goal: 1_000n, model: 'keep_it_all', endsInMs: 1_500, tiers: [{ title: 'Any', price: cny(100n) }] });
+    const endsAtMs = campaign.endsAt!.getTime();
+    const accepted = new Map<string, bigint>();
+    const refusals = new Map<string, number>();
+    // Each backer pledges in a loop from before the deadline until well after it (settlement runs meanwhile).
+    await Promise.all(
+      backers.map(async (backer) => {
+        let kept = 0;
+        for (let index = 0; Date.now() < endsAtMs + 1_500; index += 1) {
+          try {
+            const pledge = await harness.campaigns.call.placePledge({ campaignId: campaign.id, idempotencyKey: `edge-${index}`, tierId: campaign.tiers[0]!.id, amount: cny(100n) }, { identity: participant(backer, 'backer') });
+            accepted.set(backer, (accepted.get(backer) ?? 0n) + 100n);
+            // Keep a few, cancel the rest right away: under the per-backer cap, and racing the deadline too.
+            if (kept >= 8 || index % 2 === 0) {
+              await harness.campaigns.call.cancelPledge({ pledgeId: pledge.id }, { identity: participant(backer, 'backer') }).then(
+                () => void accepted.set(backer, accepted.get(backer)! - 100n),
+                (error: { code?: string }) => void refusals.set(`cancel:${error.code}`, (refusals.get(`cancel:${error.code}`) ?? 0) + 1),
+              );
+            } else kept += 1;
+          } catch (error) {
+            const code = (error as { code?: string }).code ?? 'unknown';
+            refusals.set(code, (refusals.get(code) ?? 0) + 1);
+            if (code === 'PLEDGE_LIMIT_REACHED') await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        }
+      }),
+    );
+    // Only the deadline (and the per-backer cap) refused anything; cancellations after it were refused as closed.
+    expect([...refusals.keys()].every((code) => ['CAMPAIGN_NOT_LIVE', 'PLEDGE_LIMIT_REACHED', 'cancel:CANCELLATION_WINDOW_CLOSED', 'cancel:CAMPAIGN_NOT_LIVE'].includes(code))).toBe(true);
+    expect(refusals.get('CAMPAIGN_NOT_LIVE') ?? 0).toBeGreaterThan(0);
+    const final = await settled(campaign.id, ['delivered']);
+    const total = [...accepted.values()].reduce((sum, amount) => sum + amount, 0n);
+    expect(final.payout?.collected?.amountMinor).toBe(total);
+    // Every backer's wallet lost exactly what was accepted and kept; nothing is left held.
+    for (const backer of backers) await expect(harness.available(backer)).resolves.toBe(100_000n - (accepted.get(backer) ?? 0n));
+    const states = new Set<string>();
+    for (let cursor = ''; ; ) {
+      const page = await harness.campaigns.call.listCampaignPledges({ campaignId: campaign.id, page: { limit: 100, cursor } }, { identity: creator });
+      for (const pledge of page.pledges) states.add(pledge.state);
+      cursor = page.page?.nextCursor ?? '';
+      if (!cursor) break;
+    }
+    expect([...states].sort()).toEqual(['cancelled', 'collected']);
+    const invariants = await harness.ledger.call.getInvariants({});
+    expect({ conserved: invariants.conserved, negative: invariants.negativeAccounts }).toEqual({ conserved: true, negative: [] });
   });
 });

@@ -1,12 +1,13 @@
-// Proves escrow survives SIGKILL at random points of a concurrent money workload (deposits, holds, posts, voids,
-// withdrawals): after restarts and recovery, money is conserved, no wallet is negative, every pending transfer
-// resolved at most once, balances are exactly as expected, and no event was lost.
+// Proves escrow survives SIGKILL of its own process and of its database server at random points of a concurrent
+// money workload (deposits, holds, posts, voids, withdrawals): after restarts and recovery, money is conserved, no
+// wallet is negative, every pending transfer resolved exactly once, balances are exact, and no event was lost.
 import { connectMongo, createGrpcClient, createKafka, EventConsumer, eventsTopic, MongoProcessedEventStore } from '@sizhong/kit';
 import { escrowV1 } from '@sizhong/proto';
 import { testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
+import type { MongoConnection } from '@sizhong/kit';
 import pino from 'pino';
 import { signPayload } from '../src/app/payment-provider';
-import { CrashableEscrow, freePort, retrying, seededRandom } from './crash-harness';
+import { CrashableDatabase, CrashableEscrow, freePort, retrying, seededRandom } from './crash-harness';
 
 jest.setTimeout(300_000);
 
@@ -19,6 +20,7 @@ const holdsPerBacker = 6;
 const holdMinor = 1_000n;
 const withdrawalMinor = 500n;
 const kills = 4;
+const databaseKills = 3;
 const escrowAccountId = 'escrow:campaign:crash:CNY';
 
 describe('escrow under SIGKILL', () => {
@@ -28,8 +30,9 @@ describe('escrow under SIGKILL', () => {
     const infrastructure = testInfrastructure();
     const database = testDatabaseName('crash');
     const topicPrefix = testTopicPrefix('crash');
+    const databaseServer = await CrashableDatabase.start();
     const escrow = new CrashableEscrow(await freePort(), {
-      MONGO_URL: infrastructure.mongoUrl,
+      MONGO_URL: databaseServer.mongoUrl,
       KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','),
       ESCROW_DATABASE: database,
       KAFKA_TOPIC_PREFIX: topicPrefix,
@@ -73,18 +76,23 @@ describe('escrow under SIGKILL', () => {
     };
 
     let running = true;
-    const killer = escrow.chaos(random, kills, () => !running, { min: 500, max: 2_000 });
+    const killers = [escrow.chaos(random, kills, () => !running, { min: 500, max: 2_000 }), databaseServer.chaos(random, databaseKills, () => !running, { min: 700, max: 2_500 })];
     try {
       await Promise.all(Array.from({ length: backers }, (_, backer) => workload(backer)));
     } catch (error) {
-      throw new Error(`workload failed (seed ${seed}): ${(error as Error).message}\n${escrow.recentLog}`);
+      running = false;
+      await Promise.all(killers);
+      const log = escrow.recentLog;
+      escrow.stop();
+      await databaseServer.stop();
+      throw new Error(`workload failed (seed ${seed}): ${log ? `${(error as Error).message}\n${log}` : (error as Error).message}`);
     } finally {
       running = false;
-      await killer;
+      await Promise.all(killers);
     }
 
     // The kills landed while money was moving, not after the workload.
-    expect(escrow.kills).toBeGreaterThanOrEqual(2);
+    expect({ seed, serviceKills: escrow.kills >= 2, databaseKills: databaseServer.kills >= 1 }).toEqual({ seed, serviceKills: true, databaseKills: true });
 
     // Recovery completes whatever a kill left between legs.
     let report = await retrying(() => ledger.call.getInvariants({}));
@@ -108,11 +116,12 @@ describe('escrow under SIGKILL', () => {
     expect(escrowBalance.available?.amountMinor).toBe(postedPerBacker * BigInt(backers));
 
     // Every pending transfer resolved exactly once: one release leg each, none left pending.
-    const mongo = await connectMongo(infrastructure.mongoUrl, database);
+    const mongo = await connectMongo(databaseServer.mongoUrl, database);
     for (let backer = 0; backer < backers; backer += 1) {
       for (let hold = 0; hold < holdsPerBacker; hold += 1) {
         const transferId = `pl_${backer}_${hold}`;
-        await expect(mongo.collection('ledger_entries').countDocuments({ transferId, leg: 'release' })).resolves.toBe(1);
+        await expect(legsApplied(mongo, `wallet:pt_crash_${backer}:CNY`, transferId, 'release')).resolves.toBe(1);
+        await expect(legsApplied(mongo, `wallet:pt_crash_${backer}:CNY`, transferId, 'hold')).resolves.toBe(1);
         const transfer = await retrying(() => ledger.call.getTransfer({ transferId }));
         expect(transfer.state).toBe(hold % 3 === 0 ? 'voided' : 'posted');
       }
@@ -129,16 +138,31 @@ describe('escrow under SIGKILL', () => {
       handler: async ({ envelope }) => void seen.set(envelope.type, (seen.get(envelope.type) ?? 0) + 1),
     });
     await consumer.start();
-    for (let waited = 0; ((seen.get('DepositReceived') ?? 0) < backers * depositsPerBacker || (seen.get('WithdrawalCompleted') ?? 0) < backers) && waited < 30_000; waited += 200) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const expected = {
+      DepositReceived: backers * depositsPerBacker,
+      WithdrawalCompleted: backers,
+      TransferPending: backers * holdsPerBacker,
+      TransferVoided: backers * (holdsPerBacker / 3),
+      // Deposits, posted holds and withdrawals.
+      TransferPosted: backers * (depositsPerBacker + (holdsPerBacker * 2) / 3 + 1),
+    };
+    const complete = () => Object.entries(expected).every(([type, count]) => (seen.get(type) ?? 0) >= count);
+    for (let waited = 0; !complete() && waited < 30_000; waited += 200) await new Promise((resolve) => setTimeout(resolve, 200));
     await consumer.stop();
-    expect(Object.fromEntries(seen)).toEqual({ DepositReceived: backers * depositsPerBacker, WithdrawalCompleted: backers });
+    expect(Object.fromEntries(seen)).toEqual(expected);
 
     escrow.stop();
     wallet.close();
     ledger.close();
     await mongo.db.dropDatabase();
     await mongo.close();
+    await databaseServer.stop();
   });
 });
+
+/** How many times a leg is on record: in the journal, or still on its account waiting to be copied there. */
+async function legsApplied(mongo: MongoConnection, accountId: string, transferId: string, leg: string): Promise<number> {
+  const journaled = await mongo.collection('ledger_entries').countDocuments({ transferId, leg, accountId });
+  const account = await mongo.collection<{ _id: string; unjournaled: { transferId: string; leg: string }[] }>('ledger_accounts').findOne({ _id: accountId });
+  return journaled + (account?.unjournaled.filter((entry) => entry.transferId === transferId && entry.leg === leg).length ?? 0);
+}

@@ -207,6 +207,21 @@ describe('Scheduler', () => {
     expect(ran).toEqual(['job-settle']);
   });
 
+  it('takes handlers added with handle() before start, and refuses them after start or twice', async () => {
+    const clock = new ManualClock(start);
+    const ran: string[] = [];
+    const late = new Scheduler({ mongo: connections[0]!, name: 'handle', owner: 'worker-late', clock, logger });
+    await expect(late.schedule({ id: 'job-early', kind: 'remind', dueAt: clock.now() })).rejects.toThrow('no handler for job kind remind');
+    late.handle('remind', async (job) => void ran.push(job.id));
+    expect(() => late.handle('remind', async () => undefined)).toThrow('already has a handler');
+    await late.schedule({ id: 'job-late', kind: 'remind', dueAt: clock.now() });
+    await expect(late.runOnce()).resolves.toBe(1);
+    expect(ran).toEqual(['job-late']);
+    late.start();
+    expect(() => late.handle('other', async () => undefined)).toThrow('add handlers before start()');
+    await late.stop();
+  });
+
   it('lets another worker take over a job whose holder died, once its lease has ended', async () => {
     const clock = new ManualClock(start);
     const ran: DueJob[] = [];

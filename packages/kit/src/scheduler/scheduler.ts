@@ -110,8 +110,11 @@ export interface SchedulerOptions {
   /** Identifies this worker in claims (host:pid or a test label); unique among live workers. */
   readonly owner: string;
   readonly clock: Clock;
-  /** By job kind. A worker claims only the kinds it has handlers for. */
-  readonly handlers: Readonly<Record<string, JobHandler>>;
+  /**
+   * By job kind. A worker claims only the kinds it has handlers for. Handlers may also be added
+   * with `handle()` before `start()`, for use cases that themselves schedule through this scheduler.
+   */
+  readonly handlers?: Readonly<Record<string, JobHandler>>;
   readonly logger: Logger;
   /** Pause between rounds that found less than a full batch (default `schedulerIntervalDefaultMs`). */
   readonly intervalMs?: number;
@@ -136,7 +139,7 @@ type Claim = Filter<JobDocument> & { _id: string; owner: string; attempt: number
 
 export class Scheduler {
   readonly jobs: Collection<JobDocument>;
-  private readonly kinds: string[];
+  private readonly handlers = new Map<string, JobHandler>();
   private readonly intervalMs: number;
   private readonly leaseMs: number;
   private readonly attemptsMax: number;
@@ -149,7 +152,7 @@ export class Scheduler {
 
   constructor(private readonly options: SchedulerOptions) {
     this.jobs = options.mongo.collection<JobDocument>(`${options.name}_jobs`);
-    this.kinds = Object.keys(options.handlers);
+    for (const [kind, handler] of Object.entries(options.handlers ?? {})) this.handlers.set(kind, handler);
     this.intervalMs = options.intervalMs ?? schedulerIntervalDefaultMs;
     this.leaseMs = options.leaseMs ?? schedulerLeaseDefaultMs;
     this.attemptsMax = options.attemptsMax ?? schedulerAttemptsMax;
@@ -158,13 +161,21 @@ export class Scheduler {
     if (!Number.isInteger(this.attemptsMax) || this.attemptsMax < 1) throw new Error(`scheduler attemptsMax must be a positive integer, not ${this.attemptsMax}`);
   }
 
+  /** Adds the handler of a job kind; only before `start()`, so every round claims the same kinds. */
+  handle(kind: string, handler: JobHandler): this {
+    if (!this.stopped) throw new Error(`scheduler ${this.options.name} has started; add handlers before start()`);
+    if (this.handlers.has(kind)) throw new Error(`job kind ${kind} already has a handler`);
+    this.handlers.set(kind, handler);
+    return this;
+  }
+
   async ensureIndexes(): Promise<void> {
     await this.jobs.createIndex({ state: 1, dueAt: 1 });
   }
 
   /** Schedules a job once: the same id again is a no-op (the first schedule stands, see above). */
   async schedule(job: JobRequest): Promise<'scheduled' | 'exists'> {
-    if (!(job.kind in this.options.handlers)) throw new Error(`no handler for job kind ${job.kind}`);
+    if (!this.handlers.has(job.kind)) throw new Error(`no handler for job kind ${job.kind}`);
     const payload = job.payload ?? {};
     const payloadBytes = Buffer.byteLength(JSON.stringify(payload));
     if (payloadBytes > jobPayloadBytesMax) throw new Error(`job payload of ${payloadBytes} bytes is over ${jobPayloadBytesMax}`);
@@ -247,7 +258,7 @@ export class Scheduler {
   private async claim(): Promise<JobDocument | null> {
     const now = this.options.clock.now();
     return this.jobs.findOneAndUpdate(
-      { kind: { $in: this.kinds }, $or: [{ state: 'scheduled', dueAt: { $lte: now } }, { state: 'running', leaseUntil: { $lte: now } }] },
+      { kind: { $in: [...this.handlers.keys()] }, $or: [{ state: 'scheduled', dueAt: { $lte: now } }, { state: 'running', leaseUntil: { $lte: now } }] },
       { $set: { state: 'running', owner: this.options.owner, leaseUntil: new Date(now.getTime() + this.leaseMs) }, $inc: { attempt: 1 } },
       { sort: { dueAt: 1 }, returnDocument: 'after' },
     );
@@ -264,7 +275,7 @@ export class Scheduler {
       logger.error({ lastError }, 'job lost its lease too often; giving up');
       return false;
     }
-    const handler = this.options.handlers[job.kind];
+    const handler = this.handlers.get(job.kind);
     if (!handler) throw new Error(`claimed job ${job._id} of kind ${job.kind}, which this worker has no handler for`);
     try {
       await handler({ id: job._id, kind: job.kind, dueAt: job.dueAt, payload: job.payload, attempt: job.attempt });

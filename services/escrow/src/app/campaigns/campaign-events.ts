@@ -1,8 +1,8 @@
 /** The campaign domain's events as outbox entries with their protobuf payloads. */
 import type { PendingEvent } from '@sizhong/kit';
 import { eventsV1 } from '@sizhong/proto';
-import type { CampaignEvent, PledgeEvent } from '../domain/campaign';
-import { escrowEvent } from './events';
+import type { CampaignEvent, PledgeEvent } from '../../domain/campaign';
+import { escrowEvent } from '../events';
 
 interface Versioned {
   readonly aggregateId: string;
@@ -31,9 +31,9 @@ export function campaignEventsToOutbox(events: readonly CampaignEvent[], target:
       case 'CampaignPayoutReleased':
         return [escrowEvent({ ...base, payloadType: 'sizhong.events.v1.CampaignPayoutReleased', codec: eventsV1.CampaignPayoutReleased, payload: { ...ids, amount: event.amount } }, target.topicPrefix)];
       case 'MilestoneReleased':
-        return [escrowEvent({ ...base, type: `MilestoneReleased`, aggregateVersion: target.version * 100 + event.milestoneIndex, payloadType: 'sizhong.events.v1.MilestoneReleased', codec: eventsV1.MilestoneReleased, payload: { ...ids, milestoneIndex: event.milestoneIndex, amount: event.amount, reason: event.reason, dueAt: event.dueAt } }, target.topicPrefix)];
+        return [escrowEvent({ ...base, idDiscriminator: `milestone-${event.milestoneIndex}`, payloadType: 'sizhong.events.v1.MilestoneReleased', codec: eventsV1.MilestoneReleased, payload: { ...ids, milestoneIndex: event.milestoneIndex, amount: event.amount, reason: event.reason, dueAt: event.dueAt } }, target.topicPrefix)];
       case 'DeliveryOverdue':
-        return [escrowEvent({ ...base, aggregateVersion: target.version * 100 + event.milestoneIndex, payloadType: 'sizhong.events.v1.DeliveryOverdue', codec: eventsV1.DeliveryOverdue, payload: { ...ids, milestoneIndex: event.milestoneIndex, dueAt: event.dueAt, amount: event.amount } }, target.topicPrefix)];
+        return [escrowEvent({ ...base, idDiscriminator: `milestone-${event.milestoneIndex}`, payloadType: 'sizhong.events.v1.DeliveryOverdue', codec: eventsV1.DeliveryOverdue, payload: { ...ids, milestoneIndex: event.milestoneIndex, dueAt: event.dueAt, amount: event.amount } }, target.topicPrefix)];
       case 'CampaignDelivered':
         return [escrowEvent({ ...base, payloadType: 'sizhong.events.v1.CampaignDelivered', codec: eventsV1.CampaignDelivered, payload: { ...ids, released: event.released, milestonesCount: event.milestonesCount, deliveryDate: event.deliveryDate } }, target.topicPrefix)];
       case 'CampaignDeliveryFailed':

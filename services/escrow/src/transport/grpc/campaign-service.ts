@@ -1,8 +1,8 @@
 /** gRPC adapter of product campaigns: decode, call one use case, encode. */
 import { DomainError, type ServiceHandlers } from '@sizhong/kit';
 import type { escrowV1 } from '@sizhong/proto';
-import type { Campaigns } from '../../app/campaigns';
-import type { Campaign, FundingModel, Pledge } from '../../domain/campaign';
+import type { Campaigns, CampaignView } from '../../app/campaigns';
+import type { FundingModel, Pledge } from '../../domain/campaign';
 import { moneyIn, pageSize, requireParticipant } from './mapping';
 
 const idempotencyKeyPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -23,7 +23,7 @@ function dateIn(value: Date | undefined, field: string): Date {
   return value;
 }
 
-export function campaignOut(campaign: Campaign): escrowV1.Campaign {
+export function campaignOut({ campaign, totals }: CampaignView): escrowV1.Campaign {
   const currency = campaign.goal.currency;
   const zero = { currency, amountMinor: 0n };
   return {
@@ -36,15 +36,15 @@ export function campaignOut(campaign: Campaign): escrowV1.Campaign {
     fundingModel: campaign.fundingModel,
     endsAt: campaign.endsAt,
     deliveryDate: campaign.deliveryDate,
-    pledged: campaign.pledged,
-    backersCount: campaign.backersCount,
-    pledgesCount: campaign.reservations.length,
+    pledged: totals.pledged,
+    backersCount: totals.backersCount,
+    pledgesCount: totals.pledgesCount,
     tiers: campaign.tiers.map((tier) => ({
       id: tier.id,
       title: tier.title,
       price: tier.price,
       ...(tier.quantity !== undefined ? { quantity: tier.quantity } : {}),
-      ...(tier.remaining !== undefined ? { remaining: tier.remaining } : {}),
+      ...(totals.remainingByTier[tier.id] !== undefined ? { remaining: totals.remainingByTier[tier.id] } : {}),
     })),
     milestones: campaign.milestones.map((milestone) => ({
       index: milestone.index,
@@ -98,7 +98,7 @@ export function campaignServiceHandlers(campaigns: Campaigns): ServiceHandlers<t
     listCampaigns: async (request, context) => {
       const limit = pageSize(request.page);
       const page = await campaigns.list(context.identity, { ...(request.state ? { state: request.state } : {}), limit, ...(request.page?.cursor ? { after: idIn(request.page.cursor, 'cursor') } : {}) });
-      return { campaigns: page.map(campaignOut), page: { nextCursor: page.length === limit ? (page.at(-1)?.id ?? '') : '' } };
+      return { campaigns: page.map(campaignOut), page: { nextCursor: page.length === limit ? (page.at(-1)?.campaign.id ?? '') : '' } };
     },
     placePledge: async (request, context) =>
       pledgeOut(

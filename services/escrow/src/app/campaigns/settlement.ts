@@ -1,0 +1,116 @@
+/**
+ * Settlement at `endsAt`, run by the scheduler (and again until it completes; every step is
+ * idempotent). The deadline is a fact the guarded counter writes check, so from `endsAt` on no
+ * pledge or cancellation can land. Settlement then finishes the sagas a crash interrupted,
+ * decides the outcome on the pending pledge documents themselves (not on the live counters),
+ * and posts or voids every hold.
+ */
+import { deterministicId } from '@sizhong/kit';
+import {
+  type Campaign,
+  cancelPledge,
+  collectPledge,
+  planSettlement,
+  type SettledTotals,
+  settleCampaign,
+  startDelivery,
+  voidPledge,
+} from '../../domain/campaign';
+import { feeAccount } from '../../domain/ledger/account';
+import { type CampaignView, type CampaignWrites, counterKeys, escrowOf, forEachConcurrently, settlementConcurrency } from './context';
+import type { Delivery } from './delivery';
+import { ignoreResolved, type Pledging } from './pledging';
+
+export class Settlement {
+  constructor(
+    private readonly writes: CampaignWrites,
+    private readonly pledging: Pledging,
+    private readonly delivery: Delivery,
+  ) {}
+
+  private get options() {
+    return this.writes.options;
+  }
+
+  async settle(campaignId: string): Promise<CampaignView> {
+    let view = await this.writes.view(campaignId);
+    if (view.campaign.state === 'live') {
+      if (this.writes.now().getTime() < view.campaign.endsAt.getTime()) return view;
+      const totals = await this.closeBooks(view.campaign);
+      view = await this.writes.decideCampaign(campaignId, (current) => (current.state === 'live' ? settleCampaign(current, totals, this.writes.now()) : { campaign: current, events: [] }));
+    }
+    const { campaign } = view;
+    if (campaign.state === 'delivering' || campaign.state === 'delivered') {
+      // A rerun after a crash past startDelivery: only the payouts may be missing.
+      await this.delivery.payOutReleased(campaign);
+      await this.delivery.scheduleNextDue(campaign);
+      return view;
+    }
+    if (campaign.state !== 'succeeded' && campaign.state !== 'failed') return view;
+    return this.moveTheMoney(campaign);
+  }
+
+  /**
+   * Finishes interrupted pledge and cancellation sagas (nothing new can land now), then sums the
+   * pending pledges: the totals the outcome is decided on.
+   */
+  private async closeBooks(campaign: Campaign): Promise<SettledTotals> {
+    const recentKeys = await this.options.campaigns.counterKeys(campaign.id);
+    const positions = await this.options.positions.ofCampaign(campaign.id);
+    const pledgeIds = new Set((await this.writes.pledgesOf(campaign.id)).map((pledge) => pledge.id));
+    const interrupted = positions.flatMap((position) => position.pledges.filter((entry) => !pledgeIds.has(entry.pledgeId)).map((entry) => ({ ...entry, backerId: position.backerId })));
+    await forEachConcurrently(interrupted, settlementConcurrency, (entry) => this.pledging.finishInterrupted(campaign, entry, recentKeys));
+    const pledges = await this.writes.pledgesOf(campaign.id);
+    // A cancellation that released its counters but stopped before the pledge write is finished too.
+    const halfCancelled = pledges.filter((pledge) => pledge.state === 'pending' && recentKeys.includes(counterKeys.cancel(pledge.id)));
+    for (const pledge of halfCancelled) {
+      const cancelled = await this.writes.decidePledge(pledge.id, (current) => cancelPledge(current, current.backerId, this.writes.now()));
+      await this.pledging.finishCancellation(cancelled);
+    }
+    const pending = (await this.writes.pledgesOf(campaign.id)).filter((pledge) => pledge.state === 'pending');
+    return {
+      pledged: { currency: campaign.goal.currency, amountMinor: pending.reduce((sum, pledge) => sum + pledge.amount.amountMinor, 0n) },
+      pledgesCount: pending.length,
+      backersCount: new Set(pending.map((pledge) => pledge.backerId)).size,
+    };
+  }
+
+  private async moveTheMoney(campaign: Campaign): Promise<CampaignView> {
+    const pledges = (await this.writes.pledgesOf(campaign.id)).filter((pledge) => pledge.state !== 'cancelled');
+    const plan = planSettlement(campaign, pledges, this.options.feeBps);
+    await forEachConcurrently(plan.pledgesToVoid, settlementConcurrency, async (entry) => {
+      await this.options.ledger.voidPending(entry.transferId).catch(ignoreResolved);
+      await this.writes.decidePledge(entry.pledgeId, (current) => voidPledge(current, this.writes.now()));
+    });
+    await forEachConcurrently(plan.pledgesToCollect, settlementConcurrency, async (entry) => {
+      await this.options.ledger.postPending(entry.transferId);
+      await this.writes.decidePledge(entry.pledgeId, (current) => collectPledge(current, this.writes.now()));
+    });
+    if (plan.outcome === 'failed') return this.writes.view(campaign.id);
+
+    // Each backer's collected money is their weight in milestone votes.
+    const collectedByBacker = new Map<string, bigint>();
+    for (const pledge of pledges.filter((each) => each.state === 'pending' || each.state === 'collected')) {
+      collectedByBacker.set(pledge.backerId, (collectedByBacker.get(pledge.backerId) ?? 0n) + pledge.amount.amountMinor);
+    }
+    await this.options.positions.setCollected(campaign.id, collectedByBacker);
+
+    if (plan.fee.amountMinor > 0n) {
+      const fee = await this.options.ledger.openAccount(feeAccount(plan.fee.currency));
+      await this.options.ledger.createTransfer({
+        id: deterministicId('tr', 'campaign-fee', campaign.id),
+        mode: 'single_phase',
+        debitAccountId: escrowOf(campaign).id,
+        creditAccountId: fee.id,
+        currency: plan.fee.currency,
+        amountMinor: plan.fee.amountMinor,
+        reference: { kind: 'campaign-fee', id: campaign.id },
+      });
+    }
+    const view = await this.writes.decideCampaign(campaign.id, (current) => (current.state === 'succeeded' ? startDelivery(current, plan, this.writes.now()) : { campaign: current, events: [] }));
+    await this.delivery.payOutReleased(view.campaign);
+    await this.delivery.scheduleNextDue(view.campaign);
+    return view;
+  }
+}
+
