@@ -143,10 +143,10 @@ export function registerCampaignRoutes(routes: RouteRegistrar, escrow: EscrowCon
       request: { params: campaignParamsSchema, body: placePledgeRequestSchema },
       responses: { 201: { description: 'The pending pledge.', schema: pledgeSchema } },
       problems: {
-        400: 'The amount is below the tier price or in another currency (INVALID_ARGUMENT, CURRENCY_MISMATCH), or a pledge cap is reached (LIMIT_EXCEEDED).',
+        400: 'The amount is below the tier price, above the largest amount a campaign takes, or in another currency (INVALID_ARGUMENT, LIMIT_EXCEEDED, CURRENCY_MISMATCH).',
         403: 'A creator may not back their own campaign (PERMISSION_DENIED).',
         404: `${unknownCampaign} Or the campaign has no such tier.`,
-        422: 'The wallet lacks the amount (INSUFFICIENT_FUNDS), the tier is sold out (TIER_SOLD_OUT), or the campaign is not live or has ended (CAMPAIGN_NOT_LIVE).',
+        422: 'The wallet lacks the amount (INSUFFICIENT_FUNDS), the tier is sold out (TIER_SOLD_OUT), the backer already holds the most pledges one campaign allows (PLEDGE_LIMIT_REACHED), or the campaign is not live or has ended (CAMPAIGN_NOT_LIVE).',
         ...downstreamProblems,
       },
     },

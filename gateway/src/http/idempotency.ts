@@ -1,6 +1,6 @@
 /**
- * Idempotency-Key handling, built on unique-key inserts only (FerretDB's conditional updates are
- * not atomic, docs/storage.md).
+ * Idempotency-Key handling. Claims are unique-key inserts: one round trip for a fresh key, and
+ * exactly one winner among concurrent requests on any MongoDB-wire server.
  *
  * A key is scoped to (caller, method, route template, key); the caller is the participant, or the
  * client IP when anonymous. Each scope has a chain of attempt records `<scopeId>#1`, `#2`, …:

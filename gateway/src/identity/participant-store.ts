@@ -1,7 +1,7 @@
 /**
  * Participants and their credentials, in the gateway's own database. One document per
  * participant; the unique index on `email` makes sign-up a single atomic insert, so two sign-ups
- * with one email can never both succeed (FerretDB enforces unique keys on insert, see docs/storage.md).
+ * with one email can never both succeed.
  */
 import { isDuplicateKeyError, type MongoConnection, type ParticipantRole } from '@sizhong/kit';
 import type { Collection } from 'mongodb';

@@ -63,6 +63,6 @@ export const configFields = {
 export const serviceConfigShape = {
   LOG_LEVEL: configFields.logLevel(),
   KAFKA_BROKERS: configFields.commaList('Kafka bootstrap brokers, comma separated; unset means the local broker started by the project'),
-  MONGO_URL: configFields.optionalUrl('MongoDB connection string; unset means the local FerretDB started by the project'),
+  MONGO_URL: configFields.optionalUrl('MongoDB connection string; unset means the local MongoDB-wire server (mongo-java-server) started by the project'),
   OTEL_EXPORTER_OTLP_ENDPOINT: configFields.optionalUrl('OTLP/HTTP endpoint for traces; unset means spans are not exported'),
 };

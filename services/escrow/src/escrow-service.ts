@@ -22,7 +22,8 @@ import {
 import { escrowV1 } from '@sizhong/proto';
 import { Campaigns, campaignJobKinds } from './app/campaigns';
 import { Ledger } from './app/ledger';
-import { depositCodec, type DepositRecord, Wallets, withdrawalCodec, type WithdrawalRecord } from './app/wallets';
+import { Wallets } from './app/wallets';
+import { createDepositStore, createWithdrawalStore } from './storage/wallet-records';
 import { escrowServiceName } from './app/events';
 import type { EscrowConfig } from './config';
 import { externalAccount, feeAccount } from './domain/ledger/account';
@@ -62,8 +63,8 @@ export async function startEscrow(config: EscrowConfig, options: { clock?: Clock
 
   const accounts = new AccountStore(mongo, logger);
   const transfers = new AggregateStore<Transfer>(mongo, 'transfers', transferCodec, logger, { indexes: [{ 'state.state': 1, 'state.timeoutAt': 1 }] });
-  const deposits = new AggregateStore<DepositRecord>(mongo, 'deposits', depositCodec, logger);
-  const withdrawals = new AggregateStore<WithdrawalRecord>(mongo, 'withdrawals', withdrawalCodec, logger);
+  const deposits = createDepositStore(mongo, logger);
+  const withdrawals = createWithdrawalStore(mongo, logger);
   const campaignStore = createCampaignStore(mongo, logger);
   const pledgeStore = createPledgeStore(mongo, logger);
   const positions = new BackerPositions(mongo);

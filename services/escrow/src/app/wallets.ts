@@ -2,58 +2,17 @@
  * Wallet use cases: balances and journals of the caller's wallet, deposits from the payment
  * provider's webhook (applied once per provider event id), and withdrawals (once per key).
  */
-import { type AggregateCodec, type AggregateStore, type Clock, DomainError, deterministicId, money, type Money, requestFingerprint } from '@sizhong/kit';
+import { type AggregateStore, type Clock, DomainError, deterministicId, type Money, requestFingerprint } from '@sizhong/kit';
 import { eventsV1 } from '@sizhong/proto';
-import type { Document } from 'mongodb';
 import { externalAccount, walletAccount } from '../domain/ledger/account';
 import type { Balance } from '../domain/ledger/account';
 import type { Entry } from '../domain/ledger/entry';
 import { escrowEvent } from './events';
 import type { Ledger } from './ledger';
 import { parseProviderEvent, verifySignature } from './payment-provider';
+import type { DepositRecord, WithdrawalRecord } from '../storage/wallet-records';
 
 export const paymentProviderName = 'psp';
-
-export interface DepositRecord {
-  readonly providerEventId: string;
-  readonly participantId: string;
-  readonly amount: Money;
-  readonly transferId: string;
-  readonly receivedAt: Date;
-}
-
-export interface WithdrawalRecord {
-  readonly participantId: string;
-  readonly amount: Money;
-  readonly transferId: string;
-  readonly state: 'requested' | 'completed' | 'rejected';
-  readonly requestedAt: Date;
-}
-
-const moneyDocument = (value: Money) => ({ currency: value.currency, amountMinor: value.amountMinor });
-const moneyFrom = (document: Document) => money(String(document['currency']), BigInt(document['amountMinor'] as bigint));
-
-export const depositCodec: AggregateCodec<DepositRecord> = {
-  toDocument: (deposit) => ({ ...deposit, amount: moneyDocument(deposit.amount) }),
-  fromDocument: (document) => ({
-    providerEventId: String(document['providerEventId']),
-    participantId: String(document['participantId']),
-    amount: moneyFrom(document['amount'] as Document),
-    transferId: String(document['transferId']),
-    receivedAt: document['receivedAt'] as Date,
-  }),
-};
-
-export const withdrawalCodec: AggregateCodec<WithdrawalRecord> = {
-  toDocument: (withdrawal) => ({ ...withdrawal, amount: moneyDocument(withdrawal.amount) }),
-  fromDocument: (document) => ({
-    participantId: String(document['participantId']),
-    amount: moneyFrom(document['amount'] as Document),
-    transferId: String(document['transferId']),
-    state: document['state'] as WithdrawalRecord['state'],
-    requestedAt: document['requestedAt'] as Date,
-  }),
-};
 
 export interface WalletsOptions {
   readonly ledger: Ledger;
