@@ -30,7 +30,13 @@ export default tseslint.config(
     files: ['services/*/src/domain/**/*.ts'],
     ignores: ['services/*/src/domain/**/*.spec.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: forbiddenInDomain, message: 'domain/ is pure: no framework, I/O, clock or randomness imports.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@sizhong/kit', message: "domain/ imports the kit's pure parts from '@sizhong/kit/domain'; the barrel brings gRPC, MongoDB and Kafka." }],
+          patterns: [{ group: forbiddenInDomain, message: 'domain/ is pure: no framework, I/O, clock or randomness imports.' }],
+        },
+      ],
       'no-restricted-globals': [
         'error',
         { name: 'setTimeout', message: 'domain/ has no timers.' },

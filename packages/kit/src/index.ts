@@ -25,3 +25,5 @@ export * from './scheduler/scheduler';
 export * from './keyed-mutex';
 export * from './local-secrets';
 export * from './mongo/plain-codec';
+export * from './service/service';
+export * from './service/service-main';

@@ -3,7 +3,8 @@ import { Client, credentials, Metadata, status as GrpcStatus, type ServiceError 
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { commonV1, healthV1 } from '@sizhong/proto';
 import pino from 'pino';
-import { DomainError, errorCodes, grpcStatusByErrorCode, isErrorCode } from '../errors';
+import { DomainError, errorCodes, isErrorCode } from '../errors';
+import { grpcStatusByErrorCode } from './errors';
 import { startTelemetry, withSpan } from '../telemetry';
 import { checkHealth, createGrpcClient } from './client';
 import { GrpcServer, type RunningGrpcServer } from './server';

@@ -13,7 +13,7 @@
  * the live totals are guards the storage evaluates in the same write that changes them (see
  * plan-pledge.ts and cancellation.ts); the domain takes totals as input where it decides on them.
  */
-import { money, type Money } from '@sizhong/kit';
+import { money, type Money } from '@sizhong/kit/domain';
 
 export type FundingModel = 'all_or_nothing' | 'keep_it_all';
 export const fundingModels: readonly FundingModel[] = ['all_or_nothing', 'keep_it_all'];

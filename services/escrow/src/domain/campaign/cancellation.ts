@@ -15,7 +15,7 @@
  * decided on the totals the other left. `checkCancellationAllowed` asks the same question over
  * given totals, for read models ("can I still cancel?") and to explain a refused write.
  */
-import { assert, compare, DomainError, subtract, type Money } from '@sizhong/kit';
+import { assert, compare, DomainError, subtract, type Money } from '@sizhong/kit/domain';
 import type { Campaign, CampaignTotals } from './campaign';
 import { assertCampaignTotals } from './invariants';
 import { assertCampaignPolicy, type CampaignPolicy } from './policy';

@@ -1,7 +1,7 @@
 // Proves the cancellation window: the guard kind before and in the last call, the refusals at the end and off live,
 // what the keep_goal_met guard lets through (at its bounds and, property-based, for any totals), and the read-model
 // check over given totals, including concurrent cancellations decided one after another on the totals each left.
-import { InvariantViolation, subtract } from '@sizhong/kit';
+import { InvariantViolation, subtract } from '@sizhong/kit/domain';
 import fc from 'fast-check';
 import type { CampaignTotals, LiveCampaign } from './campaign';
 import { cancellationAllowed, cancellationGuard, cancellationGuardAllows, checkCancellationAllowed, type CancellationGuard, type PledgeToCancel } from './cancellation';

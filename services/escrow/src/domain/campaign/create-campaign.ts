@@ -2,7 +2,7 @@
  * createCampaign: a creator's command becomes a draft, or a refusal naming the first bad field.
  * Checks run in the order of the command's fields so a client fixes them top to bottom.
  */
-import { assert, isCurrencyCode, type Money } from '@sizhong/kit';
+import { assert, isCurrencyCode, type Money } from '@sizhong/kit/domain';
 import { fundingModels, tierIdFor, type DraftCampaign, type FundingModel, type PlannedMilestone, type Tier } from './campaign';
 import type { CampaignCreated, CampaignEvent } from './events';
 import {

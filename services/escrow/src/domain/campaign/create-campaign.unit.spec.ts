@@ -1,5 +1,5 @@
 // Proves createCampaign turns a valid command into a draft and refuses every bad field, each limit at and past its bound.
-import { InvariantViolation } from '@sizhong/kit';
+import { InvariantViolation } from '@sizhong/kit/domain';
 import { initialTotals } from './campaign';
 import { createCampaign, type CreateCampaignCommand } from './create-campaign';
 import { afterEnd, at, campaignId, cny, createCommand, creatorId, endsAt, refusalOf, secondMs, t0, testPolicy, usd } from './fixtures';

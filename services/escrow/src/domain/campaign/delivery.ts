@@ -15,7 +15,7 @@
  *   failDelivery (admin): delivering → delivery_failed; every unreleased milestone is refunded.
  * Milestones open one at a time, in order: a later one cannot be released before an earlier one.
  */
-import { add, assert, compare, money, type Money } from '@sizhong/kit';
+import { add, assert, compare, money, type Money } from '@sizhong/kit/domain';
 import type {
   Campaign,
   CampaignPayout,

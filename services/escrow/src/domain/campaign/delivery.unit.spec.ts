@@ -1,7 +1,7 @@
 // Proves delivery: starting it against the settled totals, milestone votes weighted by the backer's collected money
 // (released on more than half), overdue reports and silence releases, the admin's failDelivery, the scheduler's next
 // due time, and every refusal.
-import { InvariantViolation, type Money } from '@sizhong/kit';
+import { InvariantViolation, type Money } from '@sizhong/kit/domain';
 import type { Campaign, DeliveringCampaign } from './campaign';
 import { acceptedByMajority, acceptMilestone, advanceDelivery, failDelivery, nextDueAt, startDelivery } from './delivery';
 import {

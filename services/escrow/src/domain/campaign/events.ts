@@ -4,7 +4,7 @@
  * ids, both participants, the amounts and `occurredAt`. The app layer adds the envelope (event id,
  * aggregate version) when it writes the outbox.
  */
-import type { Money } from '@sizhong/kit';
+import type { Money } from '@sizhong/kit/domain';
 import type { CampaignFailureReason, FundingModel, MilestoneReleaseReason } from './campaign';
 
 interface CampaignEventFields {

@@ -2,7 +2,7 @@
  * Builders shared by this folder's unit specs: a test policy in seconds (nothing here knows about
  * days), commands, and campaigns or pledges in every state. Pure like the domain it feeds.
  */
-import { assert, DomainError, money, type Money } from '@sizhong/kit';
+import { assert, DomainError, money, type Money } from '@sizhong/kit/domain';
 import { initialTotals, type Campaign, type CampaignTotals, type DeliveringCampaign, type FailedCampaign, type LiveCampaign, type SettledTotals, type SucceededCampaign } from './campaign';
 import { createCampaign, type CreateCampaignCommand } from './create-campaign';
 import { startDelivery } from './delivery';

@@ -5,7 +5,7 @@
  * The totals come from the storage's counters and from settlement's count of pending pledges, so
  * they are checked where a rule takes them in; a rule must not decide on impossible totals.
  */
-import { add, assert, compare, type Money } from '@sizhong/kit';
+import { add, assert, compare, type Money } from '@sizhong/kit/domain';
 import type { Campaign, CampaignTotals, SettledTotals } from './campaign';
 import { campaignAmountMinorMax } from './limits';
 import { sumMoney } from './rules';

@@ -1,7 +1,7 @@
 // Proves the rules compose the way the app layer will call them (plan → guarded counter write → hold → pledge; cancel
 // through the guard; close, count, settle, plan, post/void), from creation to delivery or refund, and (property-based)
 // that across any run every collected unit ends as fee, creator payout or refund.
-import { add } from '@sizhong/kit';
+import { add } from '@sizhong/kit/domain';
 import fc from 'fast-check';
 import type { Campaign, CampaignTotals } from './campaign';
 import { cancellationGuard, cancellationGuardAllows, checkCancellationAllowed } from './cancellation';

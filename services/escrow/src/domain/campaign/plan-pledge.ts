@@ -15,7 +15,7 @@
  * into the pledge document once the hold is placed, with no campaign lookup, so a saga interrupted
  * after its guarded write is completed forward even once the campaign has ended.
  */
-import { assert, compare, isPositive, type Money } from '@sizhong/kit';
+import { assert, compare, isPositive, type Money } from '@sizhong/kit/domain';
 import { findTier, type Campaign, type CampaignTotals, type Tier } from './campaign';
 import { assertCampaignTotals } from './invariants';
 import { campaignAmountMinorMax, pledgesPerBackerMax } from './limits';

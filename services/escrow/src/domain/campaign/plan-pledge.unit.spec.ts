@@ -1,7 +1,7 @@
 // Proves planning a pledge: the plan it yields, every refusal of planPledge with its details and precedence, the
 // storage guards (checkPledgeGuards) at and past their bounds, and (property-based) that applying pledges and
 // cancellations only through those guards never oversells a tier and never lets a last-call cancellation drop a met goal.
-import { add, InvariantViolation, subtract } from '@sizhong/kit';
+import { add, InvariantViolation, subtract } from '@sizhong/kit/domain';
 import fc from 'fast-check';
 import type { Campaign, CampaignTotals } from './campaign';
 import { cancellationGuard, cancellationGuardAllows } from './cancellation';

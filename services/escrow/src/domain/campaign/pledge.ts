@@ -11,7 +11,7 @@
  * Repeating a transition that already happened (a retried saga step, a double click) returns the
  * pledge unchanged with no events; any other transition from the wrong state is refused.
  */
-import { assert, type Money } from '@sizhong/kit';
+import { assert, type Money } from '@sizhong/kit/domain';
 import type { PledgeCancelled, PledgeCollected, PledgeEvent, PledgePlaced, PledgeRefundReason, PledgeRefunded } from './events';
 import type { PledgePlan } from './plan-pledge';
 import { refuse } from './rules';

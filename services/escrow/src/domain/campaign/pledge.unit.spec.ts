@@ -1,6 +1,6 @@
 // Proves the pledge lifecycle: placing a planned pledge, every transition with its event, replays that change nothing,
 // and a precise refusal for every illegal transition.
-import { InvariantViolation } from '@sizhong/kit';
+import { InvariantViolation } from '@sizhong/kit/domain';
 import { afterEnd, at, campaignId, cny, creatorId, deepFreeze, earlyBirdTierId, endsAt, liveCampaign, refusalOf, secondMs, usd } from './fixtures';
 import { planPledge, type PledgePlan } from './plan-pledge';
 import { cancelPledge, collectPledge, placePledge, refundPledge, voidPledge, type Pledge } from './pledge';

@@ -2,7 +2,7 @@
  * Durations that configuration decides (ARCHITECTURE.md §6: minimum durations are configuration,
  * so tests can run a campaign that ends in seconds). Domain rules never hard-code a day.
  */
-import { assert } from '@sizhong/kit';
+import { assert } from '@sizhong/kit/domain';
 
 export interface CampaignPolicy {
   /** Shortest time from now (creation or launch) to `endsAt`. `DEADLINE_MIN_MS`. */

@@ -3,7 +3,7 @@
  * to their collected pledges, through the one split function (largest remainder, ties to the
  * earlier pledge), so the parts sum exactly to the refund and none exceeds its pledge.
  */
-import { assert, compare, splitMoney, type Money } from '@sizhong/kit';
+import { assert, compare, splitMoney, type Money } from '@sizhong/kit/domain';
 import type { CollectedPledge } from './pledge';
 import { sumMoney } from './rules';
 

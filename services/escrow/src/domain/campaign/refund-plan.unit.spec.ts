@@ -1,5 +1,5 @@
 // Proves planRefunds hands the unreleased money back pro rata through the one split function: parts sum exactly, none exceeds its pledge.
-import { InvariantViolation } from '@sizhong/kit';
+import { InvariantViolation } from '@sizhong/kit/domain';
 import fc from 'fast-check';
 import { cny, endsAt, usd } from './fixtures';
 import type { CollectedPledge } from './pledge';

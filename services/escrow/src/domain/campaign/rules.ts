@@ -1,5 +1,5 @@
 /** Small helpers shared by the campaign rules. */
-import { add, assert, DomainError, money, type ErrorCode, type ErrorDetails, type Money } from '@sizhong/kit';
+import { add, assert, DomainError, money, type ErrorCode, type ErrorDetails, type Money } from '@sizhong/kit/domain';
 
 /** Throws the expected refusal; typed `never` so callers read as guards. */
 export function refuse(code: ErrorCode, message: string, details: ErrorDetails = {}): never {

@@ -10,7 +10,7 @@
  * counters are not used: they also count sagas whose hold may still fail. The totals are kept on
  * the settled campaign, so the published outcome, the settlement plan and the payout agree.
  */
-import { assert, compare, isPositive } from '@sizhong/kit';
+import { assert, compare, isPositive } from '@sizhong/kit/domain';
 import type { Campaign, CampaignFailureReason, FailedCampaign, SettledTotals, SucceededCampaign } from './campaign';
 import type { CampaignEvent, CampaignFailed, CampaignSucceeded } from './events';
 import { assertCampaignInvariants, assertSettledTotals } from './invariants';

@@ -1,6 +1,6 @@
 // Proves settleCampaign: the outcome of each funding model on given totals at and around its goal, the events and the
 // settled totals the campaign keeps, every refusal, and settledTotalsOf counting the pending pledges.
-import { InvariantViolation } from '@sizhong/kit';
+import { InvariantViolation } from '@sizhong/kit/domain';
 import type { LiveCampaign, SettledTotals } from './campaign';
 import { createCampaign } from './create-campaign';
 import { afterEnd, campaignId, cny, createCommand, creatorId, deepFreeze, endsAt, liveCampaign, refusalOf, settled, settledTotals, t0, testPolicy, usd, withPledges } from './fixtures';

@@ -7,7 +7,7 @@
  *   collected = Σ collected pledges;  [fee, net] = splitByBasisPoints(collected, feeBps)
  *   milestones: net split by shareBps with the one split function;  none: one immediate release
  */
-import { add, assert, compare, money, splitByBasisPoints, splitMoney, type Money } from '@sizhong/kit';
+import { add, assert, compare, money, splitByBasisPoints, splitMoney, type Money } from '@sizhong/kit/domain';
 import type { Campaign, SucceededCampaign } from './campaign';
 import type { Pledge } from './pledge';
 import { basisPoints, refuse, sumMoney } from './rules';

@@ -1,7 +1,7 @@
 // Proves planSettlement: what is posted and voided, the fee split off, the creator's payout parts, the check against
 // the totals the campaign settled on, the refusals, and (property-based) conservation: collected = fee + Σ payout
 // parts, nothing negative, every part within a unit of its exact share.
-import { InvariantViolation } from '@sizhong/kit';
+import { InvariantViolation } from '@sizhong/kit/domain';
 import fc from 'fast-check';
 import { collectPledge, cancelPledge, voidPledge, type Pledge } from './pledge';
 import { afterEnd, campaignId, cny, creatorId, endsAt, feeBps, placedPledges, refusalOf, secondMs, settled, withPledges, type TestPledge } from './fixtures';

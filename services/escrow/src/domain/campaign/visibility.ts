@@ -2,7 +2,7 @@
  * Who may see a pledge: its backer, the campaign's creator, regulators and admins. Everybody else
  * must get NOT_FOUND, not PERMISSION_DENIED, so that pledge ids reveal nothing (API1, BOLA).
  */
-import { assert, type CallerIdentity } from '@sizhong/kit';
+import { assert, type CallerIdentity } from '@sizhong/kit/domain';
 import type { Campaign } from './campaign';
 import type { Pledge } from './pledge';
 import { refuse } from './rules';

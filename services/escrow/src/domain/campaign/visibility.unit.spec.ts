@@ -1,5 +1,5 @@
 // Proves who may see a pledge (backer, creator, regulators, admins) and that everybody else gets NOT_FOUND, never PERMISSION_DENIED.
-import { InvariantViolation, type CallerIdentity } from '@sizhong/kit';
+import { InvariantViolation, type CallerIdentity } from '@sizhong/kit/domain';
 import { cny, creatorId, refusalOf, withPledges } from './fixtures';
 import { canViewPledge, viewablePledge } from './visibility';
 

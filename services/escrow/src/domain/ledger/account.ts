@@ -3,7 +3,7 @@
  * account (so money in custody is visible per deal); the platform has a fee account; money enters
  * and leaves through the payment provider's external account, the only kind allowed below zero.
  */
-import { assert, isCurrencyCode, type CurrencyCode } from '@sizhong/kit';
+import { assert, isCurrencyCode, type CurrencyCode } from '@sizhong/kit/domain';
 
 export const accountKinds = ['wallet', 'escrow', 'fee', 'external'] as const;
 export type AccountKind = (typeof accountKinds)[number];

@@ -1,6 +1,6 @@
 // Proves the ledger's pure rules: every transfer transition and refusal, and (property-based) that any
 // sequence of transfers, posts, voids, expiries and crashes between legs conserves money and never overdraws.
-import { DomainError, InvariantViolation } from '@sizhong/kit';
+import { DomainError, InvariantViolation } from '@sizhong/kit/domain';
 import fc from 'fast-check';
 import { emptyBalance, escrowAccount, externalAccount, feeAccount, walletAccount, accountFromId, type Account, type Balance } from './account';
 import { checkInvariants } from './invariants';

@@ -7,7 +7,7 @@
  *   hold    available −x, held +x        (two-phase source: the pending reservation)
  *   release held −x, available +(x − y)  (two-phase source resolves: y posted leaves, the rest returns)
  */
-import { assert, DomainError } from '@sizhong/kit';
+import { assert, DomainError } from '@sizhong/kit/domain';
 import type { Account, Balance } from './account';
 
 export type LegKind = 'debit' | 'credit' | 'hold' | 'release';

@@ -9,7 +9,7 @@
  *                                        ├→ voiding ─release→ voided
  *                                        └→ expiring ─release→ expired
  */
-import { assert, DomainError, type CurrencyCode } from '@sizhong/kit';
+import { assert, DomainError, type CurrencyCode } from '@sizhong/kit/domain';
 import type { Leg, LegKind } from './leg';
 
 export type TransferMode = 'single_phase' | 'two_phase';

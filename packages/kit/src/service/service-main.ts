@@ -1,0 +1,66 @@
+/**
+ * A service process's main, the same for every service: read and validate the configuration once,
+ * start telemetry and the service, stop gracefully on SIGTERM or SIGINT (a second signal while
+ * stopping is ignored: the stop is already under way), and exit with a code that tells what
+ * happened: 0 after a stop, `configurationErrorExitCode` (78) when the configuration is invalid
+ * (printed once, without a stack: the runner does not restart it), 1 after a crash.
+ */
+import { z } from 'zod';
+import { ConfigurationError, configFields, loadConfig, serviceConfigShape } from '../config';
+import { createLogger } from '../logging';
+import { startTelemetry } from '../telemetry';
+import { type ServiceDefinition, type ServiceRuntimeConfig, startService } from './service';
+
+/** EX_CONFIG from sysexits.h: the process refused its configuration; restarting it would not help. */
+export const serviceConfigurationErrorExitCode = 78;
+/** A stop that takes longer than this is cut short with exit code 1. */
+export const serviceStopTimeoutMs = 30_000;
+
+/** The settings the skeleton reads, besides each service's own (which add their database variable). */
+export function serviceRuntimeShape(options: { grpcPortDefault: number }) {
+  return {
+    ...serviceConfigShape,
+    GRPC_HOST: z.string().default('127.0.0.1').describe('interface the gRPC server binds'),
+    GRPC_PORT: configFields.port(options.grpcPortDefault, 'gRPC port (0 picks a free one)'),
+    KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-z0-9.-]{0,80}$/).default('').describe('prefix of every topic name (tests isolate themselves with it)'),
+    SCHEDULER_INTERVAL_MS: configFields.milliseconds(1_000, 'how often due deadlines are looked for'),
+    SCHEDULER_LEASE_MS: configFields.milliseconds(30_000, 'how long a claimed deadline job is reserved for the worker that claimed it'),
+  };
+}
+
+type Shape = Record<string, z.ZodType>;
+
+/** The whole main.ts of a service: `runServiceMain(escrowService, escrowConfigShape)`. */
+export function runServiceMain<S extends Shape, Exposed>(definition: ServiceDefinition<z.infer<z.ZodObject<S>> & ServiceRuntimeConfig, Exposed>, shape: S, environment: NodeJS.ProcessEnv = process.env): void {
+  let config: z.infer<z.ZodObject<S>> & ServiceRuntimeConfig;
+  try {
+    config = loadConfig(shape, environment) as z.infer<z.ZodObject<S>> & ServiceRuntimeConfig;
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    process.stderr.write(`${definition.name}: ${error.message}\n`);
+    process.exit(serviceConfigurationErrorExitCode);
+  }
+  const telemetry = startTelemetry({ serviceName: definition.name, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
+  const crash = (error: unknown) => {
+    logger.fatal({ err: error }, `${definition.name} crashed`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  startService(definition, config, { logger }).then((service) => {
+    let stopping = false;
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(signal, () => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, `${definition.name} stopping`);
+        setTimeout(() => crash(new Error(`stop took longer than ${serviceStopTimeoutMs} ms`)), serviceStopTimeoutMs).unref();
+        void service
+          .stop()
+          .then(() => telemetry.shutdown())
+          .then(() => process.exit(0), crash);
+      });
+    }
+  }, crash);
+}
