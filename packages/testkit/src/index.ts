@@ -1,2 +1,3 @@
 export * from './infra';
 export * from './isolation';
+export * from './services';

@@ -6,7 +6,7 @@ import { escrowV1 } from '@sizhong/proto';
 import { testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
 import pino from 'pino';
 import { signPayload } from '../src/app/payment-provider';
-import { CrashableDatabase, CrashableEscrow, freePort, retrying, seededRandom } from './crash-harness';
+import { CrashableMongo, retrying, seededRandom, ServiceProcess } from './crash-harness';
 
 jest.setTimeout(300_000);
 
@@ -23,8 +23,8 @@ describe('a campaign under SIGKILL', () => {
     const infrastructure = testInfrastructure();
     const database = testDatabaseName('crash_campaign');
     const topicPrefix = testTopicPrefix('crash-campaign');
-    const databaseServer = await CrashableDatabase.start();
-    const escrow = new CrashableEscrow(await freePort(), {
+    const databaseServer = await CrashableMongo.start();
+    const escrow = await ServiceProcess.create('escrow', {
       MONGO_URL: databaseServer.mongoUrl,
       KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','),
       ESCROW_DATABASE: database,
@@ -113,7 +113,7 @@ describe('a campaign under SIGKILL', () => {
       settled = true;
       await chaos;
       const log = escrow.recentLog;
-      escrow.stop();
+      await escrow.stop();
       await databaseServer.stop();
       throw new Error(`seed ${seed}: ${(error as Error).message}\n${log}`);
     }
@@ -180,7 +180,7 @@ describe('a campaign under SIGKILL', () => {
     await consumer.stop();
     expect(Object.fromEntries(seen)).toEqual(expected);
 
-    escrow.stop();
+    await escrow.stop();
     wallet.close();
     ledger.close();
     campaigns.close();

@@ -7,7 +7,7 @@ import { testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/
 import type { MongoConnection } from '@sizhong/kit';
 import pino from 'pino';
 import { signPayload } from '../src/app/payment-provider';
-import { CrashableDatabase, CrashableEscrow, freePort, retrying, seededRandom } from './crash-harness';
+import { CrashableMongo, retrying, seededRandom, ServiceProcess } from './crash-harness';
 
 jest.setTimeout(300_000);
 
@@ -30,8 +30,8 @@ describe('escrow under SIGKILL', () => {
     const infrastructure = testInfrastructure();
     const database = testDatabaseName('crash');
     const topicPrefix = testTopicPrefix('crash');
-    const databaseServer = await CrashableDatabase.start();
-    const escrow = new CrashableEscrow(await freePort(), {
+    const databaseServer = await CrashableMongo.start();
+    const escrow = await ServiceProcess.create('escrow', {
       MONGO_URL: databaseServer.mongoUrl,
       KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','),
       ESCROW_DATABASE: database,
@@ -83,7 +83,7 @@ describe('escrow under SIGKILL', () => {
       running = false;
       await Promise.all(killers);
       const log = escrow.recentLog;
-      escrow.stop();
+      await escrow.stop();
       await databaseServer.stop();
       throw new Error(`workload failed (seed ${seed}): ${log ? `${(error as Error).message}\n${log}` : (error as Error).message}`);
     } finally {
@@ -151,7 +151,7 @@ describe('escrow under SIGKILL', () => {
     await consumer.stop();
     expect(Object.fromEntries(seen)).toEqual(expected);
 
-    escrow.stop();
+    await escrow.stop();
     wallet.close();
     ledger.close();
     await mongo.db.dropDatabase();

@@ -1,11 +1,10 @@
 /** Starts a real escrow service for a test file and gives typed clients and money helpers. */
-import { connectMongo, createGrpcClient, loadConfig, type CallerIdentity, type ParticipantRole } from '@sizhong/kit';
+import { createGrpcClient, type CallerIdentity, type ParticipantRole } from '@sizhong/kit';
 import { escrowV1 } from '@sizhong/proto';
-import { testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
-import pino from 'pino';
+import { startTestService } from '@sizhong/testkit';
 import { signPayload } from '../src/app/payment-provider';
 import { escrowConfigShape } from '../src/config';
-import { startEscrow, type RunningEscrow } from '../src/escrow-service';
+import { escrowService, type RunningEscrow } from '../src/escrow-service';
 
 export const webhookSecret = 'test-webhook-secret-0123456789abcdef';
 
@@ -28,21 +27,9 @@ export function participant(participantId: string, ...roles: ParticipantRole[]):
 let depositSequence = 0;
 
 export async function startEscrowHarness(label: string, overrides: Record<string, string> = {}): Promise<EscrowHarness> {
-  const infrastructure = testInfrastructure();
-  const database = testDatabaseName(label);
-  const topicPrefix = testTopicPrefix(label);
-  const config = loadConfig(escrowConfigShape, {
-    MONGO_URL: infrastructure.mongoUrl,
-    KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','),
-    ESCROW_DATABASE: database,
-    KAFKA_TOPIC_PREFIX: topicPrefix,
-    PSP_WEBHOOK_SECRET: webhookSecret,
-    GRPC_PORT: '0',
-    LOG_LEVEL: 'silent',
-    SCHEDULER_INTERVAL_MS: '100',
-    ...overrides,
-  });
-  const escrow = await startEscrow(config, { logger: pino({ level: 'silent' }) });
+  const service = await startTestService(escrowService, escrowConfigShape, { label, environment: { PSP_WEBHOOK_SECRET: webhookSecret, ...overrides } });
+  const escrow: RunningEscrow = { ...service, ...service.exposed };
+  const { database, topicPrefix } = service;
   const wallet = createGrpcClient(escrowV1.WalletServiceService, escrow.address, { deadlineMs: 30_000 });
   const ledger = createGrpcClient(escrowV1.LedgerServiceService, escrow.address, { deadlineMs: 30_000 });
   // Generous: the 500-pledge test queues every pledge on one campaign, and CI machines are busy.
@@ -68,10 +55,7 @@ export async function startEscrowHarness(label: string, overrides: Record<string
       wallet.close();
       ledger.close();
       campaigns.close();
-      await escrow.stop();
-      const mongo = await connectMongo(infrastructure.mongoUrl, database);
-      await mongo.db.dropDatabase();
-      await mongo.close();
+      await service.stop();
     },
   };
 }
