@@ -11,8 +11,10 @@ import org.h2.mvstore.MVStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.wire.message.MongoQuery;
 import io.netty.channel.Channel;
 
 /**
@@ -84,6 +86,17 @@ final class DurableH2Backend extends H2Backend {
                 writeCommands.incrementAndGet();
                 commitCovering();
             }
+        }
+    }
+
+    /** A legacy OP_QUERY read (drivers since MongoDB 3.6 send none): under the shared lock like any command. */
+    @Override
+    public QueryResult handleQuery(MongoQuery query) {
+        operations.readLock().lock();
+        try {
+            return super.handleQuery(query);
+        } finally {
+            operations.readLock().unlock();
         }
     }
 
