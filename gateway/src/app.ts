@@ -8,7 +8,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { downstreamAddresses, type GatewayConfig } from './config';
 import { registerCampaignRoutes } from './escrow/campaign-routes';
-import { EscrowConnection } from './escrow/escrow-connection';
+import { connectEscrow } from './escrow/escrow-connection';
 import { registerEscrowRoutes } from './escrow/routes';
 import { accessLog } from './http/access-log';
 import { errorMiddleware, notFoundHandler } from './http/error-middleware';
@@ -125,7 +125,7 @@ export async function createApp(dependencies: GatewayDependencies): Promise<Gate
   });
   const services: GatewayServices = { participants, tokens, logger, clock };
   registerIdentityRoutes(routes, participants, tokens);
-  const escrow = EscrowConnection.connect(config.ESCROW_GRPC_ADDRESS, { campaignWriteDeadlineMs: config.ESCROW_CAMPAIGN_WRITE_DEADLINE_MS });
+  const escrow = connectEscrow(config.ESCROW_GRPC_ADDRESS, { campaignWriteDeadlineMs: config.ESCROW_CAMPAIGN_WRITE_DEADLINE_MS });
   if (config.ESCROW_CAMPAIGN_WRITE_DEADLINE_MS >= config.IDEMPOTENCY_LEASE_MS) {
     // Not fatal (escrow dedupes pledges by key), but a retry could then run beside a call still in flight.
     logger.warn({ deadlineMs: config.ESCROW_CAMPAIGN_WRITE_DEADLINE_MS, leaseMs: config.IDEMPOTENCY_LEASE_MS }, 'ESCROW_CAMPAIGN_WRITE_DEADLINE_MS should be below IDEMPOTENCY_LEASE_MS');
