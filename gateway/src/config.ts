@@ -46,11 +46,16 @@ export const gatewayConfigShape = {
     30_000,
     1_000,
     300_000,
-    'gRPC deadline of the calls that write an existing campaign (pledges, cancellations, launches, milestone votes, delivery failures): escrow serialises them per campaign, so a burst queues; keep it below IDEMPOTENCY_LEASE_MS',
+    'gRPC deadline of the calls that write an existing campaign (pledges, cancellations, launches, milestone votes, delivery failures), which may move money for many pledges; keep it below IDEMPOTENCY_LEASE_MS',
   ),
   TASK_DISPATCH_GRPC_ADDRESS: grpcAddress('task-dispatch'),
   EQUITY_GRPC_ADDRESS: grpcAddress('equity'),
   CREDIT_GRPC_ADDRESS: grpcAddress('credit'),
+  GATEWAY_EXTRA_DOWNSTREAMS: z
+    .string()
+    .regex(/^(?:[a-z][a-z0-9-]{0,39}=(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5})(?:,[a-z][a-z0-9-]{0,39}=(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5})*$/, 'expected name=host:port[,name=host:port…]')
+    .optional()
+    .describe('more services /readyz checks (a service the gateway has no routes for yet, such as a newly generated one), as name=host:port pairs; the platform runner sets it'),
   LOG_LEVEL: configFields.logLevel(),
   OTEL_EXPORTER_OTLP_ENDPOINT: configFields.optionalUrl('OTLP/HTTP endpoint for traces; unset means spans are not exported'),
   AUTH_TOKEN_SECRET: z
@@ -74,10 +79,14 @@ export function loadGatewayConfig(environment: Readonly<Record<string, string | 
 }
 
 /** The downstream services /readyz checks, by the name it reports them under. */
-export type DownstreamName = 'escrow' | 'taskDispatch' | 'equity' | 'credit';
+export type DownstreamName = 'escrow' | 'taskDispatch' | 'equity' | 'credit' | string;
 
-export function downstreamAddresses(config: GatewayConfig): Partial<Record<DownstreamName, string>> {
-  const addresses: Partial<Record<DownstreamName, string>> = {};
+export function downstreamAddresses(config: GatewayConfig): Record<DownstreamName, string> {
+  const addresses: Record<DownstreamName, string> = {};
+  for (const pair of config.GATEWAY_EXTRA_DOWNSTREAMS?.split(',') ?? []) {
+    const [name, address] = pair.split('=') as [string, string];
+    addresses[name] = address;
+  }
   if (config.ESCROW_GRPC_ADDRESS) addresses.escrow = config.ESCROW_GRPC_ADDRESS;
   if (config.TASK_DISPATCH_GRPC_ADDRESS) addresses.taskDispatch = config.TASK_DISPATCH_GRPC_ADDRESS;
   if (config.EQUITY_GRPC_ADDRESS) addresses.equity = config.EQUITY_GRPC_ADDRESS;
