@@ -10,6 +10,8 @@ const updatesPerClient = 50;
 const jobCount = 100;
 /** A lost race costs one retry; far more attempts than this would mean the server never lets a guarded update through. */
 const attemptsPerClientMax = updatesPerClient * clientCount * 20;
+/** About 25 000 requests (each win costs every other client a retry): 13–30 s here, more on a loaded CI machine. */
+const racingUpdatesTimeoutMs = 180_000;
 
 type Counter = { _id: string; version: number; count: number };
 type Job = { _id: number; state: 'due' | 'claimed'; dueAt: Date; by?: number };
@@ -51,7 +53,7 @@ it(`applies ${clientCount * updatesPerClient} racing version-guarded updates exa
   const total = clientCount * updatesPerClient;
   expect(reported.reduce((sum, count) => sum + count, 0)).toBe(total);
   expect(await counters(clients[0] as MongoConnection).findOne({ _id: 'shared' })).toEqual({ _id: 'shared', version: total, count: total });
-});
+}, racingUpdatesTimeoutMs);
 
 it(`lets ${clientCount} clients claim ${jobCount} due jobs with findOneAndUpdate, each job exactly once, earliest first`, async () => {
   const jobs = (client: MongoConnection) => client.collection<Job>('jobs');
