@@ -1,0 +1,58 @@
+// Proves the service generator: a service created from nothing type-checks, its generated test passes, and
+// it starts as its own process and answers grpc.health.v1 SERVING; bad names and taken ports are refused.
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkHealth } from '../packages/kit/src/grpc/client';
+import { ServiceProcess, testServiceEnvironment } from '../packages/testkit/src';
+import { createService, declaredPorts, grpcPortFirst } from './new-service';
+
+jest.setTimeout(240_000);
+
+const root = join(__dirname, '..');
+const name = `gen-${process.pid.toString(36)}-${Date.now().toString(36)}`;
+const directory = join(root, 'services', name);
+
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+function run(command: string, args: string[]): { status: number | null; output: string } {
+  const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', env: process.env });
+  return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
+}
+
+describe('npm run new-service', () => {
+  it('refuses a malformed name, an existing service and a taken port', () => {
+    expect(() => createService({ root, name: 'Bad_Name' })).toThrow('lower-case words joined by hyphens');
+    expect(() => createService({ root, name: 'escrow' })).toThrow('services/escrow exists already');
+    expect(() => createService({ root, name: `${name}-x`, port: grpcPortFirst })).toThrow("is services/escrow's");
+  });
+
+  it('creates a service that type-checks, passes its own test and answers health as a process', async () => {
+    const created = createService({ root, name });
+    expect(created).toContain(join('services', name, 'src', 'main.ts'));
+    // It takes the next free port after the declared ones.
+    expect(declaredPorts(root).get(name)).toBe(Math.max(...[...declaredPorts(root)].filter(([service]) => service !== name).map(([, port]) => port)) + 1);
+
+    const typecheck = run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(directory, 'tsconfig.json')]);
+    expect({ status: typecheck.status, output: typecheck.status === 0 ? '' : typecheck.output }).toEqual({ status: 0, output: '' });
+
+    // Its generated test, run as `npm test` would (the servers of this run are reused through the environment).
+    const test = run(process.execPath, [join(root, 'node_modules', 'jest', 'bin', 'jest.js'), join('services', name)]);
+    expect({ status: test.status, passed: /Tests:\s+1 passed, 1 total/.test(test.output) }).toEqual({ status: 0, passed: true });
+
+    const service = await ServiceProcess.create(name, testServiceEnvironment(name, name, { LOG_LEVEL: 'info' }));
+    service.start();
+    try {
+      let serving = false;
+      for (let attempt = 0; attempt < 150 && !serving; attempt += 1) {
+        serving = await checkHealth(service.address, { deadlineMs: 1_000 }).catch(() => false);
+        if (!serving) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect({ serving, log: serving ? '' : service.recentLog }).toEqual({ serving: true, log: '' });
+    } finally {
+      await service.stop();
+    }
+    // A graceful stop exits 0.
+    expect(service.exitCodes).toEqual([0]);
+  });
+});
