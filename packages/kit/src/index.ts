@@ -24,6 +24,8 @@ export * from './mongo/processed-events';
 export * from './scheduler/scheduler';
 export * from './keyed-mutex';
 export * from './local-secrets';
+export * from './local-platform';
 export * from './mongo/plain-codec';
 export * from './service/service';
 export * from './service/service-main';
+export * from './mongo/outbox-event';
