@@ -104,8 +104,13 @@ export class Pledging {
       const outcome = await this.options.pledges.create(plan.pledgeId, pledge, pledgeEventsToOutbox(events, { aggregateId: plan.pledgeId, version: 1, topicPrefix: this.options.topicPrefix }));
       return outcome.aggregate.state;
     }
+    // An infrastructure failure leaves a step's outcome unknown: keep the saga's record (the position
+    // entry) for a replay or settlement to resume, and compensate only definite refusals.
+    const failures = [reserved, held].filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected').map((outcome) => outcome.reason as unknown);
+    const unknownOutcome = failures.find((failure) => !(failure instanceof DomainError));
+    if (unknownOutcome !== undefined) throw unknownOutcome;
     await this.giveBack(campaign, plan, { reserved: reserved.status === 'fulfilled', held: held.status === 'fulfilled' });
-    throw reserved.status === 'rejected' ? reserved.reason : (held as PromiseRejectedResult).reason;
+    throw failures[0];
   }
 
   /** Takes the pledge's place in the campaign's counters; refusals say why. */
