@@ -20,7 +20,7 @@
  *   BENCH_CAMPAIGNS=50        campaigns of (a)
  *   BENCH_GROWTH_PLEDGES=10000  pledges of (c); BENCH_GROWTH_WINDOW=1000 its first and last windows
  *   BENCH_BACKERS             default: enough for the largest campaign (BENCH_GROWTH_PLEDGES / 10)
- *   BENCH_WARMUP=200          unmeasured pledges and inserts first
+ *   BENCH_WARMUP=500          unmeasured pledges and inserts first (the JVM server compiles its hot paths early)
  *   BENCH_SCENARIOS=a,b,c     which scenarios to run (the baseline always runs)
  *   BENCH_LOG_LEVEL=warn      escrow's LOG_LEVEL
  *   BENCH_CPU_PROFILE=1       escrow runs with --cpu-prof; the profile lands in .cache/bench-profiles/
@@ -33,6 +33,7 @@
  */
 import { connectMongo, createGrpcClient, type GrpcClient, type MongoConnection } from '@sizhong/kit';
 import { escrowV1 } from '@sizhong/proto';
+import { CpuMeter, findServerProcesses } from './support/cpu-meter';
 import { completedPerSecond, requireAllCompleted, runClosedLoop, type RunResult, windowPerSecond } from './support/driver';
 import { backersFor, type CampaignSpecification, campaignSpecification, currency, launchedCampaign, type LaunchedCampaign, PledgePlanner, signedDeposit } from './support/fixtures';
 import { describePerPledge, MongoCommandCounts, mongoCommandsPreload, mongoCommandsReportPrefix } from './support/mongo-commands';
@@ -45,7 +46,7 @@ const spreadCampaigns = integerSetting('BENCH_CAMPAIGNS', 50);
 const growthPledges = integerSetting('BENCH_GROWTH_PLEDGES', 10_000);
 const growthWindow = integerSetting('BENCH_GROWTH_WINDOW', Math.min(1_000, Math.floor(growthPledges / 2)));
 const backers = integerSetting('BENCH_BACKERS', backersFor(Math.max(pledges, growthPledges)));
-const warmup = integerSetting('BENCH_WARMUP', 200, 0);
+const warmup = integerSetting('BENCH_WARMUP', 500, 0);
 const scenarios = new Set((process.env['BENCH_SCENARIOS'] ?? 'a,b,c').split(',').map((name) => name.trim()));
 const logLevel = process.env['BENCH_LOG_LEVEL'] ?? 'warn';
 const countCommands = process.env['BENCH_COUNT_COMMANDS'] === '1';
@@ -128,9 +129,12 @@ async function run(cleanup: Cleanup): Promise<void> {
     await pledge('warm-up pledges', 'w', [warmupCampaign!], Math.min(warmup, backers * 10));
     await insertRun(mongo, cleanup, 'warm-up inserts', 'w', warmup);
   }
+  const cpu = new CpuMeter([{ name: 'bench', pid: process.pid }, { name: 'escrow', pid: escrow.child.pid ?? 0 }, ...findServerProcesses(infrastructure.mongoUrl)]);
   const measure = async (label: string, work: () => Promise<RunResult>, pledgeCount: number) => {
     if (countCommands) await commandCounts.collect(escrow.child);
+    const since = cpu.start();
     const result = await work();
+    console.log(`  ${label}: ${cpu.describe(since)}`);
     if (countCommands) for (const line of describePerPledge(label, await commandCounts.collect(escrow.child), pledgeCount)) console.log(line);
     return result;
   };

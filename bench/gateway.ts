@@ -21,7 +21,7 @@
  *   BENCH_PLEDGES=2000            pledges of the closed loop, and requests to the bare route
  *   BENCH_CAMPAIGNS=50            campaigns they are spread over
  *   BENCH_BACKERS                 default BENCH_PLEDGES / 10 (200)
- *   BENCH_WARMUP=200              unmeasured pledges and bare requests first
+ *   BENCH_WARMUP=500              unmeasured pledges and bare requests first
  *   BENCH_OPEN_LOOP_SECONDS=20    length of the open loop (0 skips it)
  *   BENCH_OPEN_LOOP_FRACTION=0.7  its arrival rate as a fraction of the closed loop's pledges/s
  *   BENCH_OPEN_LOOP_RATE          an arrival rate in pledges/s instead of the fraction
@@ -36,6 +36,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connectMongo, type MongoConnection } from '@sizhong/kit';
 import express from 'express';
+import { CpuMeter, findServerProcesses } from './support/cpu-meter';
 import { completedPerSecond, type OpenLoopResult, percentile, requireAllCompleted, runClosedLoop, runOpenLoop } from './support/driver';
 import { backersFor, type CampaignSpecification, campaignSpecification, currency, launchedCampaign, type LaunchedCampaign, type PlannedPledge, PledgePlanner, signedDeposit } from './support/fixtures';
 import { HttpClient } from './support/http-client';
@@ -47,7 +48,7 @@ const concurrency = integerSetting('BENCH_CONCURRENCY', 16);
 const pledges = integerSetting('BENCH_PLEDGES', 2_000);
 const spreadCampaigns = integerSetting('BENCH_CAMPAIGNS', 50);
 const backers = integerSetting('BENCH_BACKERS', backersFor(pledges));
-const warmup = integerSetting('BENCH_WARMUP', 200, 0);
+const warmup = integerSetting('BENCH_WARMUP', 500, 0);
 const openLoopSeconds = integerSetting('BENCH_OPEN_LOOP_SECONDS', 20, 0);
 const openLoopFraction = fractionSetting('BENCH_OPEN_LOOP_FRACTION', 0.7);
 const openLoopRate = process.env['BENCH_OPEN_LOOP_RATE'] ? integerSetting('BENCH_OPEN_LOOP_RATE', 1) : undefined;
@@ -124,13 +125,19 @@ async function run(cleanup: Cleanup): Promise<void> {
     await closedLoop('warm-up pledges', warmupPlan.length, pledgeRequest(http, warmupPlan, 'w', throughGateway));
     await closedLoop('warm-up bare requests', warmupPlan.length, pledgeRequest(bare, warmupPlan, 'w', throughBareRoute));
   }
-  const counted = countingWith(countCommands, [
+  const cpu = new CpuMeter([
+    { name: 'bench', pid: process.pid },
+    { name: 'gateway', pid: gateway.child.pid ?? 0 },
+    { name: 'escrow', pid: escrow.child.pid ?? 0 },
+    ...findServerProcesses(infrastructure.mongoUrl),
+  ]);
+  const counted = countingWith(countCommands, cpu, [
     { label: 'escrow', counts: escrowCounts, child: escrow },
     { label: 'gateway', counts: gatewayCounts, child: gateway },
   ]);
   const planner = new PledgePlanner(spread, backers);
   const plan = planner.takeMany(pledges);
-  const baseline = await closedLoop('bare express route + insertOne (baseline)', pledges, pledgeRequest(bare, plan, 'b', throughBareRoute));
+  const baseline = await counted('baseline', pledges, () => closedLoop('bare express route + insertOne (baseline)', pledges, pledgeRequest(bare, plan, 'b', throughBareRoute)));
   printResultLine('baseline', baseline);
   const closed = await counted(`(a) ${pledges} pledges`, pledges, () => closedLoop(`(a) ${pledges} pledges over ${spread.length} campaigns`, pledges, pledgeRequest(http, plan, 'a', throughGateway)));
   const ofBaseline = completedPerSecond(closed) / completedPerSecond(baseline);
@@ -253,12 +260,14 @@ async function startBareRoute(cleanup: Cleanup, mongo: MongoConnection): Promise
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/** Wraps a measured run with command counting in each child (BENCH_COUNT_COMMANDS=1), else runs it as is. */
-function countingWith(enabled: boolean, children: ReadonlyArray<{ label: string; counts: MongoCommandCounts; child: NodeChild }>) {
+/** Wraps a measured run: prints the CPU each process used, and each child's command counts when BENCH_COUNT_COMMANDS=1. */
+function countingWith(enabled: boolean, cpu: CpuMeter, children: ReadonlyArray<{ label: string; counts: MongoCommandCounts; child: NodeChild }>) {
   return async <Result>(label: string, pledgeCount: number, work: () => Promise<Result>): Promise<Result> => {
-    if (!enabled) return work();
-    await Promise.all(children.map(({ counts, child }) => counts.collect(child.child)));
+    if (enabled) await Promise.all(children.map(({ counts, child }) => counts.collect(child.child)));
+    const since = cpu.start();
     const result = await work();
+    console.log(`  ${label}: ${cpu.describe(since)}`);
+    if (!enabled) return result;
     const tallies: CommandTallies[] = await Promise.all(children.map(({ counts, child }) => counts.collect(child.child)));
     children.forEach(({ label: childLabel }, index) => {
       for (const line of describePerPledge(`${label}, ${childLabel}`, tallies[index]!, pledgeCount)) console.log(line);

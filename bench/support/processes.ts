@@ -12,7 +12,7 @@ import { ensureInfrastructure, findFreePort, type Infrastructure } from '../../p
 import { sleep } from './driver';
 
 export const repositoryRoot = join(__dirname, '..', '..');
-/** Where BENCH_CPU_PROFILE=1 leaves the children's .cpuprofile files. */
+/** Where BENCH_CPU_PROFILE=1 leaves the children's .cpuprofile files, one folder per child and run. */
 export const profileDirectory = join(repositoryRoot, '.cache', 'bench-profiles');
 /** A JVM-free node child with tsx starts in about two seconds; the margin is for a busy machine. */
 const childReadyTimeoutMs = 60_000;
@@ -149,8 +149,11 @@ export interface NodeChildOptions {
 export function startNodeChild(cleanup: Cleanup, options: NodeChildOptions): NodeChild {
   const nodeArguments = ['--import', 'tsx', ...(options.preloads ?? []).flatMap((module) => ['--import', module])];
   if (process.env['BENCH_CPU_PROFILE'] === '1') {
-    mkdirSync(profileDirectory, { recursive: true });
-    nodeArguments.push('--cpu-prof', `--cpu-prof-dir=${profileDirectory}`, `--cpu-prof-name=${options.name}-${Date.now()}.cpuprofile`);
+    // One directory per child: the main thread and tsx's loader thread each write a profile (the main one is the largest).
+    const directory = join(profileDirectory, `${options.name}-${new Date().toISOString().replaceAll(':', '-')}`);
+    mkdirSync(directory, { recursive: true });
+    nodeArguments.push('--cpu-prof', `--cpu-prof-dir=${directory}`);
+    console.log(`  ${options.name} writes its CPU profile to ${directory} when it stops`);
   }
   const child = spawn(process.execPath, [...nodeArguments, options.script], { cwd: repositoryRoot, env: options.environment, stdio: ['ignore', 'pipe', 'pipe'] });
   cleanup.track(child);
