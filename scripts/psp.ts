@@ -7,16 +7,21 @@
  * The amount is converted to minor units with string arithmetic (never floats). The body is
  * `{id, type: "deposit.succeeded", participantId, amount: {currency, amountMinor}}`, signed with
  * escrow's own `signPayload` and the secret escrow uses: PSP_WEBHOOK_SECRET, else the file
- * `<repository>/.data/psp-webhook-secret` (created on first use by whichever of escrow and this
+ * `<data directory>/psp-webhook-secret` (created on first use by whichever of escrow and this
  * script runs first). `--replay` sends the same signed event a second time, as a provider retries,
  * to show that escrow applies it once.
+ *
+ * Without `--gateway` it delivers to the platform `npm start` runs from this clone, and takes that
+ * platform's data directory for the secret (kit's `findLocalPlatform`, which the admin command uses
+ * too); with no such platform, to http://127.0.0.1:8080 and `<repository>/.data` (SIZHONG_DATA_DIR
+ * moves it).
  *
  * Prints one JSON line per delivery on stdout. Exit codes: 0 delivered, 1 refused by the platform
  * or the gateway unreachable, 2 usage error.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { amountMinorMax, defaultDataDirectory, resolveLocalSecret } from '@sizhong/kit';
+import { amountMinorMax, defaultDataDirectory, findLocalPlatform, type LocalPlatform, noLocalPlatformMessage, resolveLocalSecret } from '@sizhong/kit';
 import { signPayload } from '../services/escrow/src/app/payment-provider';
 
 /** Decimal places of each currency the platform supports (escrow's platform currencies). */
@@ -31,11 +36,12 @@ export const pspUsage = `Usage:
   --currency     default CNY; ${Object.entries(minorDigitsByCurrency)
     .map(([currency, digits]) => `${currency} (${digits} decimals)`)
     .join(', ')}
-  --gateway      the gateway's base URL (default http://127.0.0.1:8080)
+  --gateway      the gateway's base URL (default: the platform \`npm start\` runs from this clone, else http://127.0.0.1:8080)
   --event-id     the provider's event id (default: a new random one); reuse one to resend an event
   --replay       send the same signed event twice, to see it applied once
 
-Environment: PSP_WEBHOOK_SECRET (at least 32 characters; default: the secret in <repository>/.data/psp-webhook-secret).`;
+Environment: PSP_WEBHOOK_SECRET (at least 32 characters; default: the secret in the running platform's data
+directory, else in <repository>/.data, file psp-webhook-secret).`;
 
 /** The same file name and minimum length escrow uses (services/escrow/src/escrow-service.ts). */
 export const pspWebhookSecretFileName = 'psp-webhook-secret';
@@ -81,7 +87,11 @@ export function toMinorUnits(amount: string, currency: ProviderCurrency): bigint
   return amountMinor;
 }
 
-export function parseDepositCommand(argv: readonly string[], newEventId: () => string = () => `evt_${randomBytes(12).toString('hex')}`): DepositCommand {
+export function parseDepositCommand(
+  argv: readonly string[],
+  newEventId: () => string = () => `evt_${randomBytes(12).toString('hex')}`,
+  gatewayUrlFallback: string = gatewayUrlDefault,
+): DepositCommand {
   const [command, ...rest] = argv;
   if (command === undefined) throw new UsageError('no command given');
   if (command !== 'deposit') throw new UsageError(`unknown command "${command}"`);
@@ -113,7 +123,7 @@ export function parseDepositCommand(argv: readonly string[], newEventId: () => s
   const amountMinor = toMinorUnits(values.amount, currency);
   const eventId = values['event-id'] ?? newEventId();
   if (!eventIdPattern.test(eventId)) throw new UsageError(`--event-id "${eventId}" must be 1–100 of A–Z a–z 0–9 _ -`);
-  return { participantId, currency, amountMinor, gatewayUrl: parseGatewayUrl(values.gateway ?? gatewayUrlDefault), eventId, replay: values.replay ?? false };
+  return { participantId, currency, amountMinor, gatewayUrl: parseGatewayUrl(values.gateway ?? gatewayUrlFallback), eventId, replay: values.replay ?? false };
 }
 
 function parseGatewayUrl(text: string): string {
@@ -137,13 +147,13 @@ export function depositEventBody(command: DepositCommand): string {
   });
 }
 
-/** The secret escrow verifies with: the configured one, else the shared local file. */
-export function resolveWebhookSecret(configured: string | undefined): Uint8Array {
+/** The secret escrow verifies with: the configured one, else the shared local file in `dataDirectory`. */
+export function resolveWebhookSecret(configured: string | undefined, dataDirectory: string = defaultDataDirectory()): Uint8Array {
   const value = configured === undefined || configured.trim() === '' ? undefined : configured;
   if (value !== undefined && value.length < pspWebhookSecretLengthMin) {
     throw new UsageError(`PSP_WEBHOOK_SECRET must be at least ${pspWebhookSecretLengthMin} characters (escrow refuses shorter ones)`);
   }
-  return resolveLocalSecret({ configured: value, dataDirectory: defaultDataDirectory(), fileName: pspWebhookSecretFileName, lengthMin: pspWebhookSecretLengthMin }).secret;
+  return resolveLocalSecret({ configured: value, dataDirectory, fileName: pspWebhookSecretFileName, lengthMin: pspWebhookSecretLengthMin }).secret;
 }
 
 interface Delivery {
@@ -180,11 +190,14 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${pspUsage}\n`);
     return 0;
   }
+  const platform: LocalPlatform | undefined = findLocalPlatform();
+  // SIZHONG_DATA_DIR set here wins, as it does for escrow.
+  const dataDirectory = process.env['SIZHONG_DATA_DIR'] === undefined && platform !== undefined ? platform.dataDirectory : defaultDataDirectory();
   let command: DepositCommand;
   let secret: Uint8Array;
   try {
-    command = parseDepositCommand(argv);
-    secret = resolveWebhookSecret(process.env['PSP_WEBHOOK_SECRET']);
+    command = parseDepositCommand(argv, undefined, platform?.gatewayUrl);
+    secret = resolveWebhookSecret(process.env['PSP_WEBHOOK_SECRET'], dataDirectory);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`psp: ${error.message}\n\n${pspUsage}\n`);
@@ -200,7 +213,9 @@ async function main(argv: readonly string[]): Promise<number> {
     try {
       answer = await deliver(command.gatewayUrl, body, signature);
     } catch (error) {
-      process.stderr.write(`psp: cannot deliver to ${command.gatewayUrl}: ${describeFailure(error)}\n`);
+      const gatewayGiven = argv.some((argument) => argument === '--gateway' || argument.startsWith('--gateway='));
+      const hint = platform === undefined && !gatewayGiven ? `; ${noLocalPlatformMessage()}, or pass --gateway` : '';
+      process.stderr.write(`psp: cannot deliver to ${command.gatewayUrl}: ${describeFailure(error)}${hint}\n`);
       return 1;
     }
     if (answer.status !== 200) {

@@ -1,15 +1,28 @@
 /**
  * The admin command: creates participants with any role, including those sign-up refuses
- * (regulator, arbiter, admin). Reads MONGO_URL and GATEWAY_DATABASE like the gateway.
+ * (regulator, arbiter, admin). Reads MONGO_URL and GATEWAY_DATABASE like the gateway; when
+ * MONGO_URL is unset it uses the platform `npm start` runs from this clone (kit's
+ * `findLocalPlatform`), so it works right after `npm start` with nothing exported.
  *
  *   npm run admin -- create-participant --role regulator --email r@example.org --password '…' [--display-name 'R. Egulator']
  *
- * Exit codes: 0 created, 1 refused or failed (e.g. the email is taken), 2 usage error.
+ * Exit codes: 0 created, 1 refused or failed (e.g. the email is taken, or no MONGO_URL and no
+ * running platform), 2 usage error, 78 invalid configuration.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { connectMongo, isDomainError, isParticipantRole, type ParticipantRole, participantRoles, systemClock } from '@sizhong/kit';
-import { loadGatewayConfig } from './config';
+import {
+  connectMongo,
+  exitOnConfigurationError,
+  findLocalPlatform,
+  isDomainError,
+  isParticipantRole,
+  noLocalPlatformMessage,
+  type ParticipantRole,
+  participantRoles,
+  systemClock,
+} from '@sizhong/kit';
+import { type GatewayConfig, loadGatewayConfig } from './config';
 import { ParticipantStore } from './identity/participant-store';
 import { Participants } from './identity/participants';
 import { displayNameSchema, emailSchema, newPasswordSchema } from './identity/schemas';
@@ -23,7 +36,8 @@ export const adminUsage = `Usage:
   --password-stdin  read the password from standard input
   --display-name    shown to others; defaults to the part of the email before @
 
-Environment: MONGO_URL (required), GATEWAY_DATABASE (default sizhong_gateway).`;
+Environment: MONGO_URL and GATEWAY_DATABASE (default sizhong_gateway); when MONGO_URL is unset, those of
+the platform \`npm start\` runs from this clone.`;
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -75,6 +89,16 @@ export function parseCreateParticipant(argv: readonly string[], readStdin: () =>
   return { roles: roles.filter(isParticipantRole), email: email.data, password: password.data, displayName: displayName.data };
 }
 
+/** The configured database, else the one of the platform running from this clone. */
+function findGatewayDatabase(config: GatewayConfig): { mongoUrl: string; name: string } | undefined {
+  if (config.MONGO_URL !== undefined) return { mongoUrl: config.MONGO_URL, name: config.GATEWAY_DATABASE };
+  const platform = findLocalPlatform();
+  if (platform === undefined) return undefined;
+  // A GATEWAY_DATABASE given here wins; otherwise the one the running gateway was given.
+  const name = process.env['GATEWAY_DATABASE']?.trim() ? config.GATEWAY_DATABASE : (platform.gatewayDatabase ?? config.GATEWAY_DATABASE);
+  return { mongoUrl: platform.mongoUrl, name };
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   let command: CreateParticipantCommand;
   try {
@@ -84,12 +108,12 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`admin: ${error.message}\n\n${adminUsage}\n`);
     return 2;
   }
-  const config = loadGatewayConfig();
-  if (config.MONGO_URL === undefined) {
-    process.stderr.write('admin: MONGO_URL is not set; point it at the MongoDB the gateway uses\n');
-    return 2;
+  const database = findGatewayDatabase(loadGatewayConfig());
+  if (database === undefined) {
+    process.stderr.write(`admin: MONGO_URL is not set and ${noLocalPlatformMessage()}, or set MONGO_URL to the MongoDB the gateway uses\n`);
+    return 1;
   }
-  const mongo = await connectMongo(config.MONGO_URL, config.GATEWAY_DATABASE);
+  const mongo = await connectMongo(database.mongoUrl, database.name);
   try {
     const store = new ParticipantStore(mongo);
     await store.ensureIndexes();
@@ -109,6 +133,7 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (exitCode) => process.exit(exitCode),
     (error: unknown) => {
+      exitOnConfigurationError(error, 'admin');
       process.stderr.write(`admin: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exit(1);
     },

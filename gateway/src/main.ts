@@ -2,11 +2,23 @@
  * The gateway process: reads configuration once, connects to its database, starts telemetry,
  * listens, and prints one JSON log line `{"msg":"gateway listening","url":"http://…"}` whatever
  * LOG_LEVEL says (the platform runner reads it). SIGINT or SIGTERM closes the server (requests in
- * flight finish, up to a grace period), then the database and telemetry, and exits 0.
+ * flight finish, up to a grace period), then the database and telemetry, and exits 0. Invalid
+ * configuration exits with 78 after saying what is wrong once (kit's `exitOnConfigurationError`);
+ * anything else that stops the start exits with 1 and its stack.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connectMongo, createLogger, type Logger, type MongoConnection, startTelemetry, type Telemetry } from '@sizhong/kit';
+import {
+  ConfigurationError,
+  configurationProblem,
+  connectMongo,
+  createLogger,
+  exitOnConfigurationError,
+  type Logger,
+  type MongoConnection,
+  startTelemetry,
+  type Telemetry,
+} from '@sizhong/kit';
 import { createApp, type GatewayDependencies } from './app';
 import { type GatewayConfig, loadGatewayConfig } from './config';
 import { defaultDataDirectory, resolveTokenSecret } from './identity/token-secret';
@@ -25,7 +37,11 @@ export async function startGateway(
   options: { logger?: Logger; routes?: GatewayDependencies['routes'] } = {},
 ): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger({ service: 'gateway', level: config.LOG_LEVEL });
-  if (config.MONGO_URL === undefined) throw new Error('MONGO_URL is required: the gateway keeps participants in its own database');
+  if (config.MONGO_URL === undefined) {
+    throw new ConfigurationError([
+      configurationProblem('MONGO_URL', undefined, 'required by the gateway, which keeps participants in its own database', 'a MongoDB connection string', 'mongodb://127.0.0.1:27027/'),
+    ]);
+  }
   const telemetry: Telemetry = startTelemetry({ serviceName: 'gateway', otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   let mongo: MongoConnection | undefined;
   try {
@@ -103,8 +119,10 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((error: unknown) => {
-    // Configuration errors carry their own readable message; print it as one JSON line too.
-    process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'gateway', msg: 'gateway failed to start', error: error instanceof Error ? error.message : String(error) })}\n`);
+    // Invalid configuration: said once, without a stack, exit 78 (the runner does not restart it).
+    exitOnConfigurationError(error, 'gateway');
+    const stack = error instanceof Error ? error.stack : undefined;
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'gateway', msg: 'gateway failed to start', error: error instanceof Error ? error.message : String(error), stack })}\n`);
     process.exit(1);
   });
 }

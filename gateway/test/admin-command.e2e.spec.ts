@@ -1,4 +1,7 @@
-// Proves the admin command as a real child process against the test database: it creates a regulator who can then sign in, refuses a taken email, and answers usage errors clearly with exit code 2.
+// Proves the admin command as a real child process against the test database: it creates a regulator who can then sign in, refuses a taken email, answers usage errors clearly with exit code 2, says what to run first when it finds no database, and refuses invalid configuration with 78. (Finding the platform `npm start` runs is proved in scripts/start.e2e.spec.ts.)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connectMongo, type MongoConnection } from '@sizhong/kit';
 import { testDatabaseName, testInfrastructure } from '@sizhong/testkit';
 import { HttpClient, signIn, startTestGateway, type TestGateway, testPassword, uniqueEmail } from './support/test-gateway';
@@ -75,9 +78,27 @@ describe('npm run admin -- create-participant', () => {
     expect(refused.stdout).toBe('');
   });
 
-  it('says so when MONGO_URL is missing', async () => {
-    const refused = await runScript(adminScript, ['create-participant', '--role', 'admin', '--email', 'a@example.org', '--password', testPassword], cleanEnvironment({ MONGO_URL: '' }));
-    expect(refused.exitCode).toBe(2);
-    expect(refused.stderr).toContain('MONGO_URL is not set');
+  it('says what to run first when MONGO_URL is missing and no platform runs from the clone (exit 1)', async () => {
+    // An empty state directory: a platform the developer runs from this clone must not answer instead.
+    const stateDirectory = mkdtempSync(join(tmpdir(), 'sizhong-admin-state-'));
+    try {
+      const refused = await runScript(
+        adminScript,
+        ['create-participant', '--role', 'admin', '--email', 'a@example.org', '--password', testPassword],
+        cleanEnvironment({ MONGO_URL: '', SIZHONG_STATE_DIR: stateDirectory }),
+      );
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toContain('MONGO_URL is not set and no platform is running from this clone');
+      expect(refused.stderr).toContain('`npm start`');
+    } finally {
+      rmSync(stateDirectory, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses invalid configuration once, naming the variable, with exit code 78', async () => {
+    const refused = await runScript(adminScript, ['create-participant', '--role', 'admin', '--email', 'a@example.org', '--password', testPassword], { ...environment, GATEWAY_DATABASE: 'no spaces allowed' });
+    expect(refused.exitCode).toBe(78);
+    expect(refused.stderr.match(/GATEWAY_DATABASE="no spaces allowed"/g)).toHaveLength(1);
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -1,4 +1,4 @@
-// Proves gateway/src/main.ts as the platform runner uses it: a real process prints one JSON line with its URL, serves, keeps a generated token secret (0600) across restarts, and exits 0 on SIGTERM and SIGINT.
+// Proves gateway/src/main.ts as the platform runner uses it: a real process prints one JSON line with its URL, serves, keeps a generated token secret (0600) across restarts, and exits 0 on SIGTERM and SIGINT; invalid configuration exits 78 with one message and no stack.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,16 +69,20 @@ describe('main.ts', () => {
     expect(await second.exited).toBe(0);
   });
 
-  it('refuses to start without MONGO_URL, saying why', async () => {
+  it('refuses to start without MONGO_URL, saying why once, with exit code 78 (configuration)', async () => {
     const refused = await runScript(mainScript, [], cleanEnvironment({ MONGO_URL: '', GATEWAY_PORT: '0', GATEWAY_DATA_DIR: dataDirectory }));
-    expect(refused.exitCode).toBe(1);
-    expect(JSON.parse(refused.stderr.trim())).toMatchObject({ level: 'fatal', msg: 'gateway failed to start', error: expect.stringContaining('MONGO_URL is required') });
+    expect(refused.exitCode).toBe(78);
+    expect(refused.stderr).toMatch(/^gateway cannot start: invalid configuration \(1 variable\)/);
+    expect(refused.stderr).toContain('MONGO_URL=(unset): required by the gateway');
+    expect(refused.stderr).toContain('example:  MONGO_URL=mongodb://');
   });
 
-  it('refuses invalid configuration with the setting named', async () => {
+  it('refuses invalid configuration with every setting named once, no stack, and exit code 78', async () => {
     const refused = await runScript(mainScript, [], { ...environment, GATEWAY_PORT: 'eighty', AUTH_TOKEN_SECRET: 'short' });
-    expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toContain('GATEWAY_PORT');
-    expect(refused.stderr).toContain('AUTH_TOKEN_SECRET must be at least 32 characters');
+    expect(refused.exitCode).toBe(78);
+    expect(refused.stderr.match(/GATEWAY_PORT="eighty": not a number/g)).toHaveLength(1);
+    expect(refused.stderr).toContain('AUTH_TOKEN_SECRET=(hidden, 5 characters): AUTH_TOKEN_SECRET must be at least 32 characters');
+    expect(refused.stderr).not.toContain('"short"');
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
   });
 });

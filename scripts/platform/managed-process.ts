@@ -2,10 +2,16 @@
  * A platform process under supervision: output to a log file (warnings and errors echoed to the
  * terminal), a crash reported with the last lines of its log and restarted a bounded number of
  * times, and a stop that escalates from SIGTERM to SIGKILL.
+ *
+ * A process that exits with `configurationErrorExitCode` (78) refused its configuration, and has
+ * said why on its standard error, which is echoed as it comes. It is not restarted (a restart reads
+ * the same environment) and its log is not quoted again: the reason appears once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Readable } from 'node:stream';
+import { configurationErrorExitCode } from '../../packages/kit/src/config';
 
 /** Restarts allowed per process before the platform gives up and stops. */
 export const restartsMax = 3;
@@ -25,6 +31,8 @@ export interface ManagedProcessOptions {
   readonly say: (line: string) => void;
   /** Called when the process crashed more often than `restartsMax`. */
   readonly onGiveUp: (name: string) => void;
+  /** Called when the process exited with `configurationErrorExitCode`; it is not restarted. */
+  readonly onConfigurationError: (name: string) => void;
 }
 
 export class ManagedProcess {
@@ -44,13 +52,10 @@ export class ManagedProcess {
     this.log ??= createWriteStream(this.options.logFile, { flags: 'a' });
     const child = spawn(this.options.command, [...this.options.args], { env: this.options.environment, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    const forward = (chunk: Buffer) => {
-      this.log?.write(chunk);
-      for (const line of chunk.toString().split('\n')) this.echoIfImportant(line);
-    };
-    child.stdout?.on('data', forward);
-    child.stderr?.on('data', forward);
-    child.on('exit', (code, signal) => this.exited(code, signal));
+    this.forward(child.stdout);
+    this.forward(child.stderr);
+    // 'close', not 'exit': by then the output is read, so a refusal is shown before the verdict on it.
+    child.on('close', (code, signal) => this.exited(code, signal));
   }
 
   async stop(): Promise<void> {
@@ -68,14 +73,32 @@ export class ManagedProcess {
     await this.closeLog();
   }
 
-  /** Kills at once (a second Ctrl-C). */
+  /** Kills at once (a second Ctrl-C); a `stop()` under way then returns as soon as the process is gone. */
   kill(): void {
     this.stopping = true;
-    this.child?.kill('SIGKILL');
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+
+  /** Writes every chunk to the log and echoes whole lines, so that a line split across chunks is judged whole. */
+  private forward(stream: Readable | null): void {
+    let pending = '';
+    stream?.on('data', (chunk: Buffer) => {
+      this.log?.write(chunk);
+      const lines = (pending + chunk.toString()).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) this.echoIfImportant(line);
+    });
+    stream?.on('end', () => this.echoIfImportant(pending));
   }
 
   private exited(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.stopping) return;
+    if (code === configurationErrorExitCode) {
+      this.options.say(`✗ ${this.options.name} refused its configuration (exit code ${code}, reason above); not restarting it`);
+      this.options.onConfigurationError(this.options.name);
+      return;
+    }
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     this.options.say(`✗ ${this.options.name} ${how}. Last lines of ${this.options.logFile}:\n${this.tail()}`);
     if (this.restarts >= restartsMax) {

@@ -1,6 +1,6 @@
-// Proves configuration is validated once with clear messages and documented defaults.
+// Proves configuration is validated once with clear messages (variable, problem, rule, example; secrets hidden), documented defaults, and the exit-78 convention.
 import { z } from 'zod';
-import { ConfigurationError, configFields, describeConfig, loadConfig, serviceConfigShape } from './config';
+import { ConfigurationError, configFields, configurationErrorExitCode, describeConfig, exitOnConfigurationError, loadConfig, serviceConfigShape } from './config';
 
 const shape = {
   ...serviceConfigShape,
@@ -23,14 +23,48 @@ describe('loadConfig', () => {
     expect(loadConfig(shape, { PLATFORM_FEE_BPS: '' }).PLATFORM_FEE_BPS).toBe(500);
   });
 
-  it('names every invalid variable', () => {
-    expect(() => loadConfig(shape, { PLATFORM_FEE_BPS: '10001', GRPC_PORT: 'x' })).toThrow(ConfigurationError);
+  function refusal(environment: Record<string, string>, schema: Record<string, z.ZodType> = shape): ConfigurationError {
     try {
-      loadConfig(shape, { PLATFORM_FEE_BPS: '10001', GRPC_PORT: 'x' });
+      loadConfig(schema, environment);
     } catch (error) {
-      expect((error as Error).message).toContain('PLATFORM_FEE_BPS');
-      expect((error as Error).message).toContain('GRPC_PORT');
+      if (error instanceof ConfigurationError) return error;
+      throw error;
     }
+    throw new Error('expected a ConfigurationError');
+  }
+
+  it('names every invalid variable, in the order of the shape, with the problem, the rule and an example', () => {
+    const error = refusal({ PLATFORM_FEE_BPS: 'abc', GRPC_PORT: '70000', LOG_LEVEL: 'loud', MONGO_URL: 'nope' });
+    expect(error.problems).toEqual([
+      { variable: 'LOG_LEVEL', given: '"loud"', problem: 'not one of the allowed values', expected: 'one of fatal, error, warn, info, debug, trace, silent — pino log level', example: 'info' },
+      { variable: 'MONGO_URL', given: '"nope"', problem: 'not a valid url', expected: expect.stringMatching(/^a URL — MongoDB connection string/), example: 'mongodb://127.0.0.1:27027/' },
+      { variable: 'GRPC_PORT', given: '"70000"', problem: 'more than 65535', expected: 'a whole number from 0 to 65535 — gRPC port', example: '0' },
+      { variable: 'PLATFORM_FEE_BPS', given: '"abc"', problem: 'not a number', expected: 'a whole number from 0 to 10000 — platform fee (basis points)', example: '500' },
+    ]);
+    expect(error.message.split('\n').slice(0, 4)).toEqual([
+      'invalid configuration (4 variables); fix the environment and start again:',
+      '  LOG_LEVEL="loud": not one of the allowed values',
+      '    expected: one of fatal, error, warn, info, debug, trace, silent — pino log level',
+      '    example:  LOG_LEVEL=info',
+    ]);
+  });
+
+  it('keeps a message written for the setting, says "unset" for a missing one, and hides secrets and URL passwords', () => {
+    const schema = {
+      API_SECRET: z.string().min(32, 'API_SECRET must be at least 32 characters').optional().describe('signing secret'),
+      DATABASE_URL: z.string().regex(/^postgres:/).describe('where the rows are'),
+      NEEDED: z.string().min(1).describe('must be set'),
+      RATIO: z.coerce.number().int().min(1).default(3),
+    };
+    const error = refusal({ API_SECRET: 'hunter2', DATABASE_URL: 'mongodb://ann:pa55word@db:27017/', RATIO: '1.5' }, schema);
+    expect(error.problems).toEqual([
+      { variable: 'API_SECRET', given: '(hidden, 7 characters)', problem: 'API_SECRET must be at least 32 characters', expected: 'text at least 32 characters — signing secret', example: undefined },
+      { variable: 'DATABASE_URL', given: '"mongodb://…@db:27017/"', problem: 'does not have the expected form', expected: 'text matching /^postgres:/ — where the rows are', example: undefined },
+      { variable: 'NEEDED', given: '(unset)', problem: 'required, but unset', expected: 'text at least 1 character — must be set', example: undefined },
+      { variable: 'RATIO', given: '"1.5"', problem: 'not a whole number', expected: 'a whole number, at least 1', example: '3' },
+    ]);
+    expect(error.message).not.toContain('hunter2');
+    expect(error.message).not.toContain('pa55word');
   });
 
   it('describes every setting with its default', () => {
@@ -38,5 +72,41 @@ describe('loadConfig', () => {
     expect(rows.find((row) => row.name === 'PLATFORM_FEE_BPS')).toEqual({ name: 'PLATFORM_FEE_BPS', defaultValue: '500', description: 'platform fee (basis points)' });
     expect(rows.find((row) => row.name === 'REQUIRED')?.defaultValue).toBe('(required)');
     expect(rows.find((row) => row.name === 'MONGO_URL')?.defaultValue).toBe('(unset)');
+  });
+});
+
+describe('exitOnConfigurationError', () => {
+  let exit: jest.SpyInstance;
+  let write: jest.SpyInstance;
+  beforeEach(() => {
+    exit = jest.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    write = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  });
+  afterEach(() => {
+    exit.mockRestore();
+    write.mockRestore();
+  });
+
+  it('prints the message once, without a stack, and exits with 78 (EX_CONFIG)', () => {
+    let error: unknown;
+    try {
+      loadConfig(shape, { PLATFORM_FEE_BPS: 'abc' });
+    } catch (caught) {
+      error = caught;
+    }
+    exitOnConfigurationError(error, 'escrow');
+    expect(configurationErrorExitCode).toBe(78);
+    expect(exit).toHaveBeenCalledWith(78);
+    expect(write).toHaveBeenCalledTimes(1);
+    const printed = String(write.mock.calls[0]?.[0]);
+    expect(printed).toMatch(/^escrow cannot start: invalid configuration \(1 variable\)/);
+    expect(printed).toContain('PLATFORM_FEE_BPS="abc": not a number');
+    expect(printed).not.toMatch(/\n\s+at /);
+  });
+
+  it('returns at once for any other error, which the caller reports as a crash', () => {
+    exitOnConfigurationError(new Error('boom'), 'escrow');
+    expect(exit).not.toHaveBeenCalled();
+    expect(write).not.toHaveBeenCalled();
   });
 });

@@ -5,6 +5,7 @@
  *   2. testcontainers, when a Docker engine answers;
  *   3. the local servers (Kafka and mongo-java-server, both from Maven jars), reused when running.
  */
+import { join } from 'node:path';
 import { startContainers } from './start-containers';
 import { isDockerEngineAnswering } from './docker-engine';
 import { LocalKafka } from './local-kafka';
@@ -39,6 +40,12 @@ export interface InfrastructureOptions {
   useTestcontainers?: boolean;
   /** The clone, for the local servers' state; found from this file's location when absent. */
   repositoryRoot?: string;
+  /**
+   * Where the local servers keep their state, one subdirectory per server; defaults to
+   * `<clone>/.cache/infra`. A second set of servers from the same clone (the runner's tests start
+   * one) needs its own, besides its own ports.
+   */
+  stateDirectory?: string;
 }
 
 export async function ensureInfrastructure(options: InfrastructureOptions = {}): Promise<Infrastructure> {
@@ -64,8 +71,9 @@ export async function ensureInfrastructure(options: InfrastructureOptions = {}):
   }
 
   const localOptions = { environment, log, ...(options.repositoryRoot === undefined ? {} : { repositoryRoot: options.repositoryRoot }) };
-  const kafka = wanted.kafka ? new LocalKafka(localOptions) : undefined;
-  const mongo = wanted.mongo ? new LocalMongo(localOptions) : undefined;
+  const stateOf = (server: string) => (options.stateDirectory === undefined ? {} : { stateDirectory: join(options.stateDirectory, server) });
+  const kafka = wanted.kafka ? new LocalKafka({ ...localOptions, ...stateOf('kafka') }) : undefined;
+  const mongo = wanted.mongo ? new LocalMongo({ ...localOptions, ...stateOf('mongo') }) : undefined;
   // Both start at once: cold downloads and the two JVM starts overlap instead of adding up.
   const [kafkaStarted, mongoStarted] = await Promise.allSettled([kafka?.up(), mongo?.up()]);
   const startedHere = [
