@@ -1,13 +1,15 @@
-// Proves the service generator: a service created from nothing type-checks, its generated test passes, and
-// it starts as its own process and answers grpc.health.v1 SERVING; bad names and taken ports are refused.
+// Proves the service generator: a service created from nothing type-checks, its generated test passes, it starts
+// as its own process and answers grpc.health.v1 SERVING, and `npm start` runs it with the rest and /readyz checks
+// it green; bad names and taken ports are refused.
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkHealth } from '../packages/kit/src/grpc/client';
-import { ServiceProcess, testServiceEnvironment } from '../packages/testkit/src';
+import { ServiceProcess, testDatabaseName, testInfrastructure, testServiceEnvironment, testTopicPrefix } from '../packages/testkit/src';
+import { PlatformUnderTest } from './platform/platform-under-test';
 import { createService, declaredPorts, grpcPortFirst } from './new-service';
 
-jest.setTimeout(240_000);
+jest.setTimeout(480_000);
 
 const root = join(__dirname, '..');
 const name = `gen-${process.pid.toString(36)}-${Date.now().toString(36)}`;
@@ -54,5 +56,26 @@ describe('npm run new-service', () => {
     }
     // A graceful stop exits 0.
     expect(service.exitCodes).toEqual([0]);
+  });
+
+  it('runs under npm start beside the others, and /readyz checks it', async () => {
+    const platform = await PlatformUnderTest.start({
+      build: true,
+      infrastructure: testInfrastructure(),
+      environment: {
+        GATEWAY_DATABASE: testDatabaseName('generated_gateway'),
+        ESCROW_DATABASE: testDatabaseName('generated_escrow'),
+        KAFKA_TOPIC_PREFIX: testTopicPrefix('generated'),
+        [`${name.toUpperCase().replace(/-/g, '_')}_GRPC_PORT`]: '0',
+      },
+    });
+    try {
+      const url = await platform.waitUntilRunning();
+      expect(platform.output).toContain(`started ${name}`);
+      const readiness = (await (await fetch(`${url}/readyz`)).json()) as { status: string; checks: Record<string, string> };
+      expect(readiness).toMatchObject({ status: 'ready', checks: { [name]: 'up', escrow: 'up' } });
+    } finally {
+      await platform.cleanUp();
+    }
   });
 });

@@ -28,7 +28,7 @@ import { ConfigurationError, configFields, configurationErrorExitCode, loadConfi
 import { defaultDataDirectory } from '../packages/kit/src/local-secrets';
 import { findLocalPlatform, localStateDirectory, removeLocalPlatform, writeLocalPlatform } from '../packages/kit/src/local-platform';
 import { ensureInfrastructure, findFreePort, findRepositoryRoot, formatSeconds, InfrastructureError, type Infrastructure } from '../packages/testkit/src/infra';
-import { entryPoint, gatewayDirectory, type PlatformService, portVariable, presentServices } from './platform/components';
+import { entryPoint, gatewayDirectory, gatewayDownstreamEnvironment, type PlatformService, portVariable, presentServices } from './platform/components';
 import { ManagedProcess } from './platform/managed-process';
 
 /** How long the platform may take to become ready before the runner gives up. */
@@ -69,13 +69,14 @@ async function main(): Promise<void> {
   say(`✓ infrastructure (${infrastructure.source}): Kafka ${infrastructure.kafkaBrokers.join(',')}, MongoDB ${infrastructure.mongoUrl}`);
 
   const shared = { ...process.env, KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','), MONGO_URL: infrastructure.mongoUrl, SIZHONG_REPOSITORY_ROOT: repositoryRoot };
-  const gatewayEnvironment: NodeJS.ProcessEnv = { ...shared };
+  const addresses = new Map<PlatformService, string>();
   for (const service of services) {
     const port = await choosePort(ports[portVariable(service)] ?? service.grpcPortDefault, portVariable(service));
     supervise(service.name, entryPoint(repositoryRoot, service.directory), { ...shared, GRPC_HOST: '127.0.0.1', GRPC_PORT: String(port) });
-    gatewayEnvironment[service.addressVariable] = `127.0.0.1:${port}`;
+    addresses.set(service, `127.0.0.1:${port}`);
     say(`  started ${service.name} (gRPC 127.0.0.1:${port})`);
   }
+  const gatewayEnvironment: NodeJS.ProcessEnv = { ...shared, ...gatewayDownstreamEnvironment(addresses) };
 
   const gatewayPort = await choosePort(ports['GATEWAY_PORT'] ?? gatewayPortDefault, 'GATEWAY_PORT');
   supervise('gateway', entryPoint(repositoryRoot, gatewayDirectory), { ...gatewayEnvironment, GATEWAY_PORT: String(gatewayPort), GATEWAY_HOST: '127.0.0.1' });
