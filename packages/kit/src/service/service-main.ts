@@ -2,17 +2,15 @@
  * A service process's main, the same for every service: read and validate the configuration once,
  * start telemetry and the service, stop gracefully on SIGTERM or SIGINT (a second signal while
  * stopping is ignored: the stop is already under way), and exit with a code that tells what
- * happened: 0 after a stop, `configurationErrorExitCode` (78) when the configuration is invalid
+ * happened: 0 after a stop, `configurationErrorExitCode` (78, config.ts) when the configuration is invalid
  * (printed once, without a stack: the runner does not restart it), 1 after a crash.
  */
 import { z } from 'zod';
-import { ConfigurationError, configFields, loadConfig, serviceConfigShape } from '../config';
+import { configFields, exitOnConfigurationError, loadConfig, serviceConfigShape } from '../config';
 import { createLogger } from '../logging';
 import { startTelemetry } from '../telemetry';
 import { type ServiceDefinition, type ServiceRuntimeConfig, startService } from './service';
 
-/** EX_CONFIG from sysexits.h: the process refused its configuration; restarting it would not help. */
-export const serviceConfigurationErrorExitCode = 78;
 /** A stop that takes longer than this is cut short with exit code 1. */
 export const serviceStopTimeoutMs = 30_000;
 
@@ -36,9 +34,8 @@ export function runServiceMain<S extends Shape, Exposed>(definition: ServiceDefi
   try {
     config = loadConfig(shape, environment) as z.infer<z.ZodObject<S>> & ServiceRuntimeConfig;
   } catch (error) {
-    if (!(error instanceof ConfigurationError)) throw error;
-    process.stderr.write(`${definition.name}: ${error.message}\n`);
-    process.exit(serviceConfigurationErrorExitCode);
+    exitOnConfigurationError(error, definition.name);
+    throw error;
   }
   const telemetry = startTelemetry({ serviceName: definition.name, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });

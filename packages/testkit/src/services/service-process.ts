@@ -1,10 +1,11 @@
 /**
  * A service as a child process (`services/<name>/src/main.ts` through tsx), for tests that kill
  * it: SIGKILL at random moments, start again on the same database, and a supervisor that starts
- * it again when it exits by itself (as a platform would), except on a configuration error.
+ * it again when it exits by itself (as a platform would), except on a configuration error (exit 78).
  * `CrashableMongo` does the same to a MongoDB-wire server of the test's own.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { configurationErrorExitCode } from '@sizhong/kit';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +15,6 @@ import { findRepositoryRoot } from '../infra/repository-paths';
 
 /** A service process that exits by itself is started again after this pause. */
 export const supervisorRestartDelayMs = 500;
-/** The service's exit code for an invalid configuration (kit's serviceConfigurationErrorExitCode): not restarted. */
-const configurationErrorExitCode = 78;
 /** Log kept for a failing test's message. */
 const recentLogBytesMax = 5_000;
 
