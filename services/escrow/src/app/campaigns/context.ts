@@ -3,7 +3,7 @@
  * and the two writes every flow uses (a campaign decision, a pledge decision), each one guarded
  * write with its events on the aggregate's outbox.
  */
-import { type AggregateStore, type Clock, deterministicId, type Scheduler } from '@sizhong/kit';
+import { type AggregateStore, type Clock, deterministicId, type Money, type Scheduler } from '@sizhong/kit';
 import type { Campaign, CampaignEvent, CampaignPolicy, CampaignTotals, Pledge, PledgeEvent } from '../../domain/campaign';
 import { escrowAccount } from '../../domain/ledger/account';
 import { type BackerPositions, totalsOf } from '../../storage/campaign-store';
@@ -88,6 +88,20 @@ export class CampaignWrites {
       'pledge',
     );
     return aggregate.state;
+  }
+
+  /** Pays `amount` out of the campaign's escrow account to `creditAccountId`, once per `transferId`. */
+  async payFromEscrow(campaign: Campaign, payment: { transferId: string; creditAccountId: string; amount: Money; referenceKind: string; referenceId: string }): Promise<void> {
+    if (payment.amount.amountMinor === 0n) return;
+    await this.options.ledger.createTransfer({
+      id: payment.transferId,
+      mode: 'single_phase',
+      debitAccountId: escrowOf(campaign).id,
+      creditAccountId: payment.creditAccountId,
+      currency: payment.amount.currency,
+      amountMinor: payment.amount.amountMinor,
+      reference: { kind: payment.referenceKind, id: payment.referenceId },
+    });
   }
 
   /** Every pledge of a campaign (settlement and refunds: a query that scans on the embedded server). */

@@ -6,7 +6,7 @@
 import { type CallerIdentity, DomainError, deterministicId, hasRole, money, type Money } from '@sizhong/kit';
 import { acceptMilestone, advanceDelivery, type Campaign, type CollectedPledge, failDelivery, nextDueAt, planRefunds, refundPledge } from '../../domain/campaign';
 import { walletAccount } from '../../domain/ledger/account';
-import { campaignJobKinds, type CampaignView, type CampaignWrites, escrowOf } from './context';
+import { campaignJobKinds, type CampaignView, type CampaignWrites } from './context';
 
 export class Delivery {
   constructor(private readonly writes: CampaignWrites) {}
@@ -52,16 +52,7 @@ export class Delivery {
     }
     const creatorWallet = walletAccount(campaign.creatorId, campaign.goal.currency);
     for (const part of parts) {
-      if (part.amount.amountMinor === 0n) continue;
-      await this.options.ledger.createTransfer({
-        id: part.id,
-        mode: 'single_phase',
-        debitAccountId: escrowOf(campaign).id,
-        creditAccountId: creatorWallet.id,
-        currency: part.amount.currency,
-        amountMinor: part.amount.amountMinor,
-        reference: { kind: 'campaign-payout', id: campaign.id },
-      });
+      await this.writes.payFromEscrow(campaign, { transferId: part.id, creditAccountId: creatorWallet.id, amount: part.amount, referenceKind: 'campaign-payout', referenceId: campaign.id });
     }
   }
 
@@ -85,17 +76,8 @@ export class Delivery {
       }
     }
     for (const refund of planRefunds(campaign.refundAmount, collected)) {
-      if (refund.amount.amountMinor > 0n) {
-        await this.options.ledger.createTransfer({
-          id: deterministicId('tr', 'delivery-refund', refund.pledgeId),
-          mode: 'single_phase',
-          debitAccountId: escrowOf(campaign).id,
-          creditAccountId: walletAccount(refund.backerId, refund.amount.currency).id,
-          currency: refund.amount.currency,
-          amountMinor: refund.amount.amountMinor,
-          reference: { kind: 'pledge-refund', id: refund.pledgeId },
-        });
-      }
+      const refundTo = walletAccount(refund.backerId, refund.amount.currency).id;
+      await this.writes.payFromEscrow(campaign, { transferId: deterministicId('tr', 'delivery-refund', refund.pledgeId), creditAccountId: refundTo, amount: refund.amount, referenceKind: 'pledge-refund', referenceId: refund.pledgeId });
       await this.writes.decidePledge(refund.pledgeId, (current) => refundPledge(current, refund.amount, this.writes.now()));
     }
   }

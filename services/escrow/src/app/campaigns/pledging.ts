@@ -26,6 +26,7 @@ import {
   viewablePledge,
 } from '../../domain/campaign';
 import { walletAccount } from '../../domain/ledger/account';
+import type { TransferRequest } from '../../domain/ledger/transfer';
 import { pledgeIncrements, remainingCounter } from '../../storage/campaign-store';
 import { pledgeEventsToOutbox } from './campaign-events';
 import { type CampaignWrites, counterKeys, escrowOf, holdTransferId, pledgeHoldGraceMs } from './context';
@@ -85,19 +86,7 @@ export class Pledging {
     const transferId = holdTransferId(plan.pledgeId);
     const [reserved, held] = await Promise.allSettled([
       this.reserve(campaign, plan, options.firstOfBacker),
-      this.options.ledger.createSagaHold(
-        {
-          id: transferId,
-          mode: 'two_phase',
-          debitAccountId: walletAccount(plan.backerId, plan.amount.currency).id,
-          creditAccountId: escrowOf(campaign).id,
-          currency: plan.amount.currency,
-          amountMinor: plan.amount.amountMinor,
-          reference: { kind: 'pledge', id: plan.pledgeId },
-          timeoutMs: Math.max(1, campaign.endsAt.getTime() + pledgeHoldGraceMs - this.writes.now().getTime()),
-        },
-        { resume: options.resume },
-      ),
+      this.options.ledger.createSagaHold(this.holdRequest(campaign, plan), { resume: options.resume }),
     ]);
     if (reserved.status === 'fulfilled' && held.status === 'fulfilled') {
       const { pledge, events } = placePledge(plan, transferId, this.writes.now());
@@ -111,6 +100,20 @@ export class Pledging {
     if (unknownOutcome !== undefined) throw unknownOutcome;
     await this.giveBack(campaign, plan, { reserved: reserved.status === 'fulfilled', held: held.status === 'fulfilled' });
     throw failures[0];
+  }
+
+  /** The pledge's hold: a pending transfer from the backer's wallet to the campaign's escrow, outliving the deadline by the grace. */
+  private holdRequest(campaign: Campaign, plan: PledgePlan): TransferRequest & { mode: 'two_phase' } {
+    return {
+      id: holdTransferId(plan.pledgeId),
+      mode: 'two_phase',
+      debitAccountId: walletAccount(plan.backerId, plan.amount.currency).id,
+      creditAccountId: escrowOf(campaign).id,
+      currency: plan.amount.currency,
+      amountMinor: plan.amount.amountMinor,
+      reference: { kind: 'pledge', id: plan.pledgeId },
+      timeoutMs: Math.max(1, campaign.endsAt.getTime() + pledgeHoldGraceMs - this.writes.now().getTime()),
+    };
   }
 
   /** Takes the pledge's place in the campaign's counters; refusals say why. */
@@ -164,7 +167,7 @@ export class Pledging {
     }
     // Its hold may exist with or without its transfer document: record it if so, then void it.
     const hold = await this.options.ledger
-      .createSagaHold({ id: holdTransferId(plan.pledgeId), mode: 'two_phase', debitAccountId: walletAccount(plan.backerId, plan.amount.currency).id, creditAccountId: escrowOf(campaign).id, currency: plan.amount.currency, amountMinor: plan.amount.amountMinor, reference: { kind: 'pledge', id: plan.pledgeId }, timeoutMs: pledgeHoldGraceMs }, { resume: true })
+      .createSagaHold(this.holdRequest(campaign, plan), { resume: true })
       .catch((error: unknown) => {
         if (error instanceof DomainError && error.code === 'INSUFFICIENT_FUNDS') return undefined;
         throw error;

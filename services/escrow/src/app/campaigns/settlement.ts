@@ -17,7 +17,7 @@ import {
   voidPledge,
 } from '../../domain/campaign';
 import { feeAccount } from '../../domain/ledger/account';
-import { type CampaignView, type CampaignWrites, counterKeys, escrowOf, forEachConcurrently, settlementConcurrency } from './context';
+import { type CampaignView, type CampaignWrites, counterKeys, forEachConcurrently, settlementConcurrency } from './context';
 import type { Delivery } from './delivery';
 import { ignoreResolved, type Pledging } from './pledging';
 
@@ -97,15 +97,7 @@ export class Settlement {
 
     if (plan.fee.amountMinor > 0n) {
       const fee = await this.options.ledger.openAccount(feeAccount(plan.fee.currency));
-      await this.options.ledger.createTransfer({
-        id: deterministicId('tr', 'campaign-fee', campaign.id),
-        mode: 'single_phase',
-        debitAccountId: escrowOf(campaign).id,
-        creditAccountId: fee.id,
-        currency: plan.fee.currency,
-        amountMinor: plan.fee.amountMinor,
-        reference: { kind: 'campaign-fee', id: campaign.id },
-      });
+      await this.writes.payFromEscrow(campaign, { transferId: deterministicId('tr', 'campaign-fee', campaign.id), creditAccountId: fee.id, amount: plan.fee, referenceKind: 'campaign-fee', referenceId: campaign.id });
     }
     const view = await this.writes.decideCampaign(campaign.id, (current) => (current.state === 'succeeded' ? startDelivery(current, plan, this.writes.now()) : { campaign: current, events: [] }));
     await this.delivery.payOutReleased(view.campaign);
