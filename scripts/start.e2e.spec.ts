@@ -32,6 +32,8 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
 }
 
 const password = 'correct horse battery staple';
+/** Named, so that a service another test file generates under services/ meanwhile is not started here. */
+const services = ['escrow'];
 let platform: PlatformUnderTest | undefined;
 
 afterEach(async () => {
@@ -45,6 +47,7 @@ describe('npm start', () => {
     // On the jest run's servers, in databases and topics of its own.
     platform = await PlatformUnderTest.start({
       build: true,
+      services,
       infrastructure: testInfrastructure(),
       environment: { GATEWAY_DATABASE: testDatabaseName('start_gateway'), ESCROW_DATABASE: testDatabaseName('start_escrow'), KAFKA_TOPIC_PREFIX: testTopicPrefix('start') },
     });
@@ -68,7 +71,7 @@ describe('npm start', () => {
   });
 
   it('is found by `npm run admin` and `npm run psp` with nothing exported; a Ctrl-C to its process group then stops everything, its own servers too', async () => {
-    platform = await PlatformUnderTest.start();
+    platform = await PlatformUnderTest.start({ services });
     const url = await platform.waitUntilRunning();
     expect(platform.output).toContain('infrastructure (local)');
     const environment = platform.neighbourEnvironment;
@@ -106,7 +109,7 @@ describe('npm start', () => {
   });
 
   it('reports a service that refuses its configuration once, naming the variable, and stops the platform with exit code 78', async () => {
-    platform = await PlatformUnderTest.start({ environment: { PLATFORM_FEE_BPS: 'abc' } });
+    platform = await PlatformUnderTest.start({ services, environment: { PLATFORM_FEE_BPS: 'abc' } });
     await platform.waitForOutput(/infrastructure \(local\)/);
     const serverPids = platform.serverPids();
     await expect(platform.exited).resolves.toBe(78);
@@ -121,16 +124,21 @@ describe('npm start', () => {
     expect(await platform.leftBehind(serverPids)).toEqual({ processes: [], ports: [] });
   });
 
-  it('refuses an invalid port of its own before starting anything, with exit code 78', async () => {
-    platform = await PlatformUnderTest.start({ environment: { ESCROW_GRPC_PORT: 'fifty' } });
+  it('refuses an invalid setting of its own (a port, a service name) before starting anything, with exit code 78', async () => {
+    platform = await PlatformUnderTest.start({ services, environment: { ESCROW_GRPC_PORT: 'fifty' } });
     await expect(platform.exited).resolves.toBe(78);
     expect(platform.output.match(/ESCROW_GRPC_PORT="fifty": not a number/g)).toHaveLength(1);
     expect(platform.output).not.toContain('infrastructure (');
     expect(await platform.leftBehind([])).toEqual({ processes: [], ports: [] });
+    await platform.cleanUp();
+
+    platform = await PlatformUnderTest.start({ services: ['escrow', 'nonesuch'] });
+    await expect(platform.exited).resolves.toBe(78);
+    expect(platform.output).toContain('SIZHONG_SERVICES="escrow,nonesuch": no service nonesuch under services/');
   });
 
   it('stops everything when SIGINT reaches the process group twice, 50 ms apart (one keypress delivered twice, or an impatient user)', async () => {
-    platform = await PlatformUnderTest.start();
+    platform = await PlatformUnderTest.start({ services });
     await platform.waitUntilRunning();
     const serverPids = platform.serverPids();
     platform.signalGroup('SIGINT');
@@ -142,7 +150,7 @@ describe('npm start', () => {
   });
 
   it('kills a service that does not stop when a later Ctrl-C hurries it, and still stops the servers', async () => {
-    platform = await PlatformUnderTest.start();
+    platform = await PlatformUnderTest.start({ services });
     await platform.waitUntilRunning();
     const serverPids = platform.serverPids();
     // A hung service: stopped processes do not act on SIGINT or SIGTERM, only on SIGKILL.
@@ -161,7 +169,7 @@ describe('npm start', () => {
   });
 
   it('stops the servers that were still starting when SIGINT and SIGTERM arrived', async () => {
-    platform = await PlatformUnderTest.start();
+    platform = await PlatformUnderTest.start({ services });
     await platform.waitForOutput(/infra: Waiting for Kafka/);
     const serverPids = platform.serverPids();
     platform.signalGroup('SIGINT');

@@ -17,6 +17,7 @@
  * (GATEWAY_PORT, <SERVICE>_GRPC_PORT).
  *
  * Flags: --no-build skips the build (use after `npm run build`).
+ * SIZHONG_SERVICES (comma-separated names) runs only those services; unset runs every one.
  * SIZHONG_STATE_DIR moves the runner's state (logs, the platform record, the local servers' data)
  * away from `<repository>/.cache`, for a second platform from the same clone; give it other ports too.
  */
@@ -24,7 +25,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { ConfigurationError, configFields, configurationErrorExitCode, loadConfig } from '../packages/kit/src/config';
+import { ConfigurationError, configFields, configurationErrorExitCode, configurationProblem, loadConfig } from '../packages/kit/src/config';
 import { defaultDataDirectory } from '../packages/kit/src/local-secrets';
 import { findLocalPlatform, localStateDirectory, removeLocalPlatform, writeLocalPlatform } from '../packages/kit/src/local-platform';
 import { ensureInfrastructure, findFreePort, findRepositoryRoot, formatSeconds, InfrastructureError, type Infrastructure } from '../packages/testkit/src/infra';
@@ -55,9 +56,23 @@ function runnerConfigShape(services: readonly PlatformService[]) {
   return shape;
 }
 
+/** The services SIZHONG_SERVICES names (all when unset); a name with no service under services/ is a configuration error. */
+function selectServices(present: readonly PlatformService[], selection: string | undefined): PlatformService[] {
+  const wanted = (selection ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  if (wanted.length === 0) return [...present];
+  const unknown = wanted.filter((name) => !present.some((service) => service.name === name));
+  if (unknown.length > 0) {
+    const names = present.map((service) => service.name).join(',');
+    throw new ConfigurationError([
+      configurationProblem('SIZHONG_SERVICES', selection, `no service ${unknown.join(', ')} under services/`, `comma-separated names of services under services/ (${names}); unset runs them all`, names),
+    ]);
+  }
+  return present.filter((service) => wanted.includes(service.name));
+}
+
 async function main(): Promise<void> {
   const startedAtMs = Date.now();
-  const services = presentServices(repositoryRoot);
+  const services = selectServices(presentServices(repositoryRoot), process.env['SIZHONG_SERVICES']);
   const ports = loadConfig(runnerConfigShape(services)) as Record<string, number>;
   const running = findLocalPlatform();
   if (running) throw new Error(`Sizhong from this clone already runs at ${running.gatewayUrl} (npm start, pid ${running.runnerPid}); stop it first (Ctrl-C in its terminal)`);

@@ -24,6 +24,11 @@ export interface PlatformUnderTestOptions {
   readonly environment?: Record<string, string>;
   /** `--no-build` unless told otherwise: the first test of the file builds. */
   readonly build?: boolean;
+  /**
+   * The services to run (SIZHONG_SERVICES); unset runs every one under services/, including any
+   * that another test file generates there meanwhile.
+   */
+  readonly services?: readonly string[];
   /** Use these servers instead of starting a Kafka and a MongoDB-wire server of its own. */
   readonly infrastructure?: { readonly kafkaBrokers: readonly string[]; readonly mongoUrl: string };
 }
@@ -49,7 +54,7 @@ export class PlatformUnderTest {
     const stateDirectory = mkdtempSync(join(tmpdir(), 'sizhong-start-'));
     const ports: PlatformPorts = { kafka: await findFreePort(), kafkaController: await findFreePort(), mongo: await findFreePort() };
     const environment: NodeJS.ProcessEnv = { ...process.env };
-    for (const name of ['MONGO_URL', 'KAFKA_BROKERS', 'GATEWAY_DATABASE', 'AUTH_TOKEN_SECRET', 'PSP_WEBHOOK_SECRET', 'SIZHONG_DATA_DIR']) delete environment[name];
+    for (const name of ['MONGO_URL', 'KAFKA_BROKERS', 'GATEWAY_DATABASE', 'AUTH_TOKEN_SECRET', 'PSP_WEBHOOK_SECRET', 'SIZHONG_DATA_DIR', 'SIZHONG_SERVICES']) delete environment[name];
     const neighbourEnvironment: NodeJS.ProcessEnv = { ...environment, SIZHONG_STATE_DIR: stateDirectory };
     Object.assign(environment, {
       SIZHONG_STATE_DIR: stateDirectory,
@@ -63,6 +68,7 @@ export class PlatformUnderTest {
       TASK_DISPATCH_GRPC_PORT: '0',
       EQUITY_GRPC_PORT: '0',
       CREDIT_GRPC_PORT: '0',
+      ...(options.services ? { SIZHONG_SERVICES: options.services.join(',') } : {}),
       ...(options.infrastructure ? { KAFKA_BROKERS: options.infrastructure.kafkaBrokers.join(','), MONGO_URL: options.infrastructure.mongoUrl } : {}),
       ...options.environment,
     });
