@@ -133,6 +133,7 @@ export async function createApp(dependencies: GatewayDependencies): Promise<Gate
   registerEscrowRoutes(routes, escrow);
   registerCampaignRoutes(routes, escrow);
   dependencies.routes?.(routes, services);
+  routes.answerOtherMethods();
   app.use(router);
 
   app.use(notFoundHandler(logger));

@@ -66,8 +66,8 @@ describe('npm run admin -- create-participant', () => {
     [['make-coffee'], 'unknown command "make-coffee"'],
     [['create-participant', '--email', 'a@example.org', '--password', testPassword], '--role is required'],
     [['create-participant', '--role', 'king', '--email', 'a@example.org', '--password', testPassword], 'unknown role "king"'],
-    [['create-participant', '--role', 'admin', '--email', 'not-an-email', '--password', testPassword], '--email: Invalid email address'],
-    [['create-participant', '--role', 'admin', '--email', 'a@example.org', '--password', 'short'], '--password: Too small'],
+    [['create-participant', '--role', 'admin', '--email', 'not-an-email', '--password', testPassword], '--email: an email address such as ann@example.org'],
+    [['create-participant', '--role', 'admin', '--email', 'a@example.org', '--password', 'short'], '--password: at least 12 characters'],
     [['create-participant', '--role', 'admin', '--email', 'a@example.org'], '--password or --password-stdin is required'],
     [['create-participant', '--role', 'admin', '--email', 'a@example.org', '--password', testPassword, '--colour', 'red'], "Unknown option '--colour'"],
   ])('answers usage error %j with exit code 2', async (args, message) => {

@@ -618,8 +618,11 @@ describe('ownership and visibility', () => {
     const rest = await api('GET', '/v1/campaigns/{id}/pledges?limit=1&cursor=' + encodeURIComponent(page.body.nextCursor), { id: campaign.id }, { token: owner!.token });
     expect(rest.body.items).toHaveLength(1);
     expect(rest.body.items[0].pledgeId).not.toBe(page.body.items[0].pledgeId);
-    const forged = await api('GET', '/v1/campaigns/{id}/pledges?cursor=bm90IGFuIGlk', { id: campaign.id }, { token: owner!.token });
-    expect(forged.status).toBe(400);
+    // A cursor is a position in id order: any well-formed id is one, given out or not.
+    const pastAll = await api('GET', '/v1/campaigns/{id}/pledges?cursor=zzzz', { id: campaign.id }, { token: owner!.token });
+    expect(pastAll.body).toEqual({ items: [], nextCursor: null });
+    const malformed = await api('GET', '/v1/campaigns/{id}/pledges?cursor=not%20an%20id', { id: campaign.id }, { token: owner!.token });
+    expect(malformed.body).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT', errors: [{ path: 'query.cursor' }] });
   });
 });
 
@@ -735,9 +738,24 @@ describe('input and access', () => {
     const shares = await create(campaignBody({ goal: 1_000, endsInMs: farEndMs, milestones: [{ title: 'Half', shareBps: 5_000, dueInMs: farEndMs + 60_000 }] }));
     expect(shares.status).toBe(400);
     expect(shares.body).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'milestones' });
+    // Escrow's own field limits are the document's: checked at the gateway, in characters (code points).
     const longTitle = await create({ ...campaignBody({ goal: 1_000, endsInMs: farEndMs }), title: 'x'.repeat(121) });
-    expect(longTitle.status).toBe(400);
-    expect(longTitle.body).toMatchObject({ code: 'LIMIT_EXCEEDED', field: 'title' });
+    expect(longTitle.body).toMatchObject({ status: 400, code: 'LIMIT_EXCEEDED', errors: [{ path: 'body.title' }] });
+    const teapots = await create({ ...campaignBody({ goal: 1_000, endsInMs: farEndMs }), title: '🫖'.repeat(120) });
+    expect(teapots.status).toBe(201);
+    const blank = await create({ ...campaignBody({ goal: 1_000, endsInMs: farEndMs }), description: ' \n\u3000' });
+    expect(blank.body).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT', errors: [{ path: 'body.description' }] });
+    const beyond = await create({
+      ...campaignBody({ goal: 1_000, endsInMs: farEndMs }),
+      goal: cny('1000000000001'),
+      tiers: Array.from({ length: 21 }, (_, index) => ({ title: `Tier ${index}`, price: cny(1), quantity: 1_000_001 })),
+    });
+    expect(beyond.body).toMatchObject({ status: 400, code: 'LIMIT_EXCEEDED' });
+    expect(beyond.body.errors.map((issue: { path: string }) => issue.path)).toEqual(expect.arrayContaining(['body.goal.amountMinor', 'body.tiers']));
+    const tooMany = await create({ ...campaignBody({ goal: 1_000, endsInMs: farEndMs }), tiers: [{ title: 'All', price: cny(1), quantity: 1_000_001 }] });
+    expect(tooMany.body).toMatchObject({ status: 400, code: 'LIMIT_EXCEEDED', errors: [{ path: 'body.tiers[0].quantity' }] });
+    const atBounds = await create({ ...campaignBody({ goal: 1_000, endsInMs: farEndMs }), goal: cny('1000000000000'), tiers: [{ title: 'All', price: cny(1), quantity: 1_000_000 }] });
+    expect(atBounds.status).toBe(201);
     // Times may carry an offset; answers are UTC.
     const endsAt = new Date(Math.floor((Date.now() + farEndMs) / 1_000) * 1_000);
     const beijing = new Date(endsAt.getTime() + 8 * 3_600_000).toISOString().replace(/\.000Z$/, '+08:00');
@@ -757,8 +775,14 @@ describe('input and access', () => {
     const pastIndex = await api('POST', '/v1/campaigns/{id}/milestones/{n}/accept', { id: 'cp_x', n: milestoneIndexMax + 1 }, { token: backer!.token });
     expect(pastIndex.body).toMatchObject({ status: 400, code: 'LIMIT_EXCEEDED' });
     const accountIdOfLength = (length: number) => `wallet:${'a'.repeat(length - 'wallet:'.length - ':CNY'.length)}:CNY`;
-    const atAccountIdMax = await api('GET', '/v1/ledger/accounts/{accountId}', { accountId: accountIdOfLength(accountIdLengthMax) }, { token: regulator.token });
-    expect(atAccountIdMax.body).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT' });
+    const atAccountIdMax = await api('GET', '/v1/ledger/accounts/{accountId}', { accountId: `external:${'a'.repeat(96)}:CNY` }, { token: regulator.token });
+    expect(accountIdLengthMax).toBe(`external:${'a'.repeat(96)}:CNY`.length);
+    expect(atAccountIdMax.body).toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    // Ids escrow could never read are malformed, not unknown.
+    for (const accountId of ['savings:pt_1:CNY', `wallet:${'a'.repeat(97)}:CNY`, 'wallet:pt_1:cny', 'wallet::CNY']) {
+      const malformed = await api('GET', '/v1/ledger/accounts/{accountId}', { accountId }, { token: regulator.token });
+      expect({ accountId, ...malformed.body }).toMatchObject({ accountId, status: 400, code: 'INVALID_ARGUMENT' });
+    }
     const pastAccountIdMax = await api('GET', '/v1/ledger/accounts/{accountId}', { accountId: accountIdOfLength(accountIdLengthMax + 1) }, { token: regulator.token });
     expect(pastAccountIdMax.body).toMatchObject({ status: 400, code: 'LIMIT_EXCEEDED' });
     expect((await api('GET', '/v1/ledger/accounts/{accountId}', { accountId: feeAccountId }, { token: backer!.token })).status).toBe(403);

@@ -2,7 +2,6 @@
 import {
   arrayItemsMax,
   bearerTokenLengthMax,
-  cursorLengthMax,
   displayNameLengthMax,
   emailLengthMax,
   idempotencyKeyLengthMax,
@@ -80,12 +79,20 @@ describe('limits', () => {
     expectRefused(await test.http.get('/v1/admin/participants?limit=ten', { token: adminToken }), 'INVALID_ARGUMENT', 'query.limit');
   });
 
-  it(`cursorLengthMax = ${cursorLengthMax}`, async () => {
-    // A cursor of the maximum length is accepted as input; this one is not ours, so it is refused by meaning, not by length.
-    const atLimit = await test.http.get(`/v1/admin/participants?cursor=${'A'.repeat(cursorLengthMax)}`, { token: adminToken });
-    expect(atLimit.status).toBe(400);
-    expect(atLimit.body.code).toBe('INVALID_ARGUMENT');
-    expectRefused(await test.http.get(`/v1/admin/participants?cursor=${'A'.repeat(cursorLengthMax + 1)}`, { token: adminToken }), 'LIMIT_EXCEEDED', 'query.cursor');
+  it('takes integers in decimal digits only (limit=1e1, " 5" and 5.0 are not integers)', async () => {
+    expect((await test.http.get('/v1/admin/participants?limit=10', { token: adminToken })).status).toBe(200);
+    for (const limit of ['1e1', '%205', '5.0', '0x5', '']) {
+      expectRefused(await test.http.get(`/v1/admin/participants?limit=${limit}`, { token: adminToken }), 'INVALID_ARGUMENT', 'query.limit');
+    }
+  });
+
+  it('takes as cursor any position of the documented form, given out or not', async () => {
+    // A participant id never issued is still a place in id order: the page starts after it.
+    const between = await test.http.get(`/v1/admin/participants?cursor=pt_${'0'.repeat(32)}`, { token: adminToken });
+    expect(between.status).toBe(200);
+    const pastEverything = await test.http.get(`/v1/admin/participants?cursor=pt_${'f'.repeat(32)}`, { token: adminToken });
+    expect(pastEverything.body).toEqual({ items: [], nextCursor: null });
+    expectRefused(await test.http.get('/v1/admin/participants?cursor=bm90LWFuLWlk', { token: adminToken }), 'INVALID_ARGUMENT', 'query.cursor');
   });
 
   it(`idempotencyKeyLengthMax = ${idempotencyKeyLengthMax}`, async () => {
@@ -111,9 +118,18 @@ describe('limits', () => {
     expectRefused(await signup({ password: 'p'.repeat(passwordLengthMax + 1) }), 'LIMIT_EXCEEDED', 'body.password');
   });
 
+  it('counts lengths in characters (code points), as the document does, not in UTF-16 units', async () => {
+    // Each teapot is one code point and two UTF-16 units.
+    expect((await signup({ password: '🫖'.repeat(passwordLengthMax) })).status).toBe(201);
+    expectRefused(await signup({ password: '🫖'.repeat(passwordLengthMax + 1) }), 'LIMIT_EXCEEDED', 'body.password');
+    expectRefused(await signup({ password: '🫖'.repeat(passwordLengthMin - 1) }), 'INVALID_ARGUMENT', 'body.password');
+    expect((await signup({ displayName: '🫖'.repeat(displayNameLengthMax) })).status).toBe(201);
+  });
+
   it(`displayNameLengthMax = ${displayNameLengthMax}`, async () => {
     expect((await signup({ displayName: 'd'.repeat(displayNameLengthMax) })).status).toBe(201);
     expectRefused(await signup({ displayName: 'd'.repeat(displayNameLengthMax + 1) }), 'LIMIT_EXCEEDED', 'body.displayName');
+    expectRefused(await signup({ displayName: ' \u3000\t' }), 'INVALID_ARGUMENT', 'body.displayName');
   });
 
   it(`rolesPerParticipantMax = ${rolesPerParticipantMax}`, async () => {

@@ -68,6 +68,32 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('links what creates an id to the operations that use it', () => {
+    type Linked = Record<string, { responses: Record<string, { links?: Record<string, { operationId: string; parameters?: Record<string, string> }> }> }>;
+    const links = (path: string, method: string, status: string) =>
+      Object.values((document.paths[path] as unknown as Linked)[method]?.responses[status]?.links ?? {})
+        .map((link) => `${link.operationId}(${Object.entries(link.parameters ?? {}).map(([name, value]) => `${name}=${value}`).join(', ')})`)
+        .sort();
+    expect(links('/v1/auth/signup', 'post', '201')).toEqual(['getParticipant(id=$response.body#/participantId)', 'issueToken()']);
+    expect(links('/v1/auth/token', 'post', '200')).toEqual(['getMe()']);
+    expect(links('/v1/campaigns', 'post', '201')).toEqual([
+      'acceptMilestone(id=$response.body#/id, n=0)',
+      'failCampaignDelivery(id=$response.body#/id)',
+      'getCampaign(id=$response.body#/id)',
+      'launchCampaign(id=$response.body#/id)',
+      'listCampaignPledges(id=$response.body#/id)',
+      'placePledge(id=$response.body#/id)',
+    ]);
+    expect(links('/v1/campaigns/{id}/launch', 'post', '200')).toEqual(['getCampaign(id=$response.body#/id)', 'listCampaignPledges(id=$response.body#/id)', 'placePledge(id=$response.body#/id)']);
+    expect(links('/v1/campaigns/{id}/pledges', 'post', '201')).toEqual([
+      'cancelPledge(id=$response.body#/pledgeId)',
+      'getCampaign(id=$response.body#/campaignId)',
+      'getPledge(id=$response.body#/pledgeId)',
+      'listCampaignPledges(id=$response.body#/campaignId)',
+    ]);
+    expect(links('/v1/wallet/withdrawals', 'post', '201')).toEqual(['getWallet(currency=$response.body#/amount/currency)', 'listWalletEntries(currency=$response.body#/amount/currency)']);
+  });
+
   it('documents exactly the routes the express app serves', () => {
     const documented = Object.entries(document.paths)
       .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${expressPath(path)}`))

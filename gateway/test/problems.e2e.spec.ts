@@ -45,6 +45,43 @@ describe('problem details', () => {
     });
   });
 
+  it('answers a declared path called with an undeclared method with 405 METHOD_NOT_ALLOWED and Allow, before authentication', async () => {
+    for (const [method, path, allow] of [
+      ['DELETE', '/v1/me', 'GET, HEAD, OPTIONS'],
+      ['PUT', '/v1/campaigns/cp_anything', 'GET, HEAD, OPTIONS'],
+      ['GET', '/v1/auth/signup', 'POST, OPTIONS'],
+      ['PATCH', '/v1/campaigns', 'GET, HEAD, POST, OPTIONS'],
+      ['POST', '/healthz', 'GET, HEAD, OPTIONS'],
+    ] as const) {
+      const response = await test.http.request(method, path);
+      expect({ method, path, status: response.status, allow: response.headers.get('allow'), contentType: response.headers.get('content-type') }).toEqual({
+        method,
+        path,
+        status: 405,
+        allow,
+        contentType: 'application/problem+json; charset=utf-8',
+      });
+      expect(response.body).toEqual({
+        type: 'urn:sizhong:problem:method-not-allowed',
+        title: 'Method not allowed',
+        status: 405,
+        detail: expect.stringContaining(`does not take ${method}`),
+        code: 'METHOD_NOT_ALLOWED',
+        traceId: expect.stringMatching(traceIdPattern),
+        instance: path,
+      });
+    }
+    const options = await test.http.request('OPTIONS', '/v1/campaigns/cp_anything/pledges');
+    expect({ status: options.status, allow: options.headers.get('allow'), text: options.text }).toEqual({ status: 204, allow: 'GET, HEAD, POST, OPTIONS', text: '' });
+    const head = await test.http.request('HEAD', '/healthz');
+    expect({ status: head.status, text: head.text }).toEqual({ status: 200, text: '' });
+    // Paths nobody declared stay 404, whatever the method.
+    expect((await test.http.request('DELETE', '/v1/no/such/thing')).status).toBe(404);
+    expect((await test.http.request('OPTIONS', '/v1/no/such/thing')).status).toBe(404);
+    // The metrics name the template, as for every other answer on a declared path.
+    expect((await test.http.get('/metrics')).text).toContain('http_requests_total{method="DELETE",route="/v1/me",status="405"');
+  });
+
   it('answers malformed JSON and a non-JSON body with 400 INVALID_ARGUMENT', async () => {
     const malformed = await test.http.request('POST', '/v1/test/echo', { rawBody: '{"title": ' });
     expect(malformed.status).toBe(400);

@@ -4,14 +4,18 @@
  * them from escrow's gRPC messages (and the messages from validated requests). Amounts leave as
  * decimal strings, never as numbers; times leave as RFC 3339 UTC.
  *
- * The gateway checks shapes and its generic bounds (http/limits.ts); escrow owns the campaign
- * rules and their tighter limits (120-character titles, 20 tiers, 10 milestones, shares summing
- * to 10 000 bps, …) and refuses them as 400 INVALID_ARGUMENT / LIMIT_EXCEEDED itself.
+ * The request schemas carry escrow's own field rules (domain/campaign/limits.ts: 120-character
+ * titles, 20 tiers, 10 milestones, amounts up to 10^12 minor units, …), so a request the document
+ * allows is never refused for its shape. What JSON Schema cannot say is written in the operation's
+ * description and refused by escrow: relations between fields (delivery after the end, milestone
+ * dates rising, shares summing to 10 000 bps, one currency), to the clock (how far away `endsAt`
+ * may be) and to stored state (a tier's price, the campaign's currency).
  */
 import { assert } from '@sizhong/kit';
 import type { escrowV1 } from '@sizhong/proto';
-import { arrayItemsMax, pathIdLengthMax, textLengthMax, titleLengthMax } from '../http/limits';
-import { moneyJson, moneyMessage, moneySchema, positiveMoneySchema } from '../http/money';
+import { instantField, integerParameter, textField } from '../http/fields';
+import { pathIdLengthMax } from '../http/limits';
+import { moneyJson, moneyMessage, moneySchema, positiveMoneySchemaUpTo } from '../http/money';
 import { pageQuerySchema, pageSchema } from '../http/paging';
 import { z } from '../openapi/zod';
 
@@ -21,12 +25,23 @@ export const milestoneStates = ['planned', 'waiting', 'open', 'released', 'refun
 export const pledgeStates = ['pending', 'collected', 'refunded', 'cancelled'] as const;
 export const refundReasons = ['campaign_failed', 'delivery_failed'] as const;
 
+/**
+ * Escrow's campaign limits (services/escrow/src/domain/campaign/limits.ts), repeated here because
+ * the gateway documents them; gateway/test/fuzz/openapi-truth.e2e.spec.ts pins them to escrow's.
+ */
+export const campaignLimits = {
+  titleLengthMax: 120,
+  descriptionLengthMax: 10_000,
+  tiersPerCampaignMax: 20,
+  tierQuantityMax: 1_000_000,
+  milestonesPerCampaignMax: 10,
+  amountMinorMax: 1_000_000_000_000n,
+} as const;
+
 /** Escrow's ids (campaigns, tiers, pledges): the pattern escrow accepts, so a malformed one is 400 here. */
 export const escrowIdPattern = /^[A-Za-z0-9_-]+$/;
-/** Tier quantities travel as protobuf uint32; escrow allows far fewer (1 000 000). */
-const uint32Max = 4_294_967_295;
-/** A milestone's `{n}`: the gateway takes at most arrayItemsMax milestones, so indexes stop below it. */
-export const milestoneIndexMax = arrayItemsMax - 1;
+/** A milestone's `{n}`: a campaign has at most milestonesPerCampaignMax milestones, indexed from 0. */
+export const milestoneIndexMax = campaignLimits.milestonesPerCampaignMax - 1;
 
 const escrowIdSchema = (what: string) =>
   z
@@ -40,60 +55,67 @@ export const campaignParamsSchema = z.object({ id: escrowIdSchema('campaign') })
 export const pledgeParamsSchema = z.object({ id: escrowIdSchema('pledge') });
 export const milestoneParamsSchema = z.object({
   id: escrowIdSchema('campaign'),
-  n: z.coerce.number().int().min(0).max(milestoneIndexMax).describe("the milestone's index, from 0"),
+  n: integerParameter({ minimum: 0, maximum: milestoneIndexMax }).describe("the milestone's index, from 0"),
 });
-export const campaignListQuerySchema = pageQuerySchema.extend({
+/** Campaigns and pledges are listed in id order; a page starts after the id given as cursor. */
+export const idPageQuerySchema = pageQuerySchema(escrowIdSchema('campaign or pledge'));
+export const campaignListQuerySchema = idPageQuerySchema.extend({
   state: z.enum(campaignStates).optional().describe('only campaigns in this state; without it, every state but `draft`. `draft` lists the caller\'s own drafts'),
 });
 
-/** RFC 3339 with `Z` or an offset; answers are always UTC. */
-const instantSchema = z.iso.datetime({ offset: true }).describe('RFC 3339 time (answers use UTC)');
 const answeredInstantSchema = z.iso.datetime().describe('RFC 3339, UTC');
 
-const titleSchema = z.string().min(1).max(titleLengthMax).describe('escrow trims it and allows at most 120 characters');
+const titleSchema = textField({ lengthMax: campaignLimits.titleLengthMax, trimmed: true }).describe(
+  `1 to ${campaignLimits.titleLengthMax} characters, not only whitespace (trimmed)`,
+);
+
+/** Goals, tier prices and pledges: escrow takes at most 10^12 minor units (10 billion yuan). */
+export const campaignMoneySchema = positiveMoneySchemaUpTo(campaignLimits.amountMinorMax, 'CampaignMoney');
 
 export const createCampaignRequestSchema = z
   .object({
     title: titleSchema,
-    description: z.string().min(1).max(textLengthMax).describe(`at most ${textLengthMax} characters`),
-    goal: positiveMoneySchema.describe('the amount to raise; tiers and pledges use its currency'),
+    description: textField({ lengthMax: campaignLimits.descriptionLengthMax, trimmed: true }).describe(
+      `1 to ${campaignLimits.descriptionLengthMax} characters, not only whitespace (trimmed)`,
+    ),
+    goal: campaignMoneySchema.describe('the amount to raise; tiers and pledges use its currency'),
     fundingModel: z
       .enum(fundingModels)
       .describe('`all_or_nothing`: collected only if the goal is met by `endsAt`, else every pledge is refunded; `keep_it_all`: whatever was pledged is collected'),
-    endsAt: instantSchema.describe('when pledging ends and the campaign settles; at least DEADLINE_MIN_MS from now'),
-    deliveryDate: instantSchema.describe('promised delivery, after `endsAt`'),
+    endsAt: instantField.describe('when pledging ends and the campaign settles: at least DEADLINE_MIN_MS (a day) and at most 60 days from now'),
+    deliveryDate: instantField.describe('promised delivery: after `endsAt`, at most 730 days after it'),
     tiers: z
       .array(
         z
           .object({
             title: titleSchema,
-            price: positiveMoneySchema.describe("the least a pledge for this tier may be, in the goal's currency"),
-            quantity: z.number().int().min(1).max(uint32Max).optional().describe('units on offer (escrow allows at most 1 000 000); absent: unlimited'),
+            price: campaignMoneySchema.describe("the least a pledge for this tier may be, in the goal's currency"),
+            quantity: z.number().int().min(1).max(campaignLimits.tierQuantityMax).optional().describe('units on offer; absent: unlimited'),
           })
           .openapi('CampaignTierInput'),
       )
-      .max(arrayItemsMax)
-      .describe('reward tiers (escrow allows at most 20); each gets an id'),
+      .max(campaignLimits.tiersPerCampaignMax)
+      .describe('reward tiers; each gets an id'),
     milestones: z
       .array(
         z
           .object({
             title: titleSchema,
-            shareBps: z.number().int().min(1).max(10_000).describe('share of the net payout released with this milestone; shares sum to 10000'),
-            dueAt: instantSchema.describe("after `endsAt` and after the previous milestone's"),
+            shareBps: z.number().int().min(1).max(10_000).describe('share of the net payout released with this milestone; the shares sum to 10000'),
+            dueAt: instantField.describe("after `endsAt` (at most 730 days after it) and after the previous milestone's"),
           })
           .openapi('CampaignMilestoneInput'),
       )
-      .max(arrayItemsMax)
+      .max(campaignLimits.milestonesPerCampaignMax)
       .optional()
-      .describe('delivery milestones (escrow allows at most 10); absent or empty: the net is paid out at settlement'),
+      .describe('delivery milestones; absent or empty: the net is paid out at settlement'),
   })
   .openapi('CreateCampaignRequest');
 
 export const placePledgeRequestSchema = z
   .object({
     tierId: escrowIdSchema('tier').optional().describe('the tier to take one unit of; absent: a pledge without reward'),
-    amount: positiveMoneySchema.describe("at least the tier's price, in the campaign's currency"),
+    amount: campaignMoneySchema.describe("at least the tier's price, in the campaign's currency"),
   })
   .openapi('PlacePledgeRequest');
 

@@ -4,7 +4,7 @@
  * handler decodes, makes one gRPC call to escrow with the caller's identity, and encodes; escrow
  * decides. Without ESCROW_GRPC_ADDRESS they answer 503 UNAVAILABLE (see escrow-connection.ts).
  */
-import { pageQuerySchema, decodeCursor, encodeCursor } from '../http/paging';
+import { pageQuerySchema } from '../http/paging';
 import { HttpRefusal } from '../http/problem';
 import { currencySchema, moneyMessage } from '../http/money';
 import type { RouteRegistrar } from '../openapi/route';
@@ -31,13 +31,16 @@ import {
 /** The header the payment provider signs its webhooks with (as node delivers it, in lower case). */
 export const signatureHeader = 'sizhong-signature';
 
-/** Escrow pages a journal by sequence number; the gateway wraps it in an opaque cursor. */
-const sequenceCursorPattern = /^[1-9][0-9]{0,14}$/;
+/** Escrow pages a journal by sequence number (at most 15 digits); the page starts below the cursor's. */
+const sequenceCursorSchema = z.string().regex(/^[1-9][0-9]{0,14}$/, 'a journal sequence number').describe('a journal sequence number');
 
 const downstreamProblems = {
   503: 'The escrow service is unavailable, or this gateway is not connected to it (UNAVAILABLE).',
   504: 'The escrow service did not answer in time (DEADLINE_EXCEEDED).',
 } as const;
+
+/** Named in the 503 answered without escrow. */
+const walletOperations = 'wallet and ledger operations';
 
 const walletQuerySchema = z.object({ currency: currencySchema.default('CNY') });
 
@@ -56,7 +59,7 @@ export function registerEscrowRoutes(routes: RouteRegistrar, escrow: EscrowConne
       problems: downstreamProblems,
     },
     async ({ query }, { identity, signal }) => {
-      const balance = await escrow.clients().wallet.getWallet({ currency: query.currency }, { identity, signal });
+      const balance = await escrow.clients(walletOperations).wallet.getWallet({ currency: query.currency }, { identity, signal });
       return { status: 200, body: walletView(balance) };
     },
   );
@@ -69,20 +72,19 @@ export function registerEscrowRoutes(routes: RouteRegistrar, escrow: EscrowConne
       summary: "Journal entries of the caller's wallet, newest first",
       tags: ['wallet'],
       access: 'authenticated',
-      request: { query: pageQuerySchema.extend(walletQuerySchema.shape) },
+      request: { query: pageQuerySchema(sequenceCursorSchema).extend(walletQuerySchema.shape) },
       responses: { 200: { description: 'A page of entries.', schema: walletEntryPageSchema } },
       problems: downstreamProblems,
     },
     async ({ query }, { identity, signal }) => {
-      const before = decodeCursor(query.cursor, sequenceCursorPattern);
-      const found = await escrow.clients().wallet.listWalletEntries(
-        { currency: query.currency, page: { limit: query.limit, cursor: before ?? '' } },
+      const found = await escrow.clients(walletOperations).wallet.listWalletEntries(
+        { currency: query.currency, page: { limit: query.limit, cursor: query.cursor ?? '' } },
         { identity, signal },
       );
       const nextSequence = found.page?.nextCursor ?? '';
       return {
         status: 200,
-        body: { items: found.entries.map((entry) => walletEntryView(entry, query.currency)), nextCursor: nextSequence === '' ? null : encodeCursor(nextSequence) },
+        body: { items: found.entries.map((entry) => walletEntryView(entry, query.currency)), nextCursor: nextSequence === '' ? null : nextSequence },
       };
     },
   );
@@ -98,11 +100,20 @@ export function registerEscrowRoutes(routes: RouteRegistrar, escrow: EscrowConne
       access: 'authenticated',
       idempotency: 'required',
       request: { body: withdrawalRequestSchema },
-      responses: { 201: { description: 'The withdrawal.', schema: withdrawalSchema } },
+      responses: {
+        201: {
+          description: 'The withdrawal.',
+          schema: withdrawalSchema,
+          links: {
+            wallet: { operationId: 'getWallet', description: 'The wallet the money left.', parameters: { currency: '$response.body#/amount/currency' } },
+            entries: { operationId: 'listWalletEntries', description: 'The journal, with the withdrawal on top.', parameters: { currency: '$response.body#/amount/currency' } },
+          },
+        },
+      },
       problems: { 422: 'The wallet does not hold that much available money (INSUFFICIENT_FUNDS).', ...downstreamProblems },
     },
     async ({ body }, { identity, signal, idempotencyKey }) => {
-      const withdrawal = await escrow.clients().wallet.requestWithdrawal({ idempotencyKey, amount: moneyMessage(body.amount) }, { identity, signal });
+      const withdrawal = await escrow.clients(walletOperations).wallet.requestWithdrawal({ idempotencyKey, amount: moneyMessage(body.amount) }, { identity, signal });
       return { status: 201, body: withdrawalView(withdrawal) };
     },
   );
@@ -136,7 +147,7 @@ export function registerEscrowRoutes(routes: RouteRegistrar, escrow: EscrowConne
     async ({ headers, body }, { signal }) => {
       const signature = headers[signatureHeader];
       if (signature === undefined) throw new HttpRefusal('SIGNATURE_INVALID', `the ${signatureHeader} header is missing`);
-      const outcome = await escrow.clients().wallet.applyPaymentProviderEvent({ body, signature }, { signal });
+      const outcome = await escrow.clients(walletOperations).wallet.applyPaymentProviderEvent({ body, signature }, { signal });
       return { status: 200, body: { eventId: outcome.eventId, outcome: outcome.outcome as z.input<typeof paymentProviderOutcomeSchema>['outcome'] } };
     },
   );
@@ -154,7 +165,7 @@ export function registerEscrowRoutes(routes: RouteRegistrar, escrow: EscrowConne
       problems: downstreamProblems,
     },
     async (_input, { identity, signal }) => {
-      const report = await escrow.clients().ledger.getInvariants({}, { identity, signal });
+      const report = await escrow.clients(walletOperations).ledger.getInvariants({}, { identity, signal });
       return { status: 200, body: invariantReportView(report) };
     },
   );
@@ -172,14 +183,18 @@ export function registerEscrowRoutes(routes: RouteRegistrar, escrow: EscrowConne
       access: ['admin', 'regulator'],
       request: {
         params: z.object({
-          accountId: z.string().max(accountIdLengthMax).regex(accountIdPattern, 'expected <kind>:<owner>:<currency>').describe('self-describing ledger account id `<kind>:<owner>:<currency>`'),
+          accountId: z
+            .string()
+            .max(accountIdLengthMax)
+            .regex(accountIdPattern, 'expected <kind>:<owner>:<currency>, kind one of wallet, escrow, fee, external')
+            .describe('self-describing ledger account id `<kind>:<owner>:<currency>`'),
         }),
       },
       responses: { 200: { description: 'Available and held money of the account.', schema: accountBalanceSchema } },
       problems: { 404: 'No such account (NOT_FOUND).', ...downstreamProblems },
     },
     async ({ params }, { identity, signal }) => {
-      const balance = await escrow.clients().ledger.getBalance({ accountId: params.accountId }, { identity, signal });
+      const balance = await escrow.clients(walletOperations).ledger.getBalance({ accountId: params.accountId }, { identity, signal });
       return { status: 200, body: accountBalanceView(balance) };
     },
   );

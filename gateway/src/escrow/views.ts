@@ -82,9 +82,14 @@ export const invariantReportSchema = z
   })
   .openapi('LedgerInvariants');
 
-/** `<kind>:<owner>:<currency>` as escrow names accounts; escrow checks the kind and owner. */
-export const accountIdPattern = /^[a-z]+:[A-Za-z0-9_:-]+:[A-Z]{3}$/;
-export const accountIdLengthMax = 200;
+/**
+ * `<kind>:<owner>:<currency>` exactly as escrow reads account ids (domain/ledger/account.ts
+ * `accountFromId`): one of its four kinds, an owner of 1–96 characters of `A–Z a–z 0–9 _ : -`, an
+ * ISO 4217 code. Such an id of an account never opened is 404.
+ */
+export const accountIdPattern = /^(?:wallet|escrow|fee|external):[A-Za-z0-9_:-]{1,96}:[A-Z]{3}$/;
+/** The longest id the pattern allows (`external:` + 96 + `:CNY`). */
+export const accountIdLengthMax = 'external'.length + 1 + 96 + 1 + 3;
 
 export const accountBalanceSchema = z
   .object({

@@ -9,8 +9,6 @@ export const requestBodyBytesMax = 64 * 1024;
 /** Page size of every list (`?limit=`); past it the request is refused, not silently clamped. */
 export const pageSizeMax = 100;
 export const pageSizeDefault = 20;
-/** Opaque list cursors are short; a longer one is not ours. */
-export const cursorLengthMax = 512;
 
 /** `Idempotency-Key`: 1–128 characters of letters, digits and `-_.:` (UUIDs and ULIDs fit). */
 export const idempotencyKeyLengthMax = 128;

@@ -6,6 +6,7 @@
 import { amountMinorMax, assert, type MoneyJson } from '@sizhong/kit';
 import type { commonV1 } from '@sizhong/proto';
 import { z } from '../openapi/zod';
+import { positiveDecimalField } from './fields';
 
 /**
  * Currencies clients may name. Escrow opens the platform accounts (fee, payment provider) for
@@ -15,11 +16,7 @@ import { z } from '../openapi/zod';
 export const supportedCurrencies = ['CNY', 'USD'] as const;
 export type SupportedCurrency = (typeof supportedCurrencies)[number];
 
-/** 19 digits hold every int64; one more character leaves room for a minus sign. */
-export const amountMinorLengthMax = 20;
-
 const signedAmountPattern = /^-?(0|[1-9][0-9]{0,18})$/;
-const positiveAmountPattern = /^[1-9][0-9]{0,18}$/;
 
 export const currencySchema = z.enum(supportedCurrencies).describe(`ISO 4217 code: ${supportedCurrencies.join(' or ')}`);
 
@@ -31,19 +28,21 @@ export const moneySchema = z
   })
   .openapi('Money');
 
-/** Money a client sends to be moved: a supported currency and a positive int64 amount. */
-export const positiveMoneySchema = z
-  .object({
-    currency: currencySchema,
-    amountMinor: z
-      .string()
-      .max(amountMinorLengthMax)
-      .regex(positiveAmountPattern, 'a positive integer of minor units as a decimal string, e.g. "10050" for 100.50')
-      // zod runs refinements after a failed regex too: only a well-formed amount is compared.
-      .refine((text) => !positiveAmountPattern.test(text) || BigInt(text) <= amountMinorMax, `at most ${amountMinorMax}`)
-      .describe('a positive integer of minor units (fen, cents) as a decimal string'),
-  })
-  .openapi('PositiveMoney');
+/**
+ * Money a client sends to be moved: a supported currency and a positive amount of at most
+ * `amountMinorMax` minor units (int64, what the services carry), or less where a service bounds
+ * it further (campaigns). The documented pattern holds the bound, so it is exact.
+ */
+export function positiveMoneySchemaUpTo(amountMinorMax: bigint, componentName: string) {
+  return z
+    .object({
+      currency: currencySchema,
+      amountMinor: positiveDecimalField(amountMinorMax, `a positive integer of minor units (fen, cents) as a decimal string, at most ${amountMinorMax}`),
+    })
+    .openapi(componentName);
+}
+
+export const positiveMoneySchema = positiveMoneySchemaUpTo(amountMinorMax, 'PositiveMoney');
 
 /** A service's money as the public JSON form. Services always send money where the contract says so. */
 export function moneyJson(value: commonV1.Money | undefined): MoneyJson {

@@ -9,6 +9,22 @@ import { httpStatusOf, serverErrorDetail } from './error-mapping';
 
 export const problemContentType = 'application/problem+json';
 
+/**
+ * Codes only the HTTP layer answers, never a service: they have no gRPC status, so they stay out
+ * of the kit's ErrorCode union and carry their HTTP status here.
+ */
+export const httpOnlyProblemStatus = {
+  /** A declared path called with a method it does not declare; `Allow` lists the ones it does. */
+  METHOD_NOT_ALLOWED: 405,
+} as const;
+export type HttpOnlyProblemCode = keyof typeof httpOnlyProblemStatus;
+export type ProblemCode = ErrorCode | HttpOnlyProblemCode;
+export const problemCodes = [...errorCodes, ...(Object.keys(httpOnlyProblemStatus) as HttpOnlyProblemCode[]).filter((code) => !(errorCodes as readonly string[]).includes(code))];
+
+function problemStatusOf(code: ProblemCode): number {
+  return code in httpOnlyProblemStatus ? httpOnlyProblemStatus[code as HttpOnlyProblemCode] : httpStatusOf(code as ErrorCode);
+}
+
 export interface FieldIssue {
   readonly path: string;
   readonly message: string;
@@ -43,7 +59,7 @@ export const problemSchema = z
     title: z.string().describe('a short summary, the same for every problem of this type'),
     status: z.number().int().min(400).max(599),
     detail: z.string().describe('what went wrong with this request, for humans'),
-    code: z.enum(errorCodes).describe('stable UPPER_SNAKE code for programs'),
+    code: z.enum(problemCodes as [ProblemCode, ...ProblemCode[]]).describe('stable UPPER_SNAKE code for programs'),
     traceId: z.string().regex(/^[0-9a-f]{32}$/).describe('the trace of this request; quote it when reporting a problem'),
     instance: z.string().optional().describe('the request path'),
     errors: z.array(fieldIssueSchema).optional().describe('each invalid input field, when code is INVALID_ARGUMENT or LIMIT_EXCEEDED'),
@@ -63,12 +79,12 @@ export interface ProblemResponse {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-export function problemType(code: ErrorCode): string {
+export function problemType(code: ProblemCode): string {
   return `urn:sizhong:problem:${code.toLowerCase().replace(/_/g, '-')}`;
 }
 
 /** `INSUFFICIENT_FUNDS` → `Insufficient funds`. */
-export function problemTitle(code: ErrorCode): string {
+export function problemTitle(code: ProblemCode): string {
   const words = code.toLowerCase().replace(/_/g, ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
@@ -95,14 +111,14 @@ export function toProblem(error: unknown, where: { traceId: string; instance: st
 }
 
 export function buildProblem(
-  code: ErrorCode,
+  code: ProblemCode,
   detail: string,
   where: { traceId: string; instance: string },
   issues: readonly FieldIssue[] = [],
   headers: Readonly<Record<string, string>> = {},
   details: ErrorDetails = {},
 ): ProblemResponse {
-  const status = httpStatusOf(code);
+  const status = problemStatusOf(code);
   const extensions = Object.fromEntries(Object.entries(details).filter(([name]) => !reservedMembers.has(name)));
   const body: Problem = {
     ...extensions,

@@ -3,8 +3,9 @@
  * admin's view of participants.
  */
 import { DomainError, participantRoles, selfServiceRoles } from '@sizhong/kit';
+import { textField } from '../http/fields';
 import { passwordLengthMax, pathIdLengthMax, rolesPerParticipantMax } from '../http/limits';
-import { decodeCursor, encodeCursor, pageQuerySchema, pageSchema } from '../http/paging';
+import { pageQuerySchema, pageSchema } from '../http/paging';
 import type { RouteRegistrar } from '../openapi/route';
 import { z } from '../openapi/zod';
 import type { AccessTokens } from './access-tokens';
@@ -12,9 +13,12 @@ import type { Participant } from './participant-store';
 import type { Participants } from './participants';
 import { displayNameSchema, emailSchema, newPasswordSchema } from './schemas';
 
+/** Participant ids as `Participants.register` makes them; they sort in creation-independent id order. */
 const participantIdPattern = /^pt_[0-9a-f]{32}$/;
 
-const participantIdSchema = z.string().min(1).max(pathIdLengthMax).describe('opaque participant id');
+const participantIdSchema = textField({ lengthMin: 1, lengthMax: pathIdLengthMax }).describe('opaque participant id');
+
+const participantListQuerySchema = pageQuerySchema(z.string().regex(participantIdPattern, 'a participant id, pt_ and 32 hex digits'));
 
 const signupBodySchema = z
   .object({
@@ -32,7 +36,7 @@ const signupBodySchema = z
 const tokenBodySchema = z
   .object({
     email: emailSchema,
-    password: z.string().min(1).max(passwordLengthMax),
+    password: textField({ lengthMin: 1, lengthMax: passwordLengthMax }),
   })
   .openapi('TokenRequest');
 
@@ -87,7 +91,20 @@ export function registerIdentityRoutes(routes: RouteRegistrar, participants: Par
       access: 'public',
       request: { body: signupBodySchema },
       sensitiveBodyFields: ['password'],
-      responses: { 201: { description: 'The participant was created.', schema: z.object({ participantId: z.string() }).openapi('SignupResult') } },
+      responses: {
+        201: {
+          description: 'The participant was created.',
+          schema: z.object({ participantId: z.string() }).openapi('SignupResult'),
+          links: {
+            signIn: {
+              operationId: 'issueToken',
+              description: 'Sign in as the new participant with the email and password just used.',
+              requestBody: { email: '$request.body#/email', password: '$request.body#/password' },
+            },
+            participant: { operationId: 'getParticipant', description: 'An admin reads the new participant.', parameters: { id: '$response.body#/participantId' } },
+          },
+        },
+      },
       problems: { 409: 'A participant with this email already exists (ALREADY_EXISTS).' },
     },
     async ({ body }) => {
@@ -107,7 +124,13 @@ export function registerIdentityRoutes(routes: RouteRegistrar, participants: Par
       access: 'public',
       idempotency: 'none',
       request: { body: tokenBodySchema },
-      responses: { 200: { description: 'A short-lived access token.', schema: tokenSchema } },
+      responses: {
+        200: {
+          description: 'A short-lived access token.',
+          schema: tokenSchema,
+          links: { me: { operationId: 'getMe', description: 'Send `accessToken` as `Authorization: Bearer <accessToken>` to read the participant it names.' } },
+        },
+      },
       problems: { 401: 'The email or the password is wrong (UNAUTHENTICATED).' },
     },
     async ({ body }) => {
@@ -145,18 +168,23 @@ export function registerIdentityRoutes(routes: RouteRegistrar, participants: Par
       summary: 'List participants (admin)',
       tags: ['admin'],
       access: ['admin'],
-      request: { query: pageQuerySchema },
-      responses: { 200: { description: 'A page of participants in id order.', schema: pageSchema(participantSchema).openapi('ParticipantPage') } },
+      request: { query: participantListQuerySchema },
+      responses: {
+        200: {
+          description: 'A page of participants in id order.',
+          schema: pageSchema(participantSchema).openapi('ParticipantPage'),
+          links: { firstParticipant: { operationId: 'getParticipant', description: 'The first participant of the page.', parameters: { id: '$response.body#/items/0/participantId' } } },
+        },
+      },
     },
     async ({ query }) => {
-      const after = decodeCursor(query.cursor, participantIdPattern);
       // One more than asked tells whether another page exists without a count.
-      const found = await participants.store.list({ limit: query.limit + 1, after });
+      const found = await participants.store.list({ limit: query.limit + 1, after: query.cursor });
       const items = found.slice(0, query.limit);
       const last = items.at(-1);
       return {
         status: 200,
-        body: { items: items.map(participantView), nextCursor: found.length > query.limit && last ? encodeCursor(last.participantId) : null },
+        body: { items: items.map(participantView), nextCursor: found.length > query.limit && last ? last.participantId : null },
       };
     },
   );

@@ -29,7 +29,12 @@ export class ApiDocument {
   }
 
   document(): OpenApiDocument {
-    this.generated ??= new OpenApiGeneratorV31(this.registry.definitions).generateDocument({
+    this.generated ??= checkedLinks(this.generate());
+    return this.generated;
+  }
+
+  private generate(): OpenApiDocument {
+    return new OpenApiGeneratorV31(this.registry.definitions).generateDocument({
       openapi: '3.1.0',
       info: {
         title: 'Sizhong API',
@@ -37,10 +42,40 @@ export class ApiDocument {
         description:
           'The public HTTP API of Sizhong (四众), a marketplace for crowdsourcing and crowdfunding. ' +
           'Errors are RFC 9457 problem details with a stable `code`. POSTs take an `Idempotency-Key`; ' +
-          'lists take `limit` (at most 100) and `cursor`.',
+          'lists take `limit` (at most 100) and `cursor`. A path called with a method it does not declare answers 405 ' +
+          '`METHOD_NOT_ALLOWED` with an `Allow` header; OPTIONS answers 204 with `Allow`. ' +
+          'Status 400 means the request is malformed: it does not match this document, or it breaks a rule that an operation\'s ' +
+          'description states because JSON Schema cannot (a relation between fields, to the clock, or to an object the request names, ' +
+          'such as a pledge below its tier\'s price); `errors` or `field` name the field. 422 means a well-formed request was refused ' +
+          'by a rule about the current state of things, named by its `code`.',
       },
       servers: [{ url: '/' }],
     });
-    return this.generated;
   }
+}
+
+/** Every link names an operation of this document and parameters that operation has. */
+function checkedLinks(document: OpenApiDocument): OpenApiDocument {
+  const operations = new Map<string, { parameters?: unknown[] }>();
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const operation of Object.values(item as Record<string, { operationId?: string; parameters?: unknown[] }>)) {
+      if (operation.operationId) operations.set(operation.operationId, operation);
+    }
+  }
+  for (const [path, item] of Object.entries(document.paths ?? {})) {
+    for (const [method, operation] of Object.entries(item as Record<string, { responses?: Record<string, { links?: Record<string, { operationId?: string; parameters?: Record<string, unknown> }> }> }>)) {
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        for (const [name, link] of Object.entries(response.links ?? {})) {
+          const target = operations.get(link.operationId ?? '');
+          const where = `link ${name} of ${method.toUpperCase()} ${path} ${status}`;
+          if (!target) throw new Error(`${where} names operation ${link.operationId}, which the document does not have`);
+          const names = new Set((target.parameters ?? []).map((parameter) => (parameter as { name: string }).name));
+          for (const parameter of Object.keys(link.parameters ?? {})) {
+            if (!names.has(parameter)) throw new Error(`${where} sets parameter ${parameter}, which ${link.operationId} does not have`);
+          }
+        }
+      }
+    }
+  }
+  return document;
 }

@@ -16,7 +16,8 @@ import type { AccessTokens } from '../identity/access-tokens';
 import { authenticateRequest, requireRole } from '../http/auth';
 import { type IdempotencyClaim, type IdempotencyStore, idempotentResponseBytesMax, isRetryableOutcome, type StoredResponse } from '../http/idempotency';
 import { idempotencyKeyLengthMax, idempotencyKeyPattern, requestBodyBytesMax } from '../http/limits';
-import { HttpRefusal, problemContentType, problemSchema, toProblem } from '../http/problem';
+import { sendProblem } from '../http/error-middleware';
+import { buildProblem, HttpRefusal, problemContentType, problemSchema, toProblem } from '../http/problem';
 import type { TokenBucketLimiter } from '../http/rate-limit';
 import { type RequestContext, requestContextOf, traceIdOf } from '../http/request-context';
 import { refuseIfInvalid, validatePart } from '../http/validation';
@@ -39,6 +40,23 @@ export interface SuccessResponse {
   /** JSON body schema; for other content types, a string schema. Omit for an empty body. */
   readonly schema?: z.ZodType;
   readonly contentType?: string;
+  /** What a client can call next with what this answer holds (OpenAPI links), by link name. */
+  readonly links?: Readonly<Record<string, OperationLink>>;
+}
+
+/**
+ * An OpenAPI link: the operation to call next and where its parameters come from, as runtime
+ * expressions (`$response.body#/id`, `$request.body#/email`) or constants such as `'0'`. Tools follow them from
+ * an answer to the operations that use what it created (a stateful fuzzer reaches deep routes so).
+ * The document refuses a link to an operation that does not exist (openapi/registry.ts).
+ */
+export interface OperationLink {
+  readonly operationId: string;
+  readonly description: string;
+  /** Parameter name (of the target) → expression or constant (the OpenAPI 3.1 schema takes strings only). */
+  readonly parameters?: Readonly<Record<string, string>>;
+  /** The target's body, or the part of it to set, with expressions inside. */
+  readonly requestBody?: Readonly<Record<string, string>>;
 }
 
 export interface RouteSpec {
@@ -142,6 +160,9 @@ export function expressPath(openApiPath: string): string {
 }
 
 export class RouteRegistrar {
+  /** The methods declared on each path, for the 405 answer to any other method. */
+  private readonly methodsByPath = new Map<string, Set<HttpMethod>>();
+  private sealed = false;
   private readonly jsonParser = express.json({ limit: requestBodyBytesMax, strict: true, type: jsonContentTypes });
   private readonly rawParser = express.raw({ limit: requestBodyBytesMax, type: jsonContentTypes });
 
@@ -152,6 +173,10 @@ export class RouteRegistrar {
   ) {}
 
   define<const Spec extends RouteSpec>(spec: Spec, handler: NoInfer<RouteHandler<Spec>>): void {
+    if (this.sealed) throw new Error(`${spec.operationId} is declared after answerOtherMethods(); declare every route first`);
+    const declared = this.methodsByPath.get(spec.path) ?? new Set<HttpMethod>();
+    if (declared.has(spec.method)) throw new Error(`${spec.method.toUpperCase()} ${spec.path} is declared twice`);
+    this.methodsByPath.set(spec.path, declared.add(spec.method));
     const idempotency = spec.idempotency ?? (spec.method === 'post' ? 'optional' : 'none');
     const rateLimited = spec.rateLimited ?? true;
     if (spec.request?.body !== undefined && spec.request.rawBody !== undefined) throw new Error(`${spec.operationId} declares both body and rawBody`);
@@ -167,6 +192,37 @@ export class RouteRegistrar {
     });
     this.router[routerMethods[spec.method]](expressPath(spec.path), ...stages);
     this.register(spec, idempotency, rateLimited);
+  }
+
+  /**
+   * The handler to mount after the routes: a declared path called with another method answers 405
+   * METHOD_NOT_ALLOWED with `Allow` (RFC 9110 §15.5.6), and OPTIONS answers 204 with `Allow`. HEAD
+   * is allowed wherever GET is (express answers it with the GET route, without a body). Paths
+   * nobody declared still fall through to the 404 handler. Call it once, after the last `define`:
+   * the handlers join the same router behind the routes (in a router of their own, express would
+   * answer OPTIONS itself first, with a text body).
+   */
+  answerOtherMethods(): void {
+    if (this.sealed) throw new Error('answerOtherMethods() was already called');
+    this.sealed = true;
+    for (const [path, methods] of this.methodsByPath) {
+      const allow = allowHeader(methods);
+      this.router.all(expressPath(path), (request, response) => {
+        const requestContext = requestContextOf(request);
+        if (requestContext) requestContext.route = path;
+        response.setHeader('Allow', allow);
+        if (request.method === 'OPTIONS') {
+          response.status(204).end();
+          return;
+        }
+        sendProblem(
+          response,
+          buildProblem('METHOD_NOT_ALLOWED', `${path} does not take ${request.method}; it takes ${allow}`, { traceId: traceIdOf(request), instance: request.path }, [], {
+            Allow: allow,
+          }),
+        );
+      });
+    }
   }
 
   /** Names the route for metrics and traces and applies the per-IP limit before the body is read. */
@@ -316,6 +372,7 @@ export class RouteRegistrar {
         description: success.description,
         ...(idempotency !== 'none' ? { headers: replayedHeaderSchema } : {}),
         ...(success.schema ? { content: { [contentType]: { schema: success.schema } } } : {}),
+        ...(success.links ? { links: Object.fromEntries(Object.entries(success.links).map(([name, link]) => [name, { ...link }])) } : {}),
       };
     }
     for (const [status, description] of Object.entries(problems)) {
@@ -371,6 +428,16 @@ function documentedHeaders(spec: RouteSpec, idempotency: IdempotencyRule): z.Zod
   }
   return Object.keys(shape).length > 0 ? z.object(shape) : undefined;
 }
+
+/** `GET, HEAD, OPTIONS` style: the declared methods, HEAD where GET is, and OPTIONS, in a fixed order. */
+function allowHeader(methods: ReadonlySet<HttpMethod>): string {
+  const allowed = new Set<string>([...methods].map((method) => method.toUpperCase()));
+  if (allowed.has('GET')) allowed.add('HEAD');
+  allowed.add('OPTIONS');
+  return allowHeaderOrder.filter((method) => allowed.has(method)).join(', ');
+}
+
+const allowHeaderOrder = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 function idempotencyNote(idempotency: IdempotencyRule): string | undefined {
   if (idempotency === 'required') return 'Requires an `Idempotency-Key` header.';
