@@ -4,7 +4,7 @@
  * every operation can be called by someone it allows. The backer's wallet is funded through the
  * signed webhook, so pledges and withdrawals can succeed and reach the routes behind them.
  */
-import { connectMongo, createLogger, loadConfig, type ParticipantRole } from '@sizhong/kit';
+import { connectMongo, createLogger, loadConfig, type ParticipantRole, participantRoles, selfServiceRoles } from '@sizhong/kit';
 import { testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
 import { signPayload } from '../../../services/escrow/src/app/payment-provider';
 import { escrowConfigShape } from '../../../services/escrow/src/config';
@@ -13,11 +13,14 @@ import { createPrivilegedParticipant, signUpAndSignIn, startTestGateway, type Te
 
 const webhookSecret = 'fuzz-target-webhook-secret-0123456789abcdef';
 
-/** The participants the fuzzer signs in as; the Python hooks pick one per operation by its `x-sizhong-access`. */
-export const fuzzRoles = ['backer', 'creator', 'enterprise', 'solver', 'investor', 'issuer', 'regulator', 'arbiter', 'admin'] as const satisfies readonly ParticipantRole[];
-export type FuzzRole = (typeof fuzzRoles)[number];
+/**
+ * The participants the fuzzer signs in as, one per role the kit knows (a role added later gets
+ * one too); the Python hooks pick one per operation by its `x-sizhong-access`.
+ */
+export const fuzzRoles = participantRoles;
+export type FuzzRole = ParticipantRole;
 
-const selfService: ReadonlySet<FuzzRole> = new Set(['backer', 'creator', 'enterprise', 'solver', 'investor', 'issuer']);
+const selfService: ReadonlySet<ParticipantRole> = new Set(selfServiceRoles);
 
 /** Enough for many pledges of any size a campaign takes (10^12 minor units at most each). */
 const backerFundsMinor = 9_000_000_000_000_000n;

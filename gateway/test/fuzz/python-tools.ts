@@ -38,13 +38,33 @@ export interface PythonTools {
   readonly cacheEntry: string;
 }
 
-function pythonTool(environment: NodeJS.ProcessEnv): ToolRequirement {
-  return {
-    command: environment[pythonVariable] ?? 'python3',
-    installHint:
-      `The gateway's fuzz test runs schemathesis from PyPI and needs Python ${pythonVersionMin.join('.')}+ with the venv module ` +
-      '(for example `sudo apt-get install python3 python3-venv`), or point SIZHONG_PYTHON at such an interpreter.',
-  };
+const installHint =
+  `The gateway's fuzz test runs schemathesis from PyPI and needs Python ${pythonVersionMin.join('.')}+ with the venv module ` +
+  '(for example `sudo apt-get install python3 python3-venv`), or point SIZHONG_PYTHON at such an interpreter.';
+
+/** SIZHONG_PYTHON alone when set; otherwise `python3`, then versioned names, where `python3` is older. */
+function pythonCandidates(environment: NodeJS.ProcessEnv): string[] {
+  const chosen = environment[pythonVariable];
+  return chosen ? [chosen] : ['python3', 'python3.13', 'python3.12', 'python3.11'];
+}
+
+/** The first candidate that runs and is recent enough, with its version (`3.11.7`). */
+async function findPython(environment: NodeJS.ProcessEnv): Promise<{ tool: ToolRequirement; version: string }> {
+  const found: string[] = [];
+  for (const command of pythonCandidates(environment)) {
+    const tool = { command, installHint };
+    let version: string;
+    try {
+      version = (await runCommand(tool, ['-c', 'import sys; print("%d.%d.%d" % sys.version_info[:3])'], { cwd: fuzzDirectory, environment, timeoutMs: versionQueryTimeoutMs })).trim();
+    } catch {
+      found.push(`\`${command}\` did not run`);
+      continue;
+    }
+    const [major = 0, minor = 0] = version.split('.').map(Number);
+    if (major > pythonVersionMin[0] || (major === pythonVersionMin[0] && minor >= pythonVersionMin[1])) return { tool, version };
+    found.push(`\`${command}\` is Python ${version}`);
+  }
+  throw new Error(`No Python ${pythonVersionMin.join('.')}+ found (${found.join('; ')}). ${installHint}`);
 }
 
 /** The schemathesis version the requirements pin; it names the cache entry. */
@@ -55,12 +75,7 @@ export function pinnedSchemathesisVersion(): string {
 }
 
 export async function ensurePythonTools(log: InfrastructureLog = writeToStandardError, environment: NodeJS.ProcessEnv = process.env): Promise<PythonTools> {
-  const python = pythonTool(environment);
-  const versionText = (await runCommand(python, ['-c', 'import sys; print("%d.%d.%d" % sys.version_info[:3])'], { cwd: fuzzDirectory, timeoutMs: versionQueryTimeoutMs })).trim();
-  const [major = 0, minor = 0] = versionText.split('.').map(Number);
-  if (major < pythonVersionMin[0] || (major === pythonVersionMin[0] && minor < pythonVersionMin[1])) {
-    throw new Error(`\`${python.command}\` is Python ${versionText}. ${python.installHint}`);
-  }
+  const { tool: python, version: versionText } = await findPython(environment);
   const requirements = readFileSync(requirementsFile, 'utf8');
   const fingerprint = createHash('sha256').update(`python ${versionText}\n`).update(requirements).digest('hex');
   const version = pinnedSchemathesisVersion();
@@ -74,7 +89,7 @@ export async function ensurePythonTools(log: InfrastructureLog = writeToStandard
       );
       await withProgress(log, `Installing schemathesis ${version} and openapi-spec-validator from PyPI into ${temporaryDirectory} (pinned with hashes)`, () =>
         runCommand(
-          { command: join(venv, 'bin', 'python'), installHint: python.installHint },
+          { command: join(venv, 'bin', 'python'), installHint },
           ['-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--progress-bar', 'off', '--require-hashes', '--no-deps', '-r', requirementsFile],
           { cwd: temporaryDirectory, environment, timeoutMs: pipInstallTimeoutMs },
         ),
