@@ -3,7 +3,8 @@
  * failures) and the NDJSON event stream (every request sent and the answer), so the test can say
  * which operations failed how, and prove that every documented operation was really called.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface FuzzReport {
   /** `METHOD /path` (or `Stateful tests`) → the failures schemathesis reported for it. */
@@ -68,4 +69,15 @@ export function documentedOperations(document: { paths: Record<string, Record<st
   return Object.entries(document.paths)
     .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`))
     .sort();
+}
+
+/** Runs leave about 6 MB of reports each; keep the newest few (their names sort by time). */
+export function pruneOldReports(parent: string, keep: number): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent).sort();
+  } catch {
+    return;
+  }
+  for (const name of names.slice(0, Math.max(0, names.length - keep))) rmSync(join(parent, name), { recursive: true, force: true });
 }

@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { findRepositoryRoot } from '@sizhong/testkit';
 import * as escrowCampaignLimits from '../../../services/escrow/src/domain/campaign/limits';
 import { campaignLimits } from '../../src/escrow/campaign-views';
-import { documentedOperations, type FuzzReport, readFuzzReport } from './fuzz-report';
+import { documentedOperations, type FuzzReport, pruneOldReports, readFuzzReport } from './fuzz-report';
 import { type FuzzTarget, startFuzzTarget } from './fuzz-target';
 import { ensurePythonTools, fuzzDirectory, type PythonTools, runPythonModule } from './python-tools';
 
 /** Fixed, so a failure reproduces; SIZHONG_FUZZ_SEED explores others. */
 const seed = process.env.SIZHONG_FUZZ_SEED ?? '20260601';
+/** Reports of this many runs stay in .cache/fuzz/. */
+const reportsKept = 5;
 /** The first run creates the Python environment (about half a minute) before anything else. */
 const setupTimeoutMs = 20 * 60_000;
 /** The run takes a bit over a minute on two cores; this bound only stops a hung one. */
@@ -24,7 +26,9 @@ beforeAll(async () => {
   tools = await ensurePythonTools();
   target = await startFuzzTarget('gateway-fuzz');
   document = (await target.gateway.http.get('/openapi.json')).body;
-  reportDirectory = join(findRepositoryRoot(), '.cache', 'fuzz', new Date().toISOString().replace(/[:.]/g, '-'));
+  const reportsDirectory = join(findRepositoryRoot(), '.cache', 'fuzz');
+  pruneOldReports(reportsDirectory, reportsKept - 1);
+  reportDirectory = join(reportsDirectory, new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(reportDirectory, { recursive: true });
 }, setupTimeoutMs);
 
