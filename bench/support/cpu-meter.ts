@@ -88,17 +88,21 @@ export class CpuMeter {
     return { atMs: performance.now(), ticksByPid, machineBusyTicks: machine.busy, machineTotalTicks: machine.total };
   }
 
-  /** `escrow 0.93, mongo-java-server 0.61, bench 0.18, kafka 0.04; machine 1.85 of 2 cores busy`. */
+  /** `escrow 0.93, mongo-java-server 0.61, bench 0.18, kafka 0.04; everything else 0.09; the machine 1.85 of 2 busy`. */
   describe(since: Snapshot): string {
     if (!procAvailable) return 'CPU: not measured (no /proc)';
     const seconds = (performance.now() - since.atMs) / 1_000;
+    let oursCores = 0;
     const parts = this.subjects.map((subject) => {
       const used = ((processTicks(subject.pid) ?? 0) - (since.ticksByPid.get(subject.pid) ?? 0)) / ticksPerSecond / seconds;
+      oursCores += used;
       return `${subject.name} ${used.toFixed(2)}`;
     });
     const machine = machineTicks();
     const cores = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((line) => line.startsWith('processor')).length;
-    const busyShare = (machine.busy - since.machineBusyTicks) / Math.max(1, machine.total - since.machineTotalTicks);
-    return `CPU in cores: ${parts.join(', ')}; the machine ${(busyShare * cores).toFixed(2)} of ${cores} busy`;
+    const busyCores = ((machine.busy - since.machineBusyTicks) / Math.max(1, machine.total - since.machineTotalTicks)) * cores;
+    // What the listed processes did not use: other processes, the kernel's own work, measurement noise.
+    const othersCores = Math.max(0, busyCores - oursCores);
+    return `CPU in cores: ${parts.join(', ')}; everything else ${othersCores.toFixed(2)}; the machine ${busyCores.toFixed(2)} of ${cores} busy`;
   }
 }
