@@ -195,7 +195,7 @@ export class RouteRegistrar {
   }
 
   /**
-   * The handler to mount after the routes: a declared path called with another method answers 405
+   * Adds, behind the routes, the answers to other methods: a declared path called with another method answers 405
    * METHOD_NOT_ALLOWED with `Allow` (RFC 9110 §15.5.6), and OPTIONS answers 204 with `Allow`. HEAD
    * is allowed wherever GET is (express answers it with the GET route, without a body). Paths
    * nobody declared still fall through to the 404 handler. Call it once, after the last `define`:
