@@ -12,8 +12,8 @@
  * - "at most N" for decimal strings cannot be a `maximum` (the value is a string): the pattern
  *   itself encodes the bound (`decimalRangePattern`).
  *
- * Values past a named bound are refused with zod's `too_big`/`too_small` issues, which the
- * validation layer reports as LIMIT_EXCEEDED; anything else malformed is INVALID_ARGUMENT.
+ * Values past an upper bound are refused with zod's `too_big` issue, which the validation layer
+ * reports as LIMIT_EXCEEDED; anything else malformed (too short included) is INVALID_ARGUMENT.
  */
 import { z } from '../openapi/zod';
 
