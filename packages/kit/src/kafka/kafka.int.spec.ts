@@ -85,19 +85,25 @@ describe('Kafka publisher and consumer', () => {
       const order = received.filter((event) => event.key === key).map((event) => Number(event.id.split('-')[2]));
       expect(order).toEqual([...order].sort((left, right) => left - right));
     }
-    await subject.stop();
-
+    // The handler runs before the batch's offsets are committed: wait for the commit, then stop.
     const admin = kafka.admin();
     await admin.connect();
-    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
     const ends = await admin.fetchTopicOffsets(topic);
-    await admin.disconnect();
     // Every partition that received events has its offset committed up to its end.
     const withEvents = ends.filter((end) => end.offset !== '0');
     expect(withEvents.length).toBeGreaterThan(0);
-    for (const end of withEvents) {
-      expect(committed!.partitions.find((partition) => partition.partition === end.partition)?.offset).toBe(end.offset);
+    const committedOffsets = async () => {
+      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      return withEvents.map((end) => committed!.partitions.find((partition) => partition.partition === end.partition)?.offset);
+    };
+    let committed = await committedOffsets();
+    for (let waited = 0; committed.some((offset, index) => offset !== withEvents[index]!.offset) && waited < 15_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      committed = await committedOffsets();
     }
+    await subject.stop();
+    await admin.disconnect();
+    expect(committed).toEqual(withEvents.map((end) => end.offset));
   });
 
   it('applies an event once even when it is published twice', async () => {

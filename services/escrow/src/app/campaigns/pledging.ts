@@ -23,6 +23,7 @@ import {
   placePledge,
   type PledgePlan,
   planPledge,
+  pledgesPerBackerMax,
   viewablePledge,
 } from '../../domain/campaign';
 import { walletAccount } from '../../domain/ledger/account';
@@ -64,7 +65,9 @@ export class Pledging {
     const pledgeId = deterministicId('pl', 'pledge', caller.participantId, campaignId, idempotencyKey);
     const plan = planPledge(campaign, { pledgeId, backerId: caller.participantId, ...(tierId === undefined ? {} : { tierId }), amount }, this.writes.now());
     const added = await this.options.positions.add(plan);
-    if (added === 'limit_reached') throw new DomainError('PLEDGE_LIMIT_REACHED', 'this backer holds the most pledges one campaign allows', { campaignId });
+    if (added === 'limit_reached') {
+      throw new DomainError('PLEDGE_LIMIT_REACHED', `a backer holds at most ${pledgesPerBackerMax} pledges on one campaign`, { campaignId, max: pledgesPerBackerMax });
+    }
     if (added === 'present') return this.replay(campaign, plan);
     return this.complete(campaign, plan, { firstOfBacker: added === 'added_first', resume: false });
   }
