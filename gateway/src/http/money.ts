@@ -10,7 +10,7 @@ import { positiveDecimalField } from './fields';
 
 /**
  * Currencies clients may name. Escrow opens the platform accounts (fee, payment provider) for
- * exactly these at start (services/escrow/src/escrow-service.ts `platformCurrencies`); a wallet in
+ * exactly these at start (services/escrow/src/domain/ledger/account.ts `platformCurrencies`); a wallet in
  * any other currency could never be funded, so asking for one is refused as malformed input.
  */
 export const supportedCurrencies = ['CNY', 'USD'] as const;

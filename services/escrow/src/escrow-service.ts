@@ -11,7 +11,7 @@ import { Ledger } from './app/ledger';
 import { Wallets } from './app/wallets';
 import type { EscrowConfig } from './config';
 import { assertCampaignPolicy, type CampaignPolicy, defaultCampaignPolicy } from './domain/campaign';
-import { externalAccount, feeAccount } from './domain/ledger/account';
+import { externalAccount, feeAccount, platformCurrencies } from './domain/ledger/account';
 import type { Transfer } from './domain/ledger/transfer';
 import { AccountStore } from './storage/account-store';
 import { BackerPositions, createCampaignStore, createPledgeStore } from './storage/campaign-store';
@@ -23,7 +23,7 @@ import { walletServiceHandlers } from './transport/grpc/wallet-service';
 
 export const pspWebhookSecretFileName = 'psp-webhook-secret';
 /** Currencies whose platform accounts are opened at start. */
-export const platformCurrencies = ['CNY', 'USD'] as const;
+export { platformCurrencies };
 
 /** What tests and benchmarks reach in-process. */
 export interface EscrowUseCases {

@@ -4,7 +4,7 @@ import { createGrpcClient, createKafka, EventConsumer, eventsTopic, loadConfig, 
 import { escrowV1 } from '@sizhong/proto';
 import { testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
 import pino from 'pino';
-import { signPayload, signatureToleranceMs } from '../src/app/payment-provider';
+import { depositAmountMinorMax, signPayload, signatureToleranceMs } from '../src/app/payment-provider';
 import { escrowConfigShape } from '../src/config';
 import { startEscrow, type RunningEscrow } from '../src/escrow-service';
 
@@ -61,6 +61,18 @@ describe('escrow gRPC service', () => {
     wallet.close();
   });
 
+  it('refuses a deposit in a currency the platform does not hold, or above the largest deposit, and moves no money', async () => {
+    const wallet = createGrpcClient(escrowV1.WalletServiceService, escrow.address);
+    const foreign = { id: 'evt_xyz', type: 'deposit.succeeded', participantId: 'pt_dora', amount: { currency: 'XYZ', amountMinor: '100' } };
+    await expect(wallet.call.applyPaymentProviderEvent(webhook(foreign))).rejects.toMatchObject({ code: 'CURRENCY_MISMATCH' });
+    const huge = { id: 'evt_huge', type: 'deposit.succeeded', participantId: 'pt_dora', amount: { currency: 'CNY', amountMinor: String(depositAmountMinorMax + 1n) } };
+    await expect(wallet.call.applyPaymentProviderEvent(webhook(huge))).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    const largest = { ...huge, id: 'evt_largest', amount: { currency: 'CNY', amountMinor: String(depositAmountMinorMax) } };
+    await expect(wallet.call.applyPaymentProviderEvent(webhook(largest))).resolves.toMatchObject({ outcome: 'applied' });
+    await expect(wallet.call.getWallet({ currency: 'CNY' }, { identity: { participantId: 'pt_dora', roles: ['backer'] } })).resolves.toMatchObject({ available: { currency: 'CNY', amountMinor: depositAmountMinorMax } });
+    wallet.close();
+  });
+
   it('refuses forged, tampered and stale signatures, and moves no money', async () => {
     const wallet = createGrpcClient(escrowV1.WalletServiceService, escrow.address);
     const event = { id: 'evt_forged', type: 'deposit.succeeded', participantId: 'pt_bob', amount: { currency: 'CNY', amountMinor: '5000' } };
@@ -104,7 +116,9 @@ describe('escrow gRPC service', () => {
     ledger.close();
   });
 
-  it('publishes DepositReceived once through the outbox', async () => {
+  it('publishes DepositReceived once per applied deposit through the outbox', async () => {
+    // The deposits applied by the tests above: alice's evt_1 and dora's largest one.
+    const depositsApplied = 2;
     const mongo: MongoConnection = await connectMongo(testInfrastructure().mongoUrl, `${database}_c`.slice(0, 38));
     const seen: string[] = [];
     const consumer = new EventConsumer({
@@ -117,11 +131,11 @@ describe('escrow gRPC service', () => {
     });
     await consumer.start();
     const deadline = Date.now() + 20_000;
-    while (!(seen.includes('DepositReceived') && seen.includes('WithdrawalCompleted')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    while (!(seen.filter((type) => type === 'DepositReceived').length >= depositsApplied && seen.includes('WithdrawalCompleted')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     await consumer.stop();
     await mongo.db.dropDatabase();
     await mongo.close();
-    expect(seen.filter((type) => type === 'DepositReceived')).toHaveLength(1);
+    expect(seen.filter((type) => type === 'DepositReceived')).toHaveLength(depositsApplied);
     expect(seen.filter((type) => type === 'WithdrawalCompleted')).toHaveLength(1);
   });
 });

@@ -6,6 +6,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { DomainError, isCurrencyCode, parseMoney, type Money } from '@sizhong/kit';
+import { isPlatformCurrency, platformCurrencies } from '../domain/ledger/account';
 
 export const signatureToleranceMs = 5 * 60_000;
 export const webhookBodyBytesMax = 16 * 1024;
@@ -35,6 +36,9 @@ export type ProviderEvent =
   | { readonly kind: 'other'; readonly id: string; readonly type: string };
 
 /** Parses a verified body; the provider is trusted for content only after the signature check. */
+/** The largest single deposit (10 billion in major units): with int64 balances, no wallet can be filled past its range by chance. */
+export const depositAmountMinorMax = 1_000_000_000_000n;
+
 export function parseProviderEvent(body: Buffer): ProviderEvent {
   if (body.length > webhookBodyBytesMax) throw new DomainError('PAYLOAD_TOO_LARGE', `webhook bodies are at most ${webhookBodyBytesMax} bytes`);
   let value: unknown;
@@ -55,7 +59,9 @@ export function parseProviderEvent(body: Buffer): ProviderEvent {
   if (!amount || typeof amount['currency'] !== 'string' || typeof amount['amountMinor'] !== 'string' || !isCurrencyCode(amount['currency'])) {
     throw new DomainError('INVALID_ARGUMENT', 'amount must be {currency, amountMinor}');
   }
+  if (!isPlatformCurrency(amount['currency'])) throw new DomainError('CURRENCY_MISMATCH', `deposits are in ${platformCurrencies.join(' or ')}`, { field: 'amount.currency' });
   const money = parseMoney({ currency: amount['currency'], amountMinor: amount['amountMinor'] });
   if (money.amountMinor <= 0n) throw new DomainError('INVALID_ARGUMENT', 'a deposit is positive');
+  if (money.amountMinor > depositAmountMinorMax) throw new DomainError('LIMIT_EXCEEDED', `a deposit is at most ${depositAmountMinorMax} minor units`, { field: 'amount.amountMinor', max: depositAmountMinorMax.toString() });
   return { kind: 'deposit', id, participantId, amount: money };
 }

@@ -12,7 +12,7 @@
  * freshly created transfer skips those reads (nobody else can have applied its legs yet, since
  * recovery waits `recoveryAgeMs` before touching a transfer).
  */
-import { DomainError, isDuplicateKeyError, type MongoConnection } from '@sizhong/kit';
+import { amountMinorMax, amountMinorMin, DomainError, isDuplicateKeyError, type MongoConnection } from '@sizhong/kit';
 import type { Collection, Filter, UpdateFilter } from 'mongodb';
 import { Schema, type Model } from 'mongoose';
 import type { Logger } from 'pino';
@@ -201,10 +201,12 @@ export class AccountStore {
     const effect = legEffect(leg.leg);
     for (let attempt = 1; attempt <= legWriteAttemptsMax; attempt += 1) {
       const filter: Filter<AccountDocument> = { _id: leg.account.id, legKeys: { $ne: legKey }, [`unjournaled.${unjournaledEntriesMax - 1}`]: { $exists: false } };
-      if (!leg.account.overdraftAllowed) {
-        if (effect.availableDelta < 0n) filter.available = { $gte: -effect.availableDelta };
-        if (effect.heldDelta < 0n) filter.held = { $gte: -effect.heldDelta };
-      }
+      // The balance guard: never below zero (external accounts: never past int64), never past int64 up.
+      const availableFloor = leg.account.overdraftAllowed ? amountMinorMin - effect.availableDelta : -effect.availableDelta;
+      if (effect.availableDelta < 0n) filter.available = { $gte: availableFloor };
+      if (effect.availableDelta > 0n) filter.available = { $lte: amountMinorMax - effect.availableDelta };
+      if (effect.heldDelta < 0n && !leg.account.overdraftAllowed) filter.held = { $gte: -effect.heldDelta };
+      if (effect.heldDelta > 0n) filter.held = { $lte: amountMinorMax - effect.heldDelta };
       if (options.verified) {
         const current = await this.accounts.findOne({ _id: leg.account.id }, { projection: { seq: 1, legKeys: 1 } });
         if (!current) throw new DomainError('NOT_FOUND', `account ${leg.account.id} not found`);
@@ -226,7 +228,7 @@ export class AccountStore {
       const why = await this.accounts.findOne({ _id: leg.account.id }, { projection: { available: 1, held: 1, legKeys: 1 } });
       if (!why) throw new DomainError('NOT_FOUND', `account ${leg.account.id} not found`);
       if (why.legKeys.includes(legKey)) return 'already_applied';
-      // Throws INSUFFICIENT_FUNDS when the balance is the reason.
+      // Throws INSUFFICIENT_FUNDS (or LIMIT_EXCEEDED past int64) when the balance is the reason.
       applyLeg(leg.account, { available: BigInt(why.available), held: BigInt(why.held) }, leg.leg);
       // Otherwise the unjournaled bound or a moving seq: journal this account now and try again.
       await this.journal([leg.account.id]);

@@ -6,6 +6,13 @@
 import { assert, isCurrencyCode, type CurrencyCode } from '@sizhong/kit/domain';
 
 export const accountKinds = ['wallet', 'escrow', 'fee', 'external'] as const;
+
+/** The currencies the platform holds money in (wallets, deals, fees); API.md: CNY or USD. */
+export const platformCurrencies = ['CNY', 'USD'] as const;
+
+export function isPlatformCurrency(currency: string): boolean {
+  return (platformCurrencies as readonly string[]).includes(currency);
+}
 export type AccountKind = (typeof accountKinds)[number];
 
 export interface Account {

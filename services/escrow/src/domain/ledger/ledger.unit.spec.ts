@@ -1,6 +1,6 @@
 // Proves the ledger's pure rules: every transfer transition and refusal, and (property-based) that any
 // sequence of transfers, posts, voids, expiries and crashes between legs conserves money and never overdraws.
-import { DomainError, InvariantViolation } from '@sizhong/kit/domain';
+import { amountMinorMax, amountMinorMin, DomainError, InvariantViolation } from '@sizhong/kit/domain';
 import fc from 'fast-check';
 import { emptyBalance, escrowAccount, externalAccount, feeAccount, walletAccount, accountFromId, type Account, type Balance } from './account';
 import { checkInvariants } from './invariants';
@@ -54,6 +54,14 @@ describe('legs', () => {
     expect(() => applyLeg(alice, { available: 5n, held: 0n }, { kind: 'debit', amountMinor: 6n })).toThrow(expect.objectContaining({ code: 'INSUFFICIENT_FUNDS' }));
     expect(() => applyLeg(alice, { available: 5n, held: 0n }, { kind: 'hold', amountMinor: 6n })).toThrow(expect.objectContaining({ code: 'INSUFFICIENT_FUNDS' }));
     expect(applyLeg(externalAccount('psp', 'CNY'), emptyBalance, { kind: 'debit', amountMinor: 6n })).toEqual({ available: -6n, held: 0n });
+  });
+
+  it('refuses a leg that would take a balance out of int64, on either side', () => {
+    const near = { available: amountMinorMax - 5n, held: 0n };
+    expect(() => applyLeg(alice, near, { kind: 'credit', amountMinor: 6n })).toThrow(expect.objectContaining({ code: 'LIMIT_EXCEEDED' }));
+    expect(applyLeg(alice, near, { kind: 'credit', amountMinor: 5n })).toEqual({ available: amountMinorMax, held: 0n });
+    const external = externalAccount('psp', 'CNY');
+    expect(() => applyLeg(external, { available: amountMinorMin + 5n, held: 0n }, { kind: 'debit', amountMinor: 6n })).toThrow(expect.objectContaining({ code: 'LIMIT_EXCEEDED' }));
   });
 
   it('holds, then releases with a partial post returning the rest', () => {

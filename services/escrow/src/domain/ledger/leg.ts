@@ -7,7 +7,7 @@
  *   hold    available −x, held +x        (two-phase source: the pending reservation)
  *   release held −x, available +(x − y)  (two-phase source resolves: y posted leaves, the rest returns)
  */
-import { assert, DomainError } from '@sizhong/kit/domain';
+import { amountMinorMax, amountMinorMin, assert, DomainError } from '@sizhong/kit/domain';
 import type { Account, Balance } from './account';
 
 export type LegKind = 'debit' | 'credit' | 'hold' | 'release';
@@ -41,12 +41,16 @@ export function legEffect(leg: Leg): LegEffect {
 }
 
 /**
- * The balance after the leg, or INSUFFICIENT_FUNDS. A release can never fail for lack of funds:
+ * The balance after the leg, or INSUFFICIENT_FUNDS, or LIMIT_EXCEEDED past int64. A release can never fail for lack of funds:
  * the held amount was reserved by the same transfer's hold.
  */
 export function applyLeg(account: Account, balance: Balance, leg: Leg): Balance {
   const effect = legEffect(leg);
   const next: Balance = { available: balance.available + effect.availableDelta, held: balance.held + effect.heldDelta };
+  // Balances are stored as int64: a leg that would leave that range is refused, never wrapped.
+  if (next.available > amountMinorMax || next.available < amountMinorMin || next.held > amountMinorMax) {
+    throw new DomainError('LIMIT_EXCEEDED', 'the balance would leave the range an account can hold', { accountId: account.id });
+  }
   if (!account.overdraftAllowed) {
     if (next.available < 0n) {
       throw new DomainError('INSUFFICIENT_FUNDS', 'the account does not have enough available money', {
