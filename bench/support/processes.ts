@@ -14,6 +14,8 @@ import { sleep } from './driver';
 export const repositoryRoot = join(__dirname, '..', '..');
 /** Where BENCH_CPU_PROFILE=1 leaves the children's .cpuprofile files, one folder per child and run. */
 export const profileDirectory = join(repositoryRoot, '.cache', 'bench-profiles');
+/** Makes a child stop itself when this process ends, however it ends (see the file). */
+const exitWithParentPreload = join(__dirname, 'exit-with-parent.ts');
 /** A JVM-free node child with tsx starts in about two seconds; the margin is for a busy machine. */
 const childReadyTimeoutMs = 60_000;
 /** A child gets this long to stop on SIGTERM (its requests finish, profiles are written) before SIGKILL. */
@@ -138,7 +140,7 @@ export interface NodeChildOptions {
   /** Output lines starting with this are handed to `onReport` instead of being printed. */
   readonly reportPrefix?: string;
   readonly onReport?: (line: string) => void;
-  /** Extra `--import` modules (diagnostics), after tsx. */
+  /** Extra `--import` modules (diagnostics), after tsx and exit-with-parent. */
   readonly preloads?: readonly string[];
 }
 
@@ -147,7 +149,8 @@ export interface NodeChildOptions {
  * `stop()` aborts the benchmark. BENCH_CPU_PROFILE=1 adds --cpu-prof (written when it stops).
  */
 export function startNodeChild(cleanup: Cleanup, options: NodeChildOptions): NodeChild {
-  const nodeArguments = ['--import', 'tsx', ...(options.preloads ?? []).flatMap((module) => ['--import', module])];
+  const preloads = [exitWithParentPreload, ...(options.preloads ?? [])];
+  const nodeArguments = ['--import', 'tsx', ...preloads.flatMap((module) => ['--import', module])];
   if (process.env['BENCH_CPU_PROFILE'] === '1') {
     // One directory per child: the main thread and tsx's loader thread each write a profile (the main one is the largest).
     const directory = join(profileDirectory, `${options.name}-${new Date().toISOString().replaceAll(':', '-')}`);
@@ -155,7 +158,8 @@ export function startNodeChild(cleanup: Cleanup, options: NodeChildOptions): Nod
     nodeArguments.push('--cpu-prof', `--cpu-prof-dir=${directory}`);
     console.log(`  ${options.name} writes its CPU profile to ${directory} when it stops`);
   }
-  const child = spawn(process.execPath, [...nodeArguments, options.script], { cwd: repositoryRoot, env: options.environment, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Standard input stays an open pipe: its end tells the child that the benchmark is gone.
+  const child = spawn(process.execPath, [...nodeArguments, options.script], { cwd: repositoryRoot, env: options.environment, stdio: ['pipe', 'pipe', 'pipe'] });
   cleanup.track(child);
   const recentLines: string[] = [];
   /** Each returns true when it took the line. */
