@@ -106,3 +106,12 @@ export class CpuMeter {
     return `CPU in cores: ${parts.join(', ')}; everything else ${othersCores.toFixed(2)}; the machine ${busyCores.toFixed(2)} of ${cores} busy`;
   }
 }
+
+/** How busy the whole machine was over the next `sampleMs` (0 to 1); undefined without /proc. */
+export async function sampleMachineBusy(sampleMs: number): Promise<number | undefined> {
+  if (!procAvailable) return undefined;
+  const before = machineTicks();
+  await new Promise((resolve) => setTimeout(resolve, sampleMs));
+  const after = machineTicks();
+  return (after.busy - before.busy) / Math.max(1, after.total - before.total);
+}

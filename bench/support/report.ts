@@ -6,6 +6,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { connectMongo } from '@sizhong/kit';
 import { type Infrastructure, readMongoJavaServerVersion } from '../../packages/testkit/src/infra';
+import { sampleMachineBusy } from './cpu-meter';
 import { completedPerSecond, percentile, type RunResult } from './driver';
 import { repositoryRoot } from './processes';
 
@@ -37,16 +38,22 @@ export function reproducingCommand(script: string): string {
   return [...servers, ...settings, `npm run ${script}`].join(' ');
 }
 
+/** How long the machine is watched before a run, and how busy it may be to count as quiet. */
+const machineSampleMs = 3_000;
+const quietBusyShareMax = 0.1;
+
 /** Cores, memory, kernel, node, the MongoDB-wire server and how busy the machine was at the start. */
 export async function describeMachine(infrastructure: Infrastructure): Promise<string[]> {
   const processors = cpus();
   const load = loadavg().map((value) => value.toFixed(2));
-  const busy = (loadavg()[0] ?? 0) > processors.length * 0.5;
+  // The load average still counts a run that just ended; a short sample says how busy the machine is now.
+  const busyShare = await sampleMachineBusy(machineSampleMs);
+  const busyText = busyShare === undefined ? '' : `; ${Math.round(busyShare * 100)} % busy over the ${machineSampleMs / 1_000} s before the run${busyShare > quietBusyShareMax ? ' (BUSY: other processes are running; figures will be low)' : ''}`;
   return [
     `machine: ${processors.length} cores (${processors[0]?.model.trim() ?? 'unknown model'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`,
     `MongoDB-wire server: ${await describeMongoServer(infrastructure)}`,
     `Kafka: ${infrastructure.source === 'environment' || process.env['KAFKA_BROKERS'] ? 'KAFKA_BROKERS from the environment' : `${infrastructure.source} broker`} at ${infrastructure.kafkaBrokers.join(',')}`,
-    `load average at the start: ${load.join(' ')} (1, 5, 15 min)${busy ? ' (BUSY: another heavy process is running; figures will be low)' : ''}`,
+    `load average at the start: ${load.join(' ')} (1, 5, 15 min)${busyText}`,
     `date: ${new Date().toISOString()}`,
   ];
 }
