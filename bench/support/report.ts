@@ -2,6 +2,7 @@
  * What every benchmark prints: the command that reproduces it, the machine facts, and the figures
  * as a markdown table with the goals beside them, ready to paste into docs/benchmarks.md.
  */
+import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { connectMongo } from '@sizhong/kit';
@@ -54,8 +55,19 @@ export async function describeMachine(infrastructure: Infrastructure): Promise<s
     `MongoDB-wire server: ${await describeMongoServer(infrastructure)}`,
     `Kafka: ${infrastructure.source === 'environment' || process.env['KAFKA_BROKERS'] ? 'KAFKA_BROKERS from the environment' : `${infrastructure.source} broker`} at ${infrastructure.kafkaBrokers.join(',')}`,
     `load average at the start: ${load.join(' ')} (1, 5, 15 min)${busyText}`,
-    `date: ${new Date().toISOString()}`,
+    `date: ${new Date().toISOString()}; ${describeCommit()}`,
   ];
+}
+
+/** The commit measured, and whether the work tree had changes on top of it. */
+function describeCommit(): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repositoryRoot, encoding: 'utf8' }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repositoryRoot, encoding: 'utf8' }).trim() !== '';
+    return `commit ${commit}${changed ? ' with uncommitted changes in the work tree' : ''}`;
+  } catch {
+    return 'commit unknown (no git)';
+  }
 }
 
 async function describeMongoServer(infrastructure: Infrastructure): Promise<string> {
