@@ -134,7 +134,7 @@ async function run(cleanup: Cleanup): Promise<void> {
     if (countCommands) await commandCounts.collect(escrow.child);
     const since = cpu.start();
     const result = await work();
-    console.log(`  ${label}: ${cpu.describe(since)}`);
+    console.log(`  ${label}: ${cpu.describe(label, since)}`);
     if (countCommands) for (const line of describePerPledge(label, await commandCounts.collect(escrow.child), pledgeCount)) console.log(line);
     return result;
   };
@@ -171,7 +171,7 @@ async function run(cleanup: Cleanup): Promise<void> {
     console.log(`  ${windowLine}`);
     sections.push('', windowLine);
   }
-  printPasteBlock({ script: 'bench:escrow', machine, sections: [...resultTable('pledges', concurrency, rows), ...sections], goals });
+  printPasteBlock({ script: 'bench:escrow', machine, sections: [...resultTable('pledges', concurrency, rows), ...sections], goals, disturbed: cpu.disturbed });
   if (rows.some((row) => row.result.failed > 0)) throw new Error('some requests failed (see above): the figures are not valid');
 }
 

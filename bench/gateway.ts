@@ -162,7 +162,7 @@ async function run(cleanup: Cleanup): Promise<void> {
     console.log(`  ${openLine}`);
     sections.push('', openLine);
   }
-  printPasteBlock({ script: 'bench:gateway', machine, sections, goals });
+  printPasteBlock({ script: 'bench:gateway', machine, sections, goals, disturbed: cpu.disturbed });
   if (baseline.failed + closed.failed > 0) throw new Error('some requests failed (see above): the figures are not valid');
 }
 
@@ -266,7 +266,7 @@ function countingWith(enabled: boolean, cpu: CpuMeter, children: ReadonlyArray<{
     if (enabled) await Promise.all(children.map(({ counts, child }) => counts.collect(child.child)));
     const since = cpu.start();
     const result = await work();
-    console.log(`  ${label}: ${cpu.describe(since)}`);
+    console.log(`  ${label}: ${cpu.describe(label, since)}`);
     if (!enabled) return result;
     const tallies: CommandTallies[] = await Promise.all(children.map(({ counts, child }) => counts.collect(child.child)));
     children.forEach(({ label: childLabel }, index) => {

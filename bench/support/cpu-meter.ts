@@ -77,7 +77,13 @@ export function findServerProcesses(mongoUrl: string): CpuSubject[] {
   return [...mongo, ...findProcesses('kafka', ['kafka.Kafka'])];
 }
 
+/** Cores other processes may use during a scenario before its figures count as disturbed. */
+export const disturbedCoresMin = 0.2;
+
 export class CpuMeter {
+  /** The scenarios during which other processes used more than disturbedCoresMin cores. */
+  readonly disturbed: string[] = [];
+
   constructor(private readonly subjects: readonly CpuSubject[]) {}
 
   start(): Snapshot {
@@ -89,7 +95,7 @@ export class CpuMeter {
   }
 
   /** `escrow 0.93, mongo-java-server 0.61, bench 0.18, kafka 0.04; everything else 0.09; the machine 1.85 of 2 busy`. */
-  describe(since: Snapshot): string {
+  describe(label: string, since: Snapshot): string {
     if (!procAvailable) return 'CPU: not measured (no /proc)';
     const seconds = (performance.now() - since.atMs) / 1_000;
     let oursCores = 0;
@@ -103,6 +109,7 @@ export class CpuMeter {
     const busyCores = ((machine.busy - since.machineBusyTicks) / Math.max(1, machine.total - since.machineTotalTicks)) * cores;
     // What the listed processes did not use: other processes, the kernel's own work, measurement noise.
     const othersCores = Math.max(0, busyCores - oursCores);
+    if (othersCores > disturbedCoresMin) this.disturbed.push(`${label} (other processes used ${othersCores.toFixed(2)} cores)`);
     return `CPU in cores: ${parts.join(', ')}; everything else ${othersCores.toFixed(2)}; the machine ${busyCores.toFixed(2)} of ${cores} busy`;
   }
 }

@@ -158,7 +158,7 @@ export function printResultLine(label: string, result: RunResult, comparison?: {
 }
 
 /** The paste-ready block: command, machine facts, tables, and the goals' verdict. */
-export function printPasteBlock(options: { script: string; machine: readonly string[]; sections: readonly string[]; goals: readonly Goal[] }): void {
+export function printPasteBlock(options: { script: string; machine: readonly string[]; sections: readonly string[]; goals: readonly Goal[]; disturbed: readonly string[] }): void {
   const missed = options.goals.filter((goal) => !goal.met);
   console.log('\n----- figures for docs/benchmarks.md -----');
   console.log(`Command: \`${reproducingCommand(options.script)}\``);
@@ -168,5 +168,6 @@ export function printPasteBlock(options: { script: string; machine: readonly str
   for (const line of options.sections) console.log(line);
   console.log('');
   console.log(missed.length === 0 ? `All ${options.goals.length} goals met.` : `Goals not met: ${missed.map((goal) => goal.text).join('; ')}.`);
+  if (options.disturbed.length > 0) console.log(`Disturbed, so not clean figures: ${options.disturbed.join('; ')}.`);
   console.log('----- end of figures -----');
 }
