@@ -4,6 +4,7 @@
  * every operation can be called by someone it allows. The backer's wallet is funded through the
  * signed webhook, so pledges and withdrawals can succeed and reach the routes behind them.
  */
+import { depositAmountMinorMax } from '../../../services/escrow/src/app/payment-provider';
 import { connectMongo, createLogger, loadConfig, type ParticipantRole, participantRoles, selfServiceRoles } from '@sizhong/kit';
 import { testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
 import { signPayload } from '../../../services/escrow/src/app/payment-provider';
@@ -23,7 +24,7 @@ export type FuzzRole = ParticipantRole;
 const selfService: ReadonlySet<ParticipantRole> = new Set(selfServiceRoles);
 
 /** Enough for many pledges of any size a campaign takes (10^12 minor units at most each). */
-const backerFundsMinor = 9_000_000_000_000_000n;
+const backerFundsMinor = depositAmountMinorMax; // the largest deposit escrow takes
 
 export interface FuzzTarget {
   readonly url: string;
