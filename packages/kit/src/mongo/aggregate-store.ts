@@ -16,6 +16,7 @@
 import type { Binary, Collection, Document, Filter, Sort, UpdateFilter } from 'mongodb';
 import { Schema, type Model } from 'mongoose';
 import type { Logger } from 'pino';
+import { type Clock, systemClock } from '../clock';
 import { DomainError } from '../errors';
 import type { EventEnvelope } from '../kafka/envelope';
 import { encodeEnvelope } from '../kafka/envelope';
@@ -101,6 +102,8 @@ export type CounterOutcome =
 export interface AggregateStoreOptions {
   /** Indexes for queries and lists besides `_id` (declared once here, created by ensureIndexes). */
   readonly indexes?: readonly Document[];
+  /** The clock of `createdAt` / `updatedAt` (storage metadata); the service's injected clock. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -133,6 +136,7 @@ export class AggregateStore<State> {
   readonly collection: Collection<AggregateDocument>;
   private readonly listeners = new Set<(id: string) => void>();
   private readonly commandsInProcess = new KeyedMutex();
+  private readonly clock: Clock;
 
   constructor(
     mongo: MongoConnection,
@@ -143,6 +147,7 @@ export class AggregateStore<State> {
   ) {
     this.model = (mongo.connection.models[name] as Model<AggregateDocument> | undefined) ?? mongo.connection.model<AggregateDocument>(name, aggregateSchema(options.indexes), name);
     this.collection = mongo.collection<AggregateDocument>(name);
+    this.clock = options.clock ?? systemClock;
   }
 
   async ensureIndexes(): Promise<void> {
@@ -173,7 +178,7 @@ export class AggregateStore<State> {
    * the same request gets the existing aggregate back, as it is now.
    */
   async create(id: string, state: State, events: readonly PendingEvent[], requestFingerprint?: string, counters?: Counters): Promise<CreateOutcome<State>> {
-    const now = new Date();
+    const now = this.clock.now();
     const document: AggregateDocument = {
       _id: id,
       version: 1,
@@ -239,7 +244,7 @@ export class AggregateStore<State> {
     const result = await this.collection.updateOne({ ...guard, _id: id, counterKeys: { $ne: key } } as Filter<AggregateDocument>, {
       $inc: inc,
       $push: { counterKeys: { $each: [key], $slice: -counterKeysKept } },
-      $set: { updatedAt: new Date() },
+      $set: { updatedAt: this.clock.now() },
     } as UpdateFilter<AggregateDocument>);
     if (result.matchedCount === 1) return { kind: 'applied' };
     const current = await this.collection.findOne({ _id: id }, { projection: { outbox: 0 } });
@@ -278,7 +283,7 @@ export class AggregateStore<State> {
     // A relay that is down must not let an outbox grow without bound: refuse instead.
     if (events.length > 0) (filter as Document)[`outbox.${outboxEventsPerAggregateMax - events.length}`] = { $exists: false };
     const update: UpdateFilter<AggregateDocument> = {
-      $set: { state: this.codec.toDocument(state), version: current.version + 1, updatedAt: new Date(), ...(events.length > 0 ? { outboxPending: true } : {}) },
+      $set: { state: this.codec.toDocument(state), version: current.version + 1, updatedAt: this.clock.now(), ...(events.length > 0 ? { outboxPending: true } : {}) },
       ...(events.length > 0 ? { $push: { outbox: { $each: storedEvents(events) } } } : {}),
     };
     const result = await this.collection.updateOne(filter, update);
