@@ -2,6 +2,7 @@
 // One namespace per proto package: `sizhong.escrow.v1` → `escrowV1`.
 export * as healthV1 from './packages/healthV1';
 export * as commonV1 from './packages/commonV1';
+export * as creditV1 from './packages/creditV1';
 export * as escrowV1 from './packages/escrowV1';
 export * as eventsV1 from './packages/eventsV1';
 export * as timestamp from './gen/google/protobuf/timestamp';

@@ -1,0 +1,18 @@
+/**
+ * The task-dispatch service as parts for the kit's service skeleton (docs/adding-a-service.md): build its
+ * stores on `mongo`, its use cases on them, and return the gRPC services, the stores whose outboxes
+ * the relay publishes, the consumers and the loops. Deadlines go through `scheduler.handle`.
+ */
+import type { ServiceDefinition } from '@sizhong/kit';
+import type { TaskDispatchConfig } from './config';
+
+/** What tests reach in-process: the use cases, once there are some. */
+export type TaskDispatchUseCases = Record<string, never>;
+
+export const taskDispatchService: ServiceDefinition<TaskDispatchConfig, TaskDispatchUseCases> = {
+  name: 'task-dispatch',
+  databaseName: (config) => config.TASK_DISPATCH_DATABASE,
+  async build() {
+    return { grpc: [], exposed: {} };
+  },
+};
