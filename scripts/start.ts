@@ -84,12 +84,18 @@ async function main(): Promise<void> {
   say(`✓ infrastructure (${infrastructure.source}): Kafka ${infrastructure.kafkaBrokers.join(',')}, MongoDB ${infrastructure.mongoUrl}`);
 
   const shared = { ...process.env, KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','), MONGO_URL: infrastructure.mongoUrl, SIZHONG_REPOSITORY_ROOT: repositoryRoot };
+  // Every port first, so each service learns every other's address (task-dispatch and equity call
+  // escrow and credit; credit asks escrow for its invariants) through `<NAME>_GRPC_ADDRESS`.
   const addresses = new Map<PlatformService, string>();
   for (const service of services) {
     const port = await choosePort(ports[portVariable(service)] ?? service.grpcPortDefault, portVariable(service));
-    supervise(service.name, entryPoint(repositoryRoot, service.directory), { ...shared, GRPC_HOST: '127.0.0.1', GRPC_PORT: String(port) });
     addresses.set(service, `127.0.0.1:${port}`);
-    say(`  started ${service.name} (gRPC 127.0.0.1:${port})`);
+  }
+  const serviceAddresses = Object.fromEntries([...addresses].map(([service, address]) => [service.addressVariable, address]));
+  for (const [service, address] of addresses) {
+    const port = address.slice(address.lastIndexOf(':') + 1);
+    supervise(service.name, entryPoint(repositoryRoot, service.directory), { ...shared, ...serviceAddresses, GRPC_HOST: '127.0.0.1', GRPC_PORT: port });
+    say(`  started ${service.name} (gRPC ${address})`);
   }
   const gatewayEnvironment: NodeJS.ProcessEnv = { ...shared, ...gatewayDownstreamEnvironment(addresses) };
 
