@@ -2,4 +2,5 @@
 export { EventEnvelope, TraceContext } from '../gen/sizhong/events/v1/envelope';
 export { Allocation, CommitmentCancelled, CommitmentPlaced, InvestorLimitBreachAttempted, LeadCommitted, RoundClosed, RoundFailed, RoundOpened } from '../gen/sizhong/events/v1/equity_events';
 export { CampaignDelivered, CampaignDeliveryFailed, CampaignDeliveryStarted, CampaignFailed, CampaignLaunched, CampaignPayoutReleased, CampaignSucceeded, DeliveryOverdue, DepositReceived, MilestoneAccepted, MilestoneReleased, PledgeChanged, TransferChanged, WithdrawalCompleted } from '../gen/sizhong/events/v1/escrow_events';
+export { RiskAlertRaised, RiskEvidence } from '../gen/sizhong/events/v1/risk_events';
 export { AssignmentClaimed, AssignmentLeaseExpired, ContestWinner, ContestWinnersNamed, DisputeOpened, DisputeResolved, MilestoneSubmitted, TaskAwarded, TaskCancelled, TaskCompleted, TaskMilestoneAccepted, TaskMilestoneRejected, TaskPosted } from '../gen/sizhong/events/v1/task_dispatch_events';
