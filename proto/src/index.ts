@@ -3,6 +3,7 @@
 export * as healthV1 from './packages/healthV1';
 export * as commonV1 from './packages/commonV1';
 export * as creditV1 from './packages/creditV1';
+export * as equityV1 from './packages/equityV1';
 export * as escrowV1 from './packages/escrowV1';
 export * as eventsV1 from './packages/eventsV1';
 export * as timestamp from './gen/google/protobuf/timestamp';
