@@ -1,0 +1,69 @@
+/**
+ * Applying events to credit records, and reading scores. One event touches each participant it
+ * names with one guarded write (load → apply → write); a participant's first event creates the
+ * record. The score changes go to the history afterwards; a crash in between is finished by the
+ * retry (the record keeps the changes of its last event).
+ */
+import type { AggregateStore } from '@sizhong/kit';
+import type { CreditEvent } from '../domain/events';
+import { factsOfEvent } from '../domain/events';
+import type { CreditRole } from '../domain/model';
+import { modelVersion, type Score } from '../domain/model';
+import { applyToCredit, creditScore, emptyCredit, factsFor, type ParticipantCredit, type ScoreChange } from '../domain/participant-credit';
+import type { ScoreHistory } from '../storage/credit-store';
+
+export interface CreditProfileView extends Score {
+  readonly participantId: string;
+  readonly role: CreditRole | '';
+  readonly modelVersion: string;
+  /** The time of the latest fact behind the score (undefined for a new participant). */
+  readonly updatedAt: Date | undefined;
+}
+
+export class CreditProfiles {
+  constructor(
+    private readonly records: AggregateStore<ParticipantCredit>,
+    private readonly history: ScoreHistory,
+  ) {}
+
+  /** Applies an event to every participant it names; returns the score changes it caused. */
+  async apply(event: CreditEvent): Promise<ScoreChange[]> {
+    const all: ScoreChange[] = [];
+    for (const [participantId, deltas] of factsOfEvent(event)) all.push(...(await this.applyTo(participantId, event, deltas)));
+    return all;
+  }
+
+  private async applyTo(participantId: string, event: CreditEvent, deltas: Parameters<typeof applyToCredit>[2]): Promise<readonly ScoreChange[]> {
+    if (!(await this.records.load(participantId))) {
+      const outcome = applyToCredit(emptyCredit(participantId), event, deltas);
+      if (outcome.kind === 'applied') {
+        const created = await this.records.create(participantId, outcome.credit, []);
+        if (created.kind === 'created') {
+          await this.history.record(outcome.changes);
+          return outcome.changes;
+        }
+      }
+    }
+    const { result } = await this.records.update(participantId, (current) => {
+      const outcome = applyToCredit(current.state, event, deltas);
+      if (outcome.kind === 'duplicate') {
+        // Applied before; its history may not have been written if the process stopped in between.
+        const unfinished = current.state.lastChanges.filter((change) => change.causeEventId === event.id);
+        return { state: current.state, events: [], result: { changes: unfinished, fresh: false } };
+      }
+      return { state: outcome.credit, events: [], result: { changes: outcome.changes, fresh: true } };
+    });
+    await this.history.record(result.changes);
+    return result.fresh ? result.changes : [];
+  }
+
+  async profile(participantId: string, role: CreditRole | ''): Promise<CreditProfileView> {
+    const record = (await this.records.load(participantId))?.state;
+    const facts = factsFor(record, role);
+    return { participantId, role, modelVersion, ...creditScore(record, role), updatedAt: facts?.lastSeenAt };
+  }
+
+  async changes(participantId: string, role: CreditRole | '', limit: number, skip: number): Promise<ScoreChange[]> {
+    return this.history.list(participantId, role, limit, skip);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * One participant's credit record: facts per scope, and which events were applied (the most recent
+ * ones, so a retried event is recognised even before the consumer marks it processed). Applying
+ * an event is pure: the new record and the score changes it caused, per role and overall.
+ */
+import { combineFacts, creditRoles, type CreditRole, type FactScope, type ScopeFacts, scoreOf, type Score } from './model';
+import type { CreditEvent, FactDelta } from './events';
+
+/** Event ids remembered per participant. */
+export const appliedEventIdsKept = 64;
+
+export interface ParticipantCredit {
+  readonly participantId: string;
+  readonly scopes: Readonly<Partial<Record<FactScope, ScopeFacts>>>;
+  readonly appliedEventIds: readonly string[];
+  /** The changes of the last event applied, so a crash before its history was written can finish it. */
+  readonly lastChanges: readonly ScoreChange[];
+}
+
+/** A change of one score (role '' = overall), with its cause. */
+export interface ScoreChange {
+  readonly participantId: string;
+  readonly role: CreditRole | '';
+  readonly score: number;
+  readonly previousScore: number;
+  readonly at: Date;
+  readonly causeEventType: string;
+  readonly causeEventId: string;
+  readonly cause: string;
+}
+
+export function emptyCredit(participantId: string): ParticipantCredit {
+  return { participantId, scopes: {}, appliedEventIds: [], lastChanges: [] };
+}
+
+/** The facts behind a role's score, or the overall score (role ''): every scope added up. */
+export function factsFor(credit: ParticipantCredit | undefined, role: CreditRole | ''): ScopeFacts | undefined {
+  if (!credit) return undefined;
+  if (role !== '') return credit.scopes[role];
+  let total: ScopeFacts | undefined;
+  for (const scope of [...creditRoles, 'other'] as const) total = combineFacts(total, credit.scopes[scope]);
+  return total;
+}
+
+export function creditScore(credit: ParticipantCredit | undefined, role: CreditRole | ''): Score {
+  return scoreOf(factsFor(credit, role));
+}
+
+function addDelta(facts: ScopeFacts | undefined, delta: FactDelta, at: Date): ScopeFacts {
+  const base: ScopeFacts = facts ?? { counts: {}, activity: 0, firstSeenAt: at, lastSeenAt: at };
+  return {
+    counts: delta.fact ? { ...base.counts, [delta.fact]: (base.counts[delta.fact] ?? 0) + 1 } : base.counts,
+    activity: base.activity + 1,
+    firstSeenAt: at.getTime() < base.firstSeenAt.getTime() ? at : base.firstSeenAt,
+    lastSeenAt: at.getTime() > base.lastSeenAt.getTime() ? at : base.lastSeenAt,
+  };
+}
+
+/** A sentence for the history: what happened, on what. */
+export function causeOf(event: CreditEvent): string {
+  return `${event.type} on ${event.aggregateType || 'aggregate'} ${event.aggregateId}`;
+}
+
+export type ApplyOutcome = { readonly kind: 'duplicate' } | { readonly kind: 'applied'; readonly credit: ParticipantCredit; readonly changes: readonly ScoreChange[] };
+
+/** Applies one event's deltas for this participant; an event already applied changes nothing. */
+export function applyToCredit(current: ParticipantCredit, event: CreditEvent, deltas: readonly FactDelta[]): ApplyOutcome {
+  if (current.appliedEventIds.includes(event.id)) return { kind: 'duplicate' };
+  const scopes: Partial<Record<FactScope, ScopeFacts>> = { ...current.scopes };
+  for (const delta of deltas) scopes[delta.scope] = addDelta(scopes[delta.scope], delta, event.occurredAt);
+  const next: ParticipantCredit = {
+    participantId: current.participantId,
+    scopes,
+    appliedEventIds: [...current.appliedEventIds, event.id].slice(-appliedEventIdsKept),
+    lastChanges: [],
+  };
+  const changes: ScoreChange[] = [];
+  for (const role of ['', ...creditRoles] as const) {
+    const before = creditScore(current, role);
+    const after = creditScore(next, role);
+    if (before.score !== after.score) {
+      changes.push({ participantId: current.participantId, role, score: after.score, previousScore: before.score, at: event.occurredAt, causeEventType: event.type, causeEventId: event.id, cause: causeOf(event) });
+    }
+  }
+  return { kind: 'applied', credit: { ...next, lastChanges: changes }, changes };
+}

@@ -1,0 +1,70 @@
+// Proves GetScore and GetHistory over real gRPC: a new participant gets the starting score, task-dispatch
+// events (fixture producer, real envelope and topic) move a solver's score, reasons and history.
+import { type FixtureEvent, FixtureProducer, startCreditHarness, type CreditHarness, eventually } from './support';
+
+const at = (day: number) => new Date(Date.UTC(2026, 0, 1 + day));
+
+function accepted(id: string, solverId: string, onTime: boolean, day: number): FixtureEvent {
+  return { id, type: 'TaskMilestoneAccepted', aggregateType: 'task', aggregateId: `tsk_${solverId}`, occurredAt: at(day), payloadType: 'TaskMilestoneAccepted', payload: { taskId: `tsk_${id}`, ownerId: 'ent_1', solverId, milestoneIndex: 0, onTime, acceptedBy: 'owner' } };
+}
+
+describe('credit scores over gRPC', () => {
+  let harness: CreditHarness;
+  let tasks: FixtureProducer;
+
+  beforeAll(async () => {
+    harness = await startCreditHarness('credit-scores');
+    tasks = new FixtureProducer('task-dispatch', harness.topicPrefix);
+  });
+  afterAll(async () => {
+    await tasks.close();
+    await harness.stop();
+  });
+
+  it('gives a participant without history the starting score 600 (fair), marked new, with no reasons', async () => {
+    const profile = await harness.scores.call.getScore({ participantId: 'nobody_yet', role: '' });
+    expect(profile).toMatchObject({ participantId: 'nobody_yet', role: '', score: 600, band: 'fair', modelVersion: 'credit-model-1', reasons: [], isNew: true });
+    await expect(harness.scores.call.getScore({ participantId: 'nobody_yet', role: 'investor' })).resolves.toMatchObject({ score: 600, isNew: true });
+  });
+
+  it('refuses an unknown role and a malformed id', async () => {
+    await expect(harness.scores.call.getScore({ participantId: 'p1', role: 'pirate' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(harness.scores.call.getScore({ participantId: 'bad id!', role: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  // One task (one key, one partition), so the events apply in the order published and the history is exact.
+  it('moves the solver score with accepted, late and rejected work, explains it, and keeps the history', async () => {
+    await tasks.publish(
+      accepted('e1', 'sol_a', true, 0),
+      accepted('e2', 'sol_a', false, 1),
+      { id: 'e3', type: 'TaskMilestoneRejected', aggregateType: 'task', aggregateId: 'tsk_sol_a', occurredAt: at(2), payloadType: 'TaskMilestoneRejected', payload: { taskId: 'tsk_e3', ownerId: 'ent_1', solverId: 'sol_a', milestoneIndex: 0, reason: 'incomplete', rejections: 1 } },
+    );
+    // 600 + 2×6 (delivered) − 10 (one late) − 12 (one rejected) = 590.
+    const profile = await eventually(() => harness.scores.call.getScore({ participantId: 'sol_a', role: 'solver' }), (p) => p.score === 590, 'the solver score to reach 590');
+    expect(profile).toMatchObject({ band: 'poor', isNew: false, updatedAt: at(2) });
+    expect(profile.reasons.map((reason) => [reason.code, reason.impact])).toEqual([
+      ['MILESTONES_REJECTED', 12],
+      ['LATE_DELIVERIES', 10],
+    ]);
+    expect(profile.reasons[0]).toMatchObject({ descriptionEn: 'Deliveries rejected', descriptionZh: '被拒收的交付' });
+    await expect(harness.scores.call.getScore({ participantId: 'sol_a', role: '' })).resolves.toMatchObject({ score: 590 });
+    await expect(harness.scores.call.getScore({ participantId: 'sol_a', role: 'backer' })).resolves.toMatchObject({ score: 600, isNew: true });
+
+    const history = await harness.scores.call.getHistory({ participantId: 'sol_a', role: 'solver', page: { limit: 2, cursor: '' } });
+    expect(history.items.map((change) => [change.previousScore, change.score, change.causeEventId])).toEqual([
+      [602, 590, 'e3'],
+      [606, 602, 'e2'],
+    ]);
+    expect(history.items[0]?.cause).toBe('TaskMilestoneRejected on task tsk_sol_a');
+    const rest = await harness.scores.call.getHistory({ participantId: 'sol_a', role: 'solver', page: { limit: 2, cursor: history.page?.nextCursor ?? '' } });
+    expect(rest.items.map((change) => [change.previousScore, change.score, change.causeEventId])).toEqual([[600, 606, 'e1']]);
+    expect(rest.page?.nextCursor).toBe('');
+  });
+
+  it('applies a duplicated event once', async () => {
+    await tasks.publish(accepted('d1', 'sol_dup', true, 0), accepted('d1', 'sol_dup', true, 0), accepted('d2', 'sol_dup', true, 1));
+    await eventually(() => harness.scores.call.getScore({ participantId: 'sol_dup', role: 'solver' }), (p) => p.score === 612, 'two deliveries counted');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await expect(harness.scores.call.getScore({ participantId: 'sol_dup', role: 'solver' })).resolves.toMatchObject({ score: 612 });
+  });
+});
