@@ -1,0 +1,25 @@
+/** The task rules that are configuration (from main.ts), passed into the pure functions. */
+import { assert } from '@sizhong/kit/domain';
+
+export interface TaskPolicy {
+  /** Platform fee on every payout to a solver (PLATFORM_FEE_BPS). */
+  readonly feeBps: number;
+  /** Shortest time from posting to the deadline (DEADLINE_MIN_MS). */
+  readonly deadlineMinMs: number;
+  /** Silence after a submission that counts as acceptance (TASK_AUTO_ACCEPT_MS). */
+  readonly autoAcceptMs: number;
+  /** How long a dispatch claim holds its slot before the first submission (TASK_LEASE_MS). */
+  readonly leaseMs: number;
+}
+
+export const defaultTaskPolicy: TaskPolicy = {
+  feeBps: 500,
+  deadlineMinMs: 86_400_000,
+  autoAcceptMs: 14 * 86_400_000,
+  leaseMs: 86_400_000,
+};
+
+export function assertTaskPolicy(policy: TaskPolicy): void {
+  assert(Number.isInteger(policy.feeBps) && policy.feeBps >= 0 && policy.feeBps <= 10_000, 'feeBps within 0..10000');
+  assert(policy.deadlineMinMs >= 0 && policy.autoAcceptMs > 0 && policy.leaseMs > 0, 'task durations positive');
+}

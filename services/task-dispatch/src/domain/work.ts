@@ -1,0 +1,127 @@
+/**
+ * A unit of paid work: a bidding task's milestone or a dispatch assignment. It is submitted by its
+ * solver, then accepted (by the owner, or by silence), rejected with a reason (at most
+ * `resubmissionsMax` times), or disputed and resolved by an arbiter; cancellation refunds work
+ * that was never handed in. Its `settlement` says where its money goes, and only through `split`.
+ *
+ *   pending ─submit→ submitted ─accept→ accepted
+ *      ▲                 │ ├─reject→ rejected ─submit→ submitted
+ *      │                 │ └─dispute→ disputed ─resolve→ resolved
+ *   pending | rejected ─refund (cancellation)→ refunded
+ */
+import { basisPointsWhole, DomainError, type Money, splitByBasisPoints, zero } from '@sizhong/kit/domain';
+import { resubmissionsMax } from './limits';
+
+export const workStates = ['pending', 'submitted', 'rejected', 'accepted', 'disputed', 'resolved', 'refunded'] as const;
+export type WorkState = (typeof workStates)[number];
+
+export interface Submission {
+  readonly deliverableUrl: string;
+  readonly note: string;
+  readonly at: Date;
+  /** 1 for the first hand-in, 2 after one rejection, … */
+  readonly number: number;
+  readonly onTime: boolean;
+}
+
+/** Where the work's money went: to the solver (less the fee), the platform, back to the owner. */
+export interface Settlement {
+  readonly by: 'owner' | 'silence' | 'arbiter' | 'cancellation';
+  readonly solverPaid: Money;
+  readonly fee: Money;
+  readonly ownerRefunded: Money;
+  readonly at: Date;
+}
+
+export interface WorkDispute {
+  readonly disputeId: string;
+  readonly openedBy: 'owner' | 'solver';
+  readonly reason: string;
+  readonly at: Date;
+  readonly solverShareBps?: number;
+  readonly arbiterId?: string;
+}
+
+export interface Work {
+  readonly amount: Money;
+  readonly state: WorkState;
+  /** When the work is due (the task's deadline): decides `onTime`. */
+  readonly dueAt: Date;
+  readonly submission?: Submission;
+  readonly rejections: number;
+  readonly lastRejectionReason?: string;
+  readonly dispute?: WorkDispute;
+  readonly settlement?: Settlement;
+}
+
+export function newWork(amount: Money, dueAt: Date): Work {
+  return { amount, state: 'pending', dueAt, rejections: 0 };
+}
+
+export function isSettled(work: Work): boolean {
+  return work.state === 'accepted' || work.state === 'resolved' || work.state === 'refunded';
+}
+
+function refuse(work: Work, action: string): never {
+  throw new DomainError('INVALID_STATE', `cannot ${action} work that is ${work.state}`, { state: work.state });
+}
+
+export function submitWork(work: Work, input: { deliverableUrl: string; note: string }, now: Date): Work {
+  if (work.state !== 'pending' && work.state !== 'rejected') refuse(work, 'submit');
+  const number = (work.submission?.number ?? 0) + 1;
+  return { ...work, state: 'submitted', submission: { deliverableUrl: input.deliverableUrl, note: input.note, at: now, number, onTime: now.getTime() <= work.dueAt.getTime() } };
+}
+
+/** The solver's payout and the platform fee of `amount`, through the one split function. */
+export function payout(amount: Money, feeBps: number): { solverPaid: Money; fee: Money } {
+  const [fee, solverPaid] = splitByBasisPoints(amount, BigInt(feeBps));
+  return { solverPaid, fee };
+}
+
+export function acceptWork(work: Work, feeBps: number, by: 'owner' | 'silence', now: Date): Work {
+  if (work.state !== 'submitted') refuse(work, 'accept');
+  return { ...work, state: 'accepted', settlement: { by, ...payout(work.amount, feeBps), ownerRefunded: zero(work.amount.currency), at: now } };
+}
+
+/** Silence after the submission numbered `submissionNumber`: accepted only if that hand-in still waits. */
+export function autoAcceptWork(work: Work, submissionNumber: number, feeBps: number, now: Date): Work | undefined {
+  if (work.state !== 'submitted' || work.submission?.number !== submissionNumber) return undefined;
+  return acceptWork(work, feeBps, 'silence', now);
+}
+
+export function rejectWork(work: Work, reason: string): Work {
+  if (work.state !== 'submitted') refuse(work, 'reject');
+  if (work.rejections >= resubmissionsMax) {
+    throw new DomainError('LIMIT_EXCEEDED', `work is resubmitted at most ${resubmissionsMax} times; accept it or open a dispute`, { max: resubmissionsMax });
+  }
+  return { ...work, state: 'rejected', rejections: work.rejections + 1, lastRejectionReason: reason };
+}
+
+export function openWorkDispute(work: Work, dispute: { disputeId: string; openedBy: 'owner' | 'solver'; reason: string }, now: Date): Work {
+  if (work.state !== 'submitted') refuse(work, 'dispute');
+  return { ...work, state: 'disputed', dispute: { ...dispute, at: now } };
+}
+
+/** The arbiter's split: the solver's share (less the fee) and the owner's refund sum to the amount. */
+export function resolveWorkDispute(work: Work, resolution: { solverShareBps: number; arbiterId: string }, feeBps: number, now: Date): Work {
+  if (work.state === 'resolved' && work.dispute?.solverShareBps === resolution.solverShareBps) return work;
+  if (work.state !== 'disputed' || !work.dispute) refuse(work, 'resolve a dispute on');
+  if (!Number.isInteger(resolution.solverShareBps) || resolution.solverShareBps < 0 || BigInt(resolution.solverShareBps) > basisPointsWhole) {
+    throw new DomainError('INVALID_ARGUMENT', 'solverShareBps must be an integer within 0..10000', { field: 'solverShareBps' });
+  }
+  const [solverGross, ownerRefunded] = splitByBasisPoints(work.amount, BigInt(resolution.solverShareBps));
+  return {
+    ...work,
+    state: 'resolved',
+    dispute: { ...work.dispute, solverShareBps: resolution.solverShareBps, arbiterId: resolution.arbiterId },
+    settlement: { by: 'arbiter', ...payout(solverGross, feeBps), ownerRefunded, at: now },
+  };
+}
+
+/** Cancellation returns work never handed in; handed-in work must be decided first. */
+export function refundWork(work: Work, now: Date): Work {
+  if (work.state === 'refunded' || work.state === 'accepted' || work.state === 'resolved') return work;
+  if (work.state !== 'pending' && work.state !== 'rejected') refuse(work, 'refund');
+  const none = zero(work.amount.currency);
+  return { ...work, state: 'refunded', settlement: { by: 'cancellation', solverPaid: none, fee: none, ownerRefunded: work.amount, at: now } };
+}
