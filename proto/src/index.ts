@@ -6,4 +6,5 @@ export * as creditV1 from './packages/creditV1';
 export * as equityV1 from './packages/equityV1';
 export * as escrowV1 from './packages/escrowV1';
 export * as eventsV1 from './packages/eventsV1';
+export * as taskDispatchV1 from './packages/taskDispatchV1';
 export * as timestamp from './gen/google/protobuf/timestamp';
