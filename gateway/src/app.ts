@@ -6,6 +6,8 @@ import { createHmac } from 'node:crypto';
 import { type Clock, type Logger, type MongoConnection, systemClock } from '@sizhong/kit';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { RegulatorReadAudit } from './audit/regulator-reads';
+import { registerAuditRoutes } from './audit/routes';
 import { downstreamAddresses, type GatewayConfig } from './config';
 import { registerCampaignRoutes } from './escrow/campaign-routes';
 import { connectEscrow } from './escrow/escrow-connection';
@@ -48,6 +50,8 @@ export interface GatewayServices {
   readonly tokens: AccessTokens;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Where route modules record regulator reads (audit/regulator-reads.ts says how). */
+  readonly regulatorReads: RegulatorReadAudit;
 }
 
 export interface Gateway {
@@ -66,7 +70,8 @@ export async function createApp(dependencies: GatewayDependencies): Promise<Gate
 
   const participantStore = new ParticipantStore(mongo);
   const idempotency = new IdempotencyStore(mongo, clock, config.IDEMPOTENCY_LEASE_MS);
-  await Promise.all([participantStore.ensureIndexes(), idempotency.ensureIndexes()]);
+  const regulatorReads = new RegulatorReadAudit(mongo, clock);
+  await Promise.all([participantStore.ensureIndexes(), idempotency.ensureIndexes(), regulatorReads.ensureIndexes()]);
   const participants = new Participants(participantStore, clock);
   await participants.prepare();
   const tokens = new AccessTokens(dependencies.tokenSecret, config.ACCESS_TOKEN_TTL_MS, clock);
@@ -123,8 +128,9 @@ export async function createApp(dependencies: GatewayDependencies): Promise<Gate
     metrics: metrics.registry,
     document,
   });
-  const services: GatewayServices = { participants, tokens, logger, clock };
+  const services: GatewayServices = { participants, tokens, logger, clock, regulatorReads };
   registerIdentityRoutes(routes, participants, tokens);
+  registerAuditRoutes(routes, regulatorReads);
   const escrow = connectEscrow(config.ESCROW_GRPC_ADDRESS, { campaignWriteDeadlineMs: config.ESCROW_CAMPAIGN_WRITE_DEADLINE_MS });
   if (config.ESCROW_CAMPAIGN_WRITE_DEADLINE_MS >= config.IDEMPOTENCY_LEASE_MS) {
     // Not fatal (escrow dedupes pledges by key), but a retry could then run beside a call still in flight.
