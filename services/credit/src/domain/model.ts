@@ -140,6 +140,13 @@ export function scoreOf(facts: ScopeFacts | undefined): Score {
   return { score, band: bandOf(score), reasons: reasons.slice(0, reasonsMax), isNew: false };
 }
 
+/** Counts with their keys in `factNames` order, so equal counts are stored as equal bytes whatever the order of events. */
+export function canonicalCounts(counts: Readonly<Partial<Record<FactName, number>>>): Partial<Record<FactName, number>> {
+  const ordered: Partial<Record<FactName, number>> = {};
+  for (const name of factNames) if (counts[name] !== undefined) ordered[name] = counts[name];
+  return ordered;
+}
+
 /** Adds two scopes' facts (the overall score is the score of every scope added up). */
 export function combineFacts(a: ScopeFacts | undefined, b: ScopeFacts | undefined): ScopeFacts | undefined {
   if (!a) return b;
@@ -150,7 +157,7 @@ export function combineFacts(a: ScopeFacts | undefined, b: ScopeFacts | undefine
     if (added !== undefined) counts[name] = (counts[name] ?? 0) + added;
   }
   return {
-    counts,
+    counts: canonicalCounts(counts),
     activity: a.activity + b.activity,
     firstSeenAt: a.firstSeenAt.getTime() <= b.firstSeenAt.getTime() ? a.firstSeenAt : b.firstSeenAt,
     lastSeenAt: a.lastSeenAt.getTime() >= b.lastSeenAt.getTime() ? a.lastSeenAt : b.lastSeenAt,

@@ -3,8 +3,8 @@
  * ones, so a retried event is recognised even before the consumer marks it processed). Applying
  * an event is pure: the new record and the score changes it caused, per role and overall.
  */
-import { combineFacts, creditRoles, type CreditRole, type FactScope, type ScopeFacts, scoreOf, type Score } from './model';
-import type { CreditEvent, FactDelta } from './events';
+import { canonicalCounts, combineFacts, creditRoles, type CreditRole, type FactName, type FactScope, type ScopeFacts, scoreOf, type Score } from './model';
+import { type CreditEvent, type FactDelta, factsOfEvent } from './events';
 
 /** Event ids remembered per participant. */
 export const appliedEventIdsKept = 64;
@@ -46,10 +46,13 @@ export function creditScore(credit: ParticipantCredit | undefined, role: CreditR
   return scoreOf(factsFor(credit, role));
 }
 
-function addDelta(facts: ScopeFacts | undefined, delta: FactDelta, at: Date): ScopeFacts {
+/** One event's facts in one scope: each fact counted, the event counted once as activity. */
+function addFacts(facts: ScopeFacts | undefined, names: readonly FactName[], at: Date): ScopeFacts {
   const base: ScopeFacts = facts ?? { counts: {}, activity: 0, firstSeenAt: at, lastSeenAt: at };
+  const counts: Partial<Record<FactName, number>> = { ...base.counts };
+  for (const name of names) counts[name] = (counts[name] ?? 0) + 1;
   return {
-    counts: delta.fact ? { ...base.counts, [delta.fact]: (base.counts[delta.fact] ?? 0) + 1 } : base.counts,
+    counts: canonicalCounts(counts),
     activity: base.activity + 1,
     firstSeenAt: at.getTime() < base.firstSeenAt.getTime() ? at : base.firstSeenAt,
     lastSeenAt: at.getTime() > base.lastSeenAt.getTime() ? at : base.lastSeenAt,
@@ -67,7 +70,9 @@ export type ApplyOutcome = { readonly kind: 'duplicate' } | { readonly kind: 'ap
 export function applyToCredit(current: ParticipantCredit, event: CreditEvent, deltas: readonly FactDelta[]): ApplyOutcome {
   if (current.appliedEventIds.includes(event.id)) return { kind: 'duplicate' };
   const scopes: Partial<Record<FactScope, ScopeFacts>> = { ...current.scopes };
-  for (const delta of deltas) scopes[delta.scope] = addDelta(scopes[delta.scope], delta, event.occurredAt);
+  const namesByScope = new Map<FactScope, FactName[]>();
+  for (const delta of deltas) namesByScope.set(delta.scope, [...(namesByScope.get(delta.scope) ?? []), ...(delta.fact ? [delta.fact] : [])]);
+  for (const [scope, names] of namesByScope) scopes[scope] = addFacts(scopes[scope], names, event.occurredAt);
   const next: ParticipantCredit = {
     participantId: current.participantId,
     scopes,
@@ -83,4 +88,16 @@ export function applyToCredit(current: ParticipantCredit, event: CreditEvent, de
     }
   }
   return { kind: 'applied', credit: { ...next, lastChanges: changes }, changes };
+}
+
+/** Applies events in the given order to empty records (what a replay into an empty database does). */
+export function replayCredit(events: Iterable<CreditEvent>): Map<string, ParticipantCredit> {
+  const records = new Map<string, ParticipantCredit>();
+  for (const event of events) {
+    for (const [participantId, deltas] of factsOfEvent(event)) {
+      const outcome = applyToCredit(records.get(participantId) ?? emptyCredit(participantId), event, deltas);
+      if (outcome.kind === 'applied') records.set(participantId, outcome.credit);
+    }
+  }
+  return records;
 }
