@@ -1,10 +1,11 @@
 /**
  * The two pages the gateway serves to browsers: the API reference (/docs, Swagger UI from the
- * local swagger-ui-dist package, no CDN) and a minimal console (/). Scripts are files, never
+ * local swagger-ui-dist package, no CDN) and the web console (/, its application in gateway/console). Scripts are files, never
  * inline, so the Content-Security-Policy can stay `script-src 'self'`.
  */
 import { dirname, join } from 'node:path';
 import type { RequestHandler } from 'express';
+import { consoleBundle } from './console-bundle';
 
 const swaggerUiDirectory = dirname(require.resolve('swagger-ui-dist/swagger-ui-bundle.js'));
 
@@ -40,93 +41,32 @@ const docsInitializer = `window.addEventListener('load', function () {
 });
 `;
 
+/**
+ * The console's shell: the application (gateway/console, bundled by console-bundle.ts) renders
+ * into #app. What is here shows before the script runs and without it: the product's name and the
+ * links to the reference and the probes.
+ */
 export const consolePage = `<!doctype html>
-<html lang="en">
+<html lang="zh-CN">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sizhong console</title>
+<meta name="color-scheme" content="light">
+<title>四众 Sizhong</title>
 <link rel="stylesheet" href="${consoleAssetsPath}/console.css">
+<script src="${consoleAssetsPath}/console.js" defer></script>
 </head>
 <body>
-<header><h1>Sizhong 四众</h1><p>Crowdsourcing and crowdfunding, one escrow ledger.</p></header>
-<main>
-<nav>
-<a href="/docs">API reference</a> · <a href="/openapi.json">OpenAPI document</a> ·
-<a href="/readyz">Readiness</a> · <a href="/metrics">Metrics</a>
-</nav>
-<section>
-<h2>Sign in</h2>
-<form id="sign-in">
-<label>Email <input name="email" type="email" autocomplete="username" required></label>
-<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-<button type="submit">Sign in</button>
-</form>
-</section>
-<section>
-<h2>Sign up</h2>
-<form id="sign-up">
-<label>Email <input name="email" type="email" autocomplete="username" required></label>
-<label>Password <input name="password" type="password" autocomplete="new-password" minlength="12" required></label>
-<label>Display name <input name="displayName" required></label>
-<label>Roles <select name="roles" multiple size="6">
-<option>enterprise</option><option>solver</option><option>creator</option>
-<option>backer</option><option>investor</option><option>issuer</option>
-</select></label>
-<button type="submit">Sign up</button>
-</form>
-</section>
-<section>
-<h2>Me</h2>
-<pre id="output">Not signed in.</pre>
-</section>
+<div id="app" class="app-loading">
+<header class="shell-header"><span class="brand-mark" aria-hidden="true">四</span><span>四众 Sizhong</span></header>
+<main class="shell-main">
+<p>正在载入控制台… Loading the console…</p>
+<noscript><p>控制台需要 JavaScript。The console needs JavaScript.</p></noscript>
+<nav><a href="/docs">API reference</a> · <a href="/openapi.json">OpenAPI</a> · <a href="/readyz">Readiness</a></nav>
 </main>
-<script src="${consoleAssetsPath}/console.js"></script>
+</div>
 </body>
 </html>
-`;
-
-const consoleStyles = `body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 48rem; padding: 0 1rem; color: #1d1d1f; }
-header p { color: #555; }
-section { margin: 1.5rem 0; }
-label { display: block; margin: .5rem 0; }
-input, select { display: block; margin-top: .25rem; min-width: 20rem; }
-pre { background: #f4f4f6; padding: 1rem; overflow: auto; }
-`;
-
-/** The token lives in this page's memory only: nothing is written to storage. */
-const consoleScript = `(function () {
-  var token = null;
-  var output = document.getElementById('output');
-  function show(value) { output.textContent = typeof value === 'string' ? value : JSON.stringify(value, null, 2); }
-  async function call(method, path, body) {
-    var headers = { 'Content-Type': 'application/json' };
-    if (token) headers.Authorization = 'Bearer ' + token;
-    var response = await fetch(path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined });
-    var text = await response.text();
-    var parsed = text ? JSON.parse(text) : null;
-    if (!response.ok) throw parsed;
-    return parsed;
-  }
-  document.getElementById('sign-in').addEventListener('submit', async function (event) {
-    event.preventDefault();
-    var form = new FormData(event.target);
-    try {
-      var issued = await call('POST', '/v1/auth/token', { email: form.get('email'), password: form.get('password') });
-      token = issued.accessToken;
-      show(await call('GET', '/v1/me'));
-    } catch (problem) { show(problem); }
-  });
-  document.getElementById('sign-up').addEventListener('submit', async function (event) {
-    event.preventDefault();
-    var form = new FormData(event.target);
-    try {
-      show(await call('POST', '/v1/auth/signup', {
-        email: form.get('email'), password: form.get('password'), displayName: form.get('displayName'), roles: form.getAll('roles')
-      }));
-    } catch (problem) { show(problem); }
-  });
-})();
 `;
 
 interface Asset {
@@ -155,7 +95,19 @@ export const docsAssets = assets({
   '/sizhong-docs.js': { contentType: 'text/javascript', text: docsInitializer },
 });
 
-export const consoleAssets = assets({
-  '/console.css': { contentType: 'text/css', text: consoleStyles },
-  '/console.js': { contentType: 'text/javascript', text: consoleScript },
-});
+/**
+ * The console's files, from the bundle built on demand (console-bundle.ts). The script and the
+ * style sheet keep their names across builds, so browsers revalidate them (ETag); the fonts carry
+ * their hash in their names and are cached for a year.
+ */
+export const consoleAssets: RequestHandler = (request, response, next) => {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return next();
+  consoleBundle().then(
+    (bundle) => {
+      if (!bundle.files.has(request.path)) return next();
+      response.setHeader('Cache-Control', request.path.startsWith('/fonts/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+      response.sendFile(request.path.slice(1), { root: bundle.directory, dotfiles: 'deny' }, (error) => (error ? next(error) : undefined));
+    },
+    (error: unknown) => next(error),
+  );
+};

@@ -98,7 +98,7 @@ export function registerOperationsRoutes(
       path: '/',
       operationId: 'getConsole',
       summary: 'The web console',
-      responses: { 200: { description: 'A minimal console page.', schema: z.string(), contentType: 'text/html' } },
+      responses: { 200: { description: 'The web console: a page that loads its application from /console/assets.', schema: z.string(), contentType: 'text/html' } },
     },
     async () => ({ status: 200, body: consolePage }),
   );
