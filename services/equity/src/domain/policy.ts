@@ -70,3 +70,6 @@ export function assertEquityPolicy(policy: EquityPolicy): void {
   assert(policy.feeBps <= basisPointsMax, 'equity policy: feeBps within 0..10000');
   assert(policy.limitFloorMinor >= 0n && policy.limitThresholdMinor >= 0n && policy.limitCapMinor >= policy.limitFloorMinor, 'equity policy: limit figures non-negative, cap at least the floor');
 }
+
+/** The currencies wallets hold (escrow's platform currencies): rounds and profiles use one of them. */
+export const platformCurrencies = ['CNY', 'USD'] as const;

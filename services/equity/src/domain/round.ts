@@ -5,7 +5,7 @@
  */
 import { basisPointsWhole, DomainError, type Money, money, splitByBasisPoints } from '@sizhong/kit/domain';
 import { type AllocationLine, type AllocationRequest, allocate } from './allocation';
-import { amountMinorMax, basisPointsMax, type EquityPolicy, investorsPerRoundMax, leadMinBpsDefault, titleLengthMax } from './policy';
+import { amountMinorMax, basisPointsMax, type EquityPolicy, investorsPerRoundMax, leadMinBpsDefault, platformCurrencies, titleLengthMax } from './policy';
 
 export const roundStates = ['open_for_lead', 'open', 'closed', 'failed'] as const;
 export type RoundState = (typeof roundStates)[number];
@@ -93,6 +93,7 @@ export function createRound(input: CreateRoundInput, policy: EquityPolicy, now: 
     if (value.amountMinor > amountMinorMax) throw invalid(`${field}.amountMinor`, `${field} is at most ${amountMinorMax} minor units`, 'LIMIT_EXCEEDED');
     if (value.currency !== price.currency) throw invalid(`${field}.currency`, 'target, maximum and price per share share one currency', 'CURRENCY_MISMATCH');
   }
+  if (!(platformCurrencies as readonly string[]).includes(price.currency)) throw invalid('pricePerShare.currency', `rounds are in ${platformCurrencies.join(' or ')}`);
   if (input.target.amountMinor % price.amountMinor !== 0n) throw invalid('target.amountMinor', 'target must be a whole number of shares');
   if (input.maximum.amountMinor % price.amountMinor !== 0n) throw invalid('maximum.amountMinor', 'maximum must be a whole number of shares');
   if (input.maximum.amountMinor < input.target.amountMinor) throw invalid('maximum.amountMinor', 'maximum must be at least the target');
