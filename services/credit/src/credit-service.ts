@@ -32,7 +32,7 @@ export const creditService: ServiceDefinition<CreditConfig, CreditUseCases> = {
       grpc: [grpcService(creditV1.CreditServiceService, creditServiceHandlers(profiles))],
       consumers: [
         {
-          name: 'scores',
+          name: `scores-g${config.CREDIT_CONSUMER_GENERATION}`,
           topics: consumedTopics(config.KAFKA_TOPIC_PREFIX),
           handler: async ({ envelope }) => void (await profiles.apply(creditEventOf(envelope))),
         },

@@ -61,6 +61,25 @@ describe('credit scores over gRPC', () => {
     expect(rest.page?.nextCursor).toBe('');
   });
 
+  it('scores lead investors and issuers from equity events (the contract equity publishes to its topic)', async () => {
+    const equity = new FixtureProducer('equity', harness.topicPrefix);
+    try {
+      const round = (id: string, version: number, type: string, payload: Record<string, unknown>, day: number): FixtureEvent => ({ id, type, aggregateType: 'round', aggregateId: 'rnd_1', aggregateVersion: version, occurredAt: at(day), payloadType: type as FixtureEvent['payloadType'], payload: { roundId: 'rnd_1', issuerId: 'iss_1', ...payload } });
+      await equity.publish(
+        round('q1', 1, 'RoundOpened', {}, 0),
+        round('q2', 2, 'LeadCommitted', { investorId: 'inv_lead', commitmentId: 'cm_1' }, 1),
+        round('q3', 3, 'InvestorLimitBreachAttempted', { investorId: 'inv_lead' }, 2),
+        round('q4', 4, 'RoundClosed', { leadId: 'inv_lead' }, 3),
+      );
+      // 600 + 25 (closed as lead) − 15 (a limit breach attempted) = 610; the issuer 600 + 20 = 620.
+      await eventually(() => harness.scores.call.getScore({ participantId: 'inv_lead', role: 'investor' }), (p) => p.score === 610, 'the lead at 610');
+      await eventually(() => harness.scores.call.getScore({ participantId: 'iss_1', role: 'issuer' }), (p) => p.score === 620, 'the issuer at 620');
+      await expect(harness.scores.call.getScore({ participantId: 'inv_lead', role: 'investor' })).resolves.toMatchObject({ reasons: [{ code: 'LIMIT_BREACHES', impact: 15 }] });
+    } finally {
+      await equity.close();
+    }
+  });
+
   it('applies a duplicated event once', async () => {
     await tasks.publish(accepted('d1', 'sol_dup', true, 0), accepted('d1', 'sol_dup', true, 0), accepted('d2', 'sol_dup', true, 1));
     await eventually(() => harness.scores.call.getScore({ participantId: 'sol_dup', role: 'solver' }), (p) => p.score === 612, 'two deliveries counted');

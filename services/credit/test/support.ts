@@ -73,7 +73,8 @@ export class FixtureProducer {
             occurredAt: event.occurredAt,
             producer: this.service,
             payloadType: `sizhong.events.v1.${String(event.payloadType)}`,
-            payload: event.payload,
+            // Defaults for the fields a fixture leaves out, as the producing service's encoder would have.
+            payload: (eventsV1[event.payloadType] as unknown as { fromPartial(value: object): Record<string, unknown> }).fromPartial(event.payload),
           },
           eventsV1[event.payloadType] as unknown as PayloadType<Record<string, unknown>>,
         ),

@@ -73,9 +73,12 @@ export function applyToCredit(current: ParticipantCredit, event: CreditEvent, de
   const namesByScope = new Map<FactScope, FactName[]>();
   for (const delta of deltas) namesByScope.set(delta.scope, [...(namesByScope.get(delta.scope) ?? []), ...(delta.fact ? [delta.fact] : [])]);
   for (const [scope, names] of namesByScope) scopes[scope] = addFacts(scopes[scope], names, event.occurredAt);
+  // Scopes in a fixed order, so equal records are equal bytes whatever order their events came in.
+  const orderedScopes: Partial<Record<FactScope, ScopeFacts>> = {};
+  for (const scope of [...creditRoles, 'other'] as const) if (scopes[scope]) orderedScopes[scope] = scopes[scope];
   const next: ParticipantCredit = {
     participantId: current.participantId,
-    scopes,
+    scopes: orderedScopes,
     appliedEventIds: [...current.appliedEventIds, event.id].slice(-appliedEventIdsKept),
     lastChanges: [],
   };
