@@ -5,7 +5,7 @@ const swc = ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescri
 
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages', '<rootDir>/proto', '<rootDir>/services', '<rootDir>/gateway', '<rootDir>/scripts'],
+  roots: ['<rootDir>/packages', '<rootDir>/proto', '<rootDir>/services', '<rootDir>/gateway', '<rootDir>/scripts', '<rootDir>/deploy'],
   testMatch: ['**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: { '^.+\\.ts$': swc },
