@@ -71,6 +71,8 @@ export interface Task {
   readonly winners?: readonly Winner[];
   readonly cancellation?: { readonly at: Date; readonly stage: 'open' | 'awarded'; readonly refunded: Money };
   readonly refusalCode?: string;
+  /** Dispatch: the owner is cancelling; no claim or slot return lands any more (see the app's cancel). */
+  readonly claimsStopped?: boolean;
 }
 
 export interface Decided {

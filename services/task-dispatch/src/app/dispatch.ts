@@ -1,0 +1,126 @@
+/**
+ * Dispatch claims and leases. A claim never rewrites the task document: the task's slots are a
+ * guarded counter and the assignment document is the claim. Round trips of a claim:
+ *   1. the task, read by _id ........................................................ 1 read
+ *   2. (only with a minimum score) the solver's score from credit .................... 1 gRPC call
+ *   3. the lease-expiry job, scheduled first so a crash after the slot is taken still returns it . 1 insert
+ *   4. the solver's open-assignment counter, guarded by the cap (created once per process) . 1 write
+ *   5. the task's slot counter, guarded by `slotsAvailable >= 1` and the task being open .... 1 write
+ *   6. the assignment document with AssignmentClaimed on its outbox .................... 1 insert
+ * A refusal at 5 gives step 4 back. A lease that ends without a submission expires the assignment
+ * (its version write makes a late submission fail), then returns the slot to the pool with a
+ * keyed increment, or, if the task was cancelled meanwhile, refunds the slot to the owner.
+ */
+import { type CallerIdentity, DomainError, deterministicId, randomId } from '@sizhong/kit';
+import { type Assignment, checkCreditScore, checkOpenFor, checkSkills, claimAssignment, expireLease, openAssignmentsPerSolverMax, type Task } from '../domain';
+import { taskCounters } from '../storage/stores';
+import { requireCaller, requireRole, type StoreFilter, type TaskContext, taskJobKinds } from './context';
+import { taskEventsToOutbox } from './events';
+import { pageLimit } from './tasks';
+
+/** Solver load documents known to exist, remembered per process (bounded). */
+export const solverLoadsKnownMax = 100_000;
+
+export class Dispatch {
+  private readonly knownSolverLoads = new Set<string>();
+
+  constructor(private readonly context: TaskContext) {}
+
+  private get stores() {
+    return this.context.stores;
+  }
+
+  async claim(caller: CallerIdentity | undefined, taskId: string, input: { idempotencyKey?: string; solverSkills: readonly string[] }): Promise<Assignment> {
+    const solver = requireRole(caller, 'solver');
+    const { state: task } = await this.context.visibleTask(caller, taskId);
+    const now = this.context.now();
+    checkOpenFor(task, 'dispatch', now);
+    if (task.ownerId === solver.participantId) throw new DomainError('PERMISSION_DENIED', 'an owner does not claim their own task');
+    checkSkills(task, input.solverSkills);
+    checkCreditScore(task, await this.context.scoreIfNeeded(task, solver.participantId));
+    const assignmentId = deterministicId('as', 'claim', taskId, solver.participantId, input.idempotencyKey ?? randomId('claim'));
+    if (input.idempotencyKey) {
+      const existing = await this.stores.assignments.load(assignmentId);
+      if (existing) return existing.state;
+    }
+    const decided = claimAssignment(task, { assignmentId, solverId: solver.participantId }, this.context.options.policy, now);
+    await this.context.options.scheduler.schedule({ id: `lease:${assignmentId}`, kind: taskJobKinds.leaseExpiry, dueAt: decided.assignment.leaseExpiresAt, payload: { assignmentId, taskId } });
+    await this.takeSolverLoad(solver.participantId, assignmentId);
+    const slot = await this.stores.tasks.incrementCounters(taskId, `claim:${assignmentId}`, { [taskCounters.slotsAvailable]: -1 }, {
+      [`counters.${taskCounters.slotsAvailable}`]: { $gte: 1 },
+      'state.state': 'open',
+      'state.claimsStopped': { $ne: true },
+    } as StoreFilter);
+    if (slot.kind === 'refused') {
+      await this.releaseSolverLoad(solver.participantId, assignmentId);
+      const current = slot.current?.state as Task | undefined;
+      if (current && (current.state !== 'open' || current.claimsStopped)) throw new DomainError('INVALID_STATE', `task ${taskId} no longer takes claims`, { state: current.state });
+      throw new DomainError('NO_SLOT_AVAILABLE', `every slot of task ${taskId} is taken`, { taskId });
+    }
+    const events = taskEventsToOutbox(decided.events, { aggregateType: 'assignment', aggregateId: assignmentId, version: 1, topicPrefix: this.context.options.topicPrefix });
+    return (await this.stores.assignments.create(assignmentId, decided.assignment, events)).aggregate.state;
+  }
+
+  private async takeSolverLoad(solverId: string, assignmentId: string): Promise<void> {
+    if (!this.knownSolverLoads.has(solverId)) {
+      await this.stores.solverLoads.create(solverId, { solverId }, [], undefined, { open: 0 });
+      if (this.knownSolverLoads.size >= solverLoadsKnownMax) this.knownSolverLoads.clear();
+      this.knownSolverLoads.add(solverId);
+    }
+    const taken = await this.stores.solverLoads.incrementCounters(solverId, `claim:${assignmentId}`, { open: 1 }, { 'counters.open': { $lt: openAssignmentsPerSolverMax } } as StoreFilter);
+    if (taken.kind === 'refused') {
+      throw new DomainError('LIMIT_EXCEEDED', `a solver holds at most ${openAssignmentsPerSolverMax} open assignments`, { max: openAssignmentsPerSolverMax });
+    }
+  }
+
+  /** Gives back a solver's place under the cap once (keyed by the assignment). */
+  async releaseSolverLoad(solverId: string, assignmentId: string): Promise<void> {
+    await this.stores.solverLoads.incrementCounters(solverId, `release:${assignmentId}`, { open: -1 });
+  }
+
+  async get(caller: CallerIdentity | undefined, assignmentId: string): Promise<Assignment> {
+    const who = requireCaller(caller);
+    const loaded = await this.stores.assignments.load(assignmentId);
+    if (!loaded || (loaded.state.solverId !== who.participantId && loaded.state.ownerId !== who.participantId)) throw new DomainError('NOT_FOUND', `assignment ${assignmentId} not found`);
+    return loaded.state;
+  }
+
+  /** The owner sees every assignment of the task, a solver their own. */
+  async list(caller: CallerIdentity | undefined, taskId: string, page: { limit: number; cursor?: string }): Promise<{ items: Assignment[]; nextCursor: string }> {
+    const who = requireCaller(caller);
+    const { state: task } = await this.context.visibleTask(caller, taskId);
+    const limit = pageLimit(page.limit);
+    const filter: Record<string, unknown> = { 'state.taskId': taskId };
+    if (task.ownerId !== who.participantId) filter['state.solverId'] = who.participantId;
+    if (page.cursor) filter['_id'] = { $gt: page.cursor };
+    const found = await this.stores.assignments.find(filter as StoreFilter, { limit: limit + 1 });
+    const items = found.slice(0, limit).map((loaded) => loaded.state);
+    return { items, nextCursor: found.length > limit ? (items.at(-1)?.id ?? '') : '' };
+  }
+
+  /** The lease-expiry job (idempotent: every step recognises its earlier application). */
+  async expireLease(assignmentId: string, taskId: string): Promise<void> {
+    const loaded = await this.stores.assignments.load(assignmentId);
+    if (!loaded) {
+      // A crash between taking the slot and writing the assignment: give the slot back if it was taken.
+      if (await this.stores.tasks.hasCounterKey(taskId, `claim:${assignmentId}`)) await this.returnSlot(taskId, assignmentId);
+      return;
+    }
+    let assignment = loaded.state;
+    if (assignment.lease === 'held') assignment = await this.context.decideAssignment(assignmentId, (current) => expireLease(current, 'pool', this.context.now()));
+    if (assignment.lease !== 'expired') return;
+    await this.releaseSolverLoad(assignment.solverId, assignmentId);
+    if (assignment.slotReturnedTo === 'pool' && !(await this.returnSlot(taskId, assignmentId))) {
+      // The task stopped taking claims meanwhile: the slot's money goes back to the owner instead.
+      await this.context.scheduleSettlement({ assignmentId }, 'returned');
+      assignment = await this.context.decideAssignment(assignmentId, (current) => ({ assignment: { ...current, slotReturnedTo: 'owner' }, events: [] }));
+    }
+    await this.context.payAssignment(assignment, { throwOnFailure: true });
+  }
+
+  /** Puts the slot back in the pool unless the task stopped taking claims; true when it is (or already was) back. */
+  private async returnSlot(taskId: string, assignmentId: string): Promise<boolean> {
+    const returned = await this.stores.tasks.incrementCounters(taskId, `return:${assignmentId}`, { [taskCounters.slotsAvailable]: 1 }, { 'state.state': 'open', 'state.claimsStopped': { $ne: true } } as StoreFilter);
+    return returned.kind !== 'refused';
+  }
+}

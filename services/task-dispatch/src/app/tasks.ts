@@ -1,0 +1,233 @@
+/**
+ * Posting, funding, listing, bids, awards, contests and cancellation.
+ *
+ * Funding is a short saga over the task document and one idempotent transfer:
+ *   1. the task is written first (state `funding` at posting, `awarding` at award): the saga's record,
+ *   2. a resume job is scheduled, then the transfer owner wallet → task escrow is made,
+ *   3. the outcome is written (`open` with TaskPosted / `awarded` with TaskAwarded, or the refusal).
+ * A crash between steps is resumed by the job or by a retry with the same key; the transfer id
+ * derives from the task and the funding key, so it is made once.
+ */
+import { type CallerIdentity, DomainError, deterministicId, type Loaded, type Money, requestFingerprint } from '@sizhong/kit';
+import {
+  bidsPerTaskMax,
+  type Bid,
+  cancelTask,
+  checkCreditScore,
+  checkOpenFor,
+  type ContestSubmission,
+  fundingRefused,
+  fundingSucceeded,
+  nameWinners,
+  placeBid,
+  postTask,
+  type PostTaskInput,
+  startAward,
+  submissionsPerTaskMax,
+  submitToContest,
+  type Task,
+  visibleBids,
+} from '../domain';
+import { taskCounters } from '../storage/stores';
+import { requireCaller, requireRole, type StoreFilter, type TaskContext, taskJobKinds, taskPageSizeDefault, taskPageSizeMax, type TaskView } from './context';
+import { taskEventsToOutbox } from './events';
+import { accountIds } from './ports';
+
+export interface TaskFilters {
+  readonly state?: string;
+  readonly kind?: string;
+  readonly mode?: string;
+  readonly skill?: string;
+  readonly mine?: boolean;
+}
+
+export interface Page {
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+function view(loaded: Loaded<Task>): TaskView {
+  return { task: loaded.state, counters: loaded.counters };
+}
+
+export function pageLimit(limit: number): number {
+  if (limit > taskPageSizeMax) throw new DomainError('LIMIT_EXCEEDED', `a page holds at most ${taskPageSizeMax} items`, { max: taskPageSizeMax });
+  return limit === 0 ? taskPageSizeDefault : limit;
+}
+
+export class Tasks {
+  constructor(private readonly context: TaskContext) {}
+
+  private get stores() {
+    return this.context.stores;
+  }
+
+  async post(caller: CallerIdentity | undefined, idempotencyKey: string, input: Omit<PostTaskInput, 'id' | 'ownerId'>): Promise<TaskView> {
+    const owner = requireRole(caller, 'enterprise');
+    const id = deterministicId('tk', 'task', owner.participantId, idempotencyKey);
+    const decided = postTask({ ...input, id, ownerId: owner.participantId }, this.context.options.policy, this.context.now());
+    const events = taskEventsToOutbox(decided.events, { aggregateType: 'task', aggregateId: id, version: 1, topicPrefix: this.context.options.topicPrefix });
+    const counters = { [taskCounters.slotsAvailable]: decided.task.slots, [taskCounters.bids]: 0, [taskCounters.submissions]: 0 };
+    const fingerprint = requestFingerprint({ ...input, deadline: input.deadline.toISOString() });
+    const outcome = await this.stores.tasks.create(id, decided.task, events, fingerprint, counters);
+    return view(await this.fund(outcome.aggregate));
+  }
+
+  /** Steps 2 and 3 of funding (see the file comment); a task that needs none is returned as it is. */
+  async fund(loaded: Loaded<Task>): Promise<Loaded<Task>> {
+    const task = loaded.state;
+    if (task.state === 'refused') throw new DomainError((task.refusalCode as 'INSUFFICIENT_FUNDS' | undefined) ?? 'INSUFFICIENT_FUNDS', 'the task could not be funded from the wallet', { taskId: task.id });
+    if (task.state !== 'funding' && task.state !== 'awarding') return loaded;
+    const amount = task.state === 'awarding' ? task.award!.price : task.budget;
+    await this.context.options.scheduler.schedule({ id: `fund:${task.id}:${task.fundingKey ?? ''}`, kind: taskJobKinds.resumeFunding, dueAt: new Date(this.context.now().getTime() + this.context.options.retryMs), payload: { taskId: task.id } });
+    try {
+      await this.context.options.escrow.openTaskEscrow(task.id, amount.currency);
+      await this.context.options.escrow.transfer({
+        transferId: this.context.fundingTransferId(task),
+        debitAccountId: accountIds.wallet(task.ownerId, amount.currency),
+        creditAccountId: accountIds.taskEscrow(task.id, amount.currency),
+        amount,
+        referenceId: task.id,
+      });
+    } catch (error) {
+      // Only a definite refusal undoes the step; an unknown outcome is left for the resume job.
+      if (!(error instanceof DomainError) || !['INSUFFICIENT_FUNDS', 'CURRENCY_MISMATCH'].includes(error.code)) throw error;
+      await this.context.decideTask(task.id, (current) => (current.fundingKey === task.fundingKey ? fundingRefused(current, error.code) : { task: current, events: [] }));
+      throw error;
+    }
+    const { loaded: funded } = await this.context.decideTask(task.id, (current) => (current.fundingKey === task.fundingKey ? fundingSucceeded(current, this.context.now()) : { task: current, events: [] }));
+    return funded;
+  }
+
+  /** The resume job: finishes a funding a crash left between its steps. */
+  async resumeFunding(taskId: string): Promise<void> {
+    const loaded = await this.stores.tasks.load(taskId);
+    if (!loaded) return;
+    await this.fund(loaded).catch((error: unknown) => {
+      if (!(error instanceof DomainError) || !['INSUFFICIENT_FUNDS', 'CURRENCY_MISMATCH'].includes(error.code)) throw error;
+    });
+  }
+
+  async get(caller: CallerIdentity | undefined, taskId: string): Promise<TaskView> {
+    return view(await this.context.visibleTask(caller, taskId));
+  }
+
+  /** Tasks in id order after `cursor`; funding and refused tasks only in the owner's own list. */
+  async list(caller: CallerIdentity | undefined, filters: TaskFilters, page: Page): Promise<{ items: TaskView[]; nextCursor: string }> {
+    const who = requireCaller(caller);
+    const limit = pageLimit(page.limit);
+    const filter: Record<string, unknown> = {};
+    if (filters.mine) filter['state.ownerId'] = who.participantId;
+    if (filters.state) filter['state.state'] = filters.state;
+    else if (!filters.mine) filter['state.state'] = { $nin: ['funding', 'refused'] };
+    if (filters.state && !filters.mine && ['funding', 'refused'].includes(filters.state)) filter['state.ownerId'] = who.participantId;
+    if (filters.kind) filter['state.kind'] = filters.kind;
+    if (filters.mode) filter['state.mode'] = filters.mode;
+    if (filters.skill) filter['state.skills'] = filters.skill;
+    if (page.cursor) filter['_id'] = { $gt: page.cursor };
+    const found = await this.stores.tasks.find(filter as StoreFilter, { limit: limit + 1 });
+    const items = found.slice(0, limit).map(view);
+    return { items, nextCursor: found.length > limit ? (items.at(-1)?.task.id ?? '') : '' };
+  }
+
+  async placeBid(caller: CallerIdentity | undefined, taskId: string, input: { price: Money; etaDays: number; proposal: string }): Promise<{ bid: Bid; task: Task }> {
+    const solver = requireRole(caller, 'solver');
+    const { state: task } = await this.context.visibleTask(caller, taskId);
+    const now = this.context.now();
+    checkOpenFor(task, 'bidding', now);
+    const bidId = deterministicId('bd', 'bid', taskId, solver.participantId);
+    const bid = placeBid(task, { id: bidId, solverId: solver.participantId, ...input }, now);
+    checkCreditScore(task, await this.context.scoreIfNeeded(task, solver.participantId));
+    const existing = await this.stores.bids.load(bidId);
+    if (existing) throw new DomainError('ALREADY_EXISTS', 'a solver bids once per task', { bidId });
+    const counted = await this.stores.tasks.incrementCounters(taskId, `bid:${bidId}`, { [taskCounters.bids]: 1 }, { [`counters.${taskCounters.bids}`]: { $lt: bidsPerTaskMax }, 'state.state': 'open' } as StoreFilter);
+    if (counted.kind === 'refused') {
+      if (counted.current && (counted.current.state as Task).state !== 'open') throw new DomainError('INVALID_STATE', `task ${taskId} is no longer open`);
+      throw new DomainError('LIMIT_EXCEEDED', `a task takes at most ${bidsPerTaskMax} bids`, { max: bidsPerTaskMax });
+    }
+    const outcome = await this.stores.bids.create(bidId, bid, []);
+    return { bid: outcome.aggregate.state, task };
+  }
+
+  /** The owner sees every bid, a bidder their own; anyone else NOT_FOUND, as if the task had no bid list. */
+  async listBids(caller: CallerIdentity | undefined, taskId: string): Promise<{ bids: Bid[]; task: Task }> {
+    const who = requireCaller(caller);
+    const { state: task } = await this.context.visibleTask(caller, taskId);
+    const all = (await this.stores.bids.find({ 'state.taskId': taskId } as StoreFilter, { limit: bidsPerTaskMax })).map((loaded) => loaded.state);
+    const visible = visibleBids(task, who.participantId, all);
+    if (!visible) throw new DomainError('NOT_FOUND', `task ${taskId} has no bids of yours`);
+    return { bids: visible, task };
+  }
+
+  async award(caller: CallerIdentity | undefined, taskId: string, bidId: string, idempotencyKey: string): Promise<TaskView> {
+    const owner = requireRole(caller, 'enterprise');
+    await this.context.visibleTask(caller, taskId);
+    const bid = await this.stores.bids.load(bidId);
+    if (!bid || bid.state.taskId !== taskId) throw new DomainError('NOT_FOUND', `bid ${bidId} not found`);
+    const { loaded } = await this.context.decideTask(taskId, (task) => startAward(task, owner.participantId, { bidId, solverId: bid.state.solverId, price: bid.state.price, taskId: bid.state.taskId }, idempotencyKey));
+    return view(await this.fund(loaded));
+  }
+
+  async submitToContest(caller: CallerIdentity | undefined, taskId: string, input: { deliverableUrl: string; note: string }): Promise<ContestSubmission> {
+    const solver = requireRole(caller, 'solver');
+    const { state: task } = await this.context.visibleTask(caller, taskId);
+    const now = this.context.now();
+    checkOpenFor(task, 'contest', now);
+    const id = deterministicId('sb', 'contest-submission', taskId, solver.participantId);
+    const submission = submitToContest(task, { id, solverId: solver.participantId, ...input }, now);
+    checkCreditScore(task, await this.context.scoreIfNeeded(task, solver.participantId));
+    if (await this.stores.submissions.load(id)) throw new DomainError('ALREADY_EXISTS', 'a solver submits once per contest', { submissionId: id });
+    const counted = await this.stores.tasks.incrementCounters(taskId, `submission:${id}`, { [taskCounters.submissions]: 1 }, { [`counters.${taskCounters.submissions}`]: { $lt: submissionsPerTaskMax }, 'state.state': 'open' } as StoreFilter);
+    if (counted.kind === 'refused') {
+      if (counted.current && (counted.current.state as Task).state !== 'open') throw new DomainError('INVALID_STATE', `task ${taskId} is no longer open`);
+      throw new DomainError('LIMIT_EXCEEDED', `a contest takes at most ${submissionsPerTaskMax} submissions`, { max: submissionsPerTaskMax });
+    }
+    return (await this.stores.submissions.create(id, submission, [])).aggregate.state;
+  }
+
+  async listSubmissions(caller: CallerIdentity | undefined, taskId: string): Promise<ContestSubmission[]> {
+    const who = requireCaller(caller);
+    const { state: task } = await this.context.visibleTask(caller, taskId);
+    const all = (await this.stores.submissions.find({ 'state.taskId': taskId } as StoreFilter, { limit: submissionsPerTaskMax })).map((loaded) => loaded.state);
+    if (task.ownerId === who.participantId) return all;
+    const own = all.filter((submission) => submission.solverId === who.participantId);
+    if (own.length === 0) throw new DomainError('NOT_FOUND', `task ${taskId} has no submissions of yours`);
+    return own;
+  }
+
+  async nameWinners(caller: CallerIdentity | undefined, taskId: string, winners: readonly { submissionId: string; shareBps: number }[]): Promise<TaskView> {
+    const owner = requireRole(caller, 'enterprise');
+    await this.context.visibleTask(caller, taskId);
+    const named = await Promise.all(
+      winners.map(async (winner) => {
+        const submission = await this.stores.submissions.load(winner.submissionId);
+        if (!submission || submission.state.taskId !== taskId) throw new DomainError('INVALID_ARGUMENT', `submission ${winner.submissionId} is not one of this contest`, { field: 'winners' });
+        return { ...winner, solverId: submission.state.solverId };
+      }),
+    );
+    await this.context.scheduleSettlement({ taskId }, 'winners');
+    const { loaded } = await this.context.decideTask(taskId, (task) => (task.state === 'completed' && task.winners ? { task, events: [] } : nameWinners(task, owner.participantId, named, this.context.options.policy, this.context.now())));
+    await this.context.payTask(loaded.state);
+    return view(loaded);
+  }
+
+  /**
+   * Cancels a task. A dispatch task first stops taking claims (one write), so that the count of
+   * unclaimed slots read next is final: claims and slot returns are guarded on `open` and not
+   * stopped. Then the refund is decided and paid.
+   */
+  async cancel(caller: CallerIdentity | undefined, taskId: string): Promise<TaskView> {
+    const owner = requireRole(caller, 'enterprise');
+    const { state: task } = await this.context.visibleTask(caller, taskId);
+    if (task.ownerId !== owner.participantId) throw new DomainError('NOT_FOUND', `task ${taskId} not found`);
+    if (task.mode === 'dispatch' && task.state === 'open' && !task.claimsStopped) {
+      await this.context.decideTask(taskId, (current) => ({ task: current.state === 'open' ? { ...current, claimsStopped: true } : current, events: [] }));
+    }
+    await this.context.scheduleSettlement({ taskId }, 'cancel');
+    const { loaded } = await this.context.decideTask(taskId, (current, latest) =>
+      cancelTask(current, owner.participantId, { submissionsCount: Number(latest.counters[taskCounters.submissions] ?? 0), slotsAvailable: Number(latest.counters[taskCounters.slotsAvailable] ?? 0) }, this.context.now()),
+    );
+    await this.context.payTask(loaded.state);
+    return view(loaded);
+  }
+}
