@@ -22,6 +22,7 @@ import {
 import { createApp, type GatewayDependencies } from './app';
 import { type GatewayConfig, loadGatewayConfig } from './config';
 import { defaultDataDirectory, resolveTokenSecret } from './identity/token-secret';
+import { consoleBundle } from './operations/console-bundle';
 
 /** How long shutdown waits for requests in flight before closing their connections. */
 export const shutdownGraceMs = 10_000;
@@ -94,6 +95,11 @@ async function main(): Promise<void> {
   // The platform runner reads this line, so it is printed whatever LOG_LEVEL says.
   const lifecycle = logger.isLevelEnabled('info') ? logger : createLogger({ service: 'gateway', level: 'info' });
   lifecycle.info({ url: gateway.url }, 'gateway listening');
+  // The console's bundle is built on first use (a few seconds); start now so the first visit does not wait.
+  consoleBundle().then(
+    (bundle) => lifecycle.info({ hash: bundle.hash }, 'console bundle ready'),
+    (error: unknown) => logger.error({ err: error }, 'console bundle failed to build; / will answer 500 until it does'),
+  );
   let signalled = false;
   const stop = (signal: NodeJS.Signals) => {
     if (signalled) {

@@ -10,6 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { build as esbuild } from 'esbuild';
 
 export const consoleDirectory = join(__dirname, '..', '..', 'console');
 const sourceDirectory = join(consoleDirectory, 'src');
@@ -51,14 +52,12 @@ function describe(directory: string, hash: string): ConsoleBundle {
   return { directory, hash, files };
 }
 
-async function build(hash: string): Promise<ConsoleBundle> {
+async function buildBundle(hash: string): Promise<ConsoleBundle> {
   const target = join(outputRoot, hash);
   if (existsSync(join(target, 'console.js'))) return describe(target, hash);
-  // Loaded here, not at the top: a gateway that never serves the console never loads esbuild.
-  const esbuild = await import('esbuild');
   const temporary = join(outputRoot, `.building-${hash}-${randomBytes(4).toString('hex')}`);
   try {
-    await esbuild.build({
+    await esbuild({
       entryPoints: { console: join(sourceDirectory, 'main.ts') },
       bundle: true,
       format: 'iife',
@@ -100,7 +99,7 @@ let pending: Promise<ConsoleBundle> | undefined;
 /** The current bundle, built the first time it is asked for in this process (then remembered). */
 export function consoleBundle(): Promise<ConsoleBundle> {
   pending ??= Promise.resolve()
-    .then(() => build(consoleSourceHash()))
+    .then(() => buildBundle(consoleSourceHash()))
     .catch((error: unknown) => {
       pending = undefined; // let the next request try again
       throw error;

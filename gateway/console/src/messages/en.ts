@@ -80,6 +80,7 @@ export const en: Record<MessageKey, string> = {
   'kpi.alerts': 'Alerts in total',
   'kpi.serious': 'High and critical alerts',
   'kpi.held': 'Held in escrow (CNY)',
+  'kpi.unavailable': 'No data',
 
   'feed.title': 'Live risk alerts',
   'feed.listLabel': 'Latest alerts; new ones appear at the top',

@@ -78,6 +78,7 @@ export const zh = {
   'kpi.alerts': '预警总数',
   'kpi.serious': '高危及严重预警',
   'kpi.held': '托管中资金（人民币）',
+  'kpi.unavailable': '暂无数据',
 
   'feed.title': '实时风险预警',
   'feed.listLabel': '最新预警，新预警会自动出现在顶部',

@@ -81,11 +81,15 @@ function feedCard(): HTMLElement {
     empty.hidden = state === 'unavailable' || feedAlerts().length > 0;
   }
   list.replaceChildren(...feedAlerts().map((alert) => alertItem(alert, false)));
+  // The card is built before it is in the document; once it has been shown and is gone (another
+  // view, a language switch), it stops listening.
+  let shown = false;
   const unsubscribe = onFeed((added) => {
     if (!list.isConnected) {
-      unsubscribe();
+      if (shown) unsubscribe();
       return;
     }
+    shown = true;
     for (const alert of [...added].reverse()) list.prepend(alertItem(alert, true));
     while (list.children.length > 50) list.lastElementChild?.remove();
     drawStatus();
@@ -100,7 +104,11 @@ function feedCard(): HTMLElement {
     },
     () => undefined,
   );
-  startFeed();
+  setTimeout(() => {
+    shown = list.isConnected;
+    drawStatus();
+    startFeed();
+  }, 0);
   return card(t('feed.title'), h('div', { class: 'card-toolbar' }, h('span', { class: 'live-dot', 'aria-hidden': 'true' }), status), unavailable, empty, list);
 }
 
@@ -135,7 +143,7 @@ function heldChart(): Node {
   return chart(t('held.chartLabel'), {
     tooltip: { trigger: 'axis' },
     legend: { bottom: 0 },
-    grid: { left: 8, right: 16, top: 16, bottom: 36, containLabel: true },
+    grid: { left: 8, right: 16, top: 32, bottom: 36, containLabel: true },
     xAxis: { type: 'time' },
     yAxis: { type: 'value', name: t('held.axis'), nameTextStyle: { align: 'left' } },
     series: kinds.map((kind) => ({
@@ -193,7 +201,7 @@ function fundingCurves(campaigns: readonly Campaign[]): Node {
     chart(t('funding.chartLabel'), {
       tooltip: { trigger: 'axis', valueFormatter: (value: number) => `${Math.round(value)}%` },
       legend: { bottom: 0, type: 'scroll' },
-      grid: { left: 8, right: 24, top: 16, bottom: 40, containLabel: true },
+      grid: { left: 8, right: 24, top: 32, bottom: 40, containLabel: true },
       xAxis: { type: 'time' },
       yAxis: { type: 'value', name: t('funding.axis'), axisLabel: { formatter: '{value}%' } },
       series: shown.map((campaign) => ({
@@ -329,6 +337,8 @@ export function renderDashboard(main: HTMLElement): void {
         const notice = error instanceof ApiError && error.unavailable ? unavailableNotice(t('service.risk')) : h('div', { class: 'notice notice-error', role: 'alert' }, describeError(error));
         alerts.replaceChildren(notice);
         held.replaceChildren(notice.cloneNode(true));
+        const unknown = t('kpi.unavailable');
+        kpis.replaceChildren(kpi(t('kpi.alerts'), unknown, 'kpi-muted'), kpi(t('kpi.serious'), unknown, 'kpi-muted'), kpi(t('kpi.held'), unknown, 'kpi-muted'));
       },
     );
     void loadInto(funding, t('service.escrow'), async () => fundingCurves((await api<Page<Campaign>>('GET', '/v1/campaigns?limit=100')).items));
