@@ -126,11 +126,17 @@ export function renderMe(main: HTMLElement): void {
         const ids = [...new Set((await entries).filter((entry) => entry.reference.kind === 'pledge').map((entry) => entry.reference.id))].slice(0, lookupsMax);
         if (ids.length === 0) return emptyNotice(t('pledges.none'));
         const pledges = await Promise.all(ids.map((id) => api<Pledge>('GET', `/v1/pledges/${encodeURIComponent(id)}`).catch(() => undefined)));
+        const campaignIds = [...new Set(pledges.flatMap((pledge) => (pledge ? [pledge.campaignId] : [])))];
+        const titles = new Map(
+          await Promise.all(
+            campaignIds.map(async (id) => [id, await api<{ title: string }>('GET', `/v1/campaigns/${encodeURIComponent(id)}`).then((campaign) => campaign.title, () => id)] as const),
+          ),
+        );
         return table(
           t('pledges.title'),
           [t('pledges.campaign'), t('pledges.amount'), t('pledges.state'), t('pledges.placed')],
           pledges.filter((pledge): pledge is Pledge => pledge !== undefined).map((pledge) => [
-            h('a', { href: `#/campaigns/${encodeURIComponent(pledge.campaignId)}` }, pledge.campaignId),
+            h('a', { href: `#/campaigns/${encodeURIComponent(pledge.campaignId)}` }, titles.get(pledge.campaignId) ?? pledge.campaignId),
             formatMoney(pledge.amount, locale()),
             stateBadge('pledgeState', pledge.state),
             formatDateTime(pledge.placedAt),
