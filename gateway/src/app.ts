@@ -22,10 +22,13 @@ import { AccessTokens } from './identity/access-tokens';
 import { ParticipantStore } from './identity/participant-store';
 import { Participants } from './identity/participants';
 import { registerIdentityRoutes } from './identity/routes';
+import { registerSkillRoutes, SkillStore } from './identity/skills';
 import { RouteRegistrar } from './openapi/route';
 import { ApiDocument } from './openapi/registry';
 import { consoleAssets, consoleAssetsPath, docsAssets, docsAssetsPath } from './operations/pages';
 import { registerOperationsRoutes } from './operations/routes';
+import { connectTaskDispatch } from './tasks/task-connection';
+import { registerTaskRoutes } from './tasks/routes';
 
 export const gatewayVersion = '0.1.0';
 
@@ -138,11 +141,24 @@ export async function createApp(dependencies: GatewayDependencies): Promise<Gate
   }
   registerEscrowRoutes(routes, escrow);
   registerCampaignRoutes(routes, escrow);
+  const skills = new SkillStore(mongo);
+  registerSkillRoutes(routes, skills);
+  const taskDispatch = connectTaskDispatch(config.TASK_DISPATCH_GRPC_ADDRESS);
+  registerTaskRoutes(routes, taskDispatch, skills);
   dependencies.routes?.(routes, services);
   routes.answerOtherMethods();
   app.use(router);
 
   app.use(notFoundHandler(logger));
   app.use(errorMiddleware(logger));
-  return { app, document, metrics, services, close: () => escrow.close() };
+  return {
+    app,
+    document,
+    metrics,
+    services,
+    close: () => {
+      escrow.close();
+      taskDispatch.close();
+    },
+  };
 }
