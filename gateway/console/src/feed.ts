@@ -93,7 +93,8 @@ async function connect(): Promise<void> {
   const session = currentSession();
   if (!session) return;
   controller = new AbortController();
-  setState(failures === 0 ? 'connecting' : 'reconnecting');
+  // A stream the server ended cleanly is resumed at once and still counts as live.
+  if (state !== 'live') setState(failures === 0 ? 'connecting' : 'reconnecting');
   const headers: Record<string, string> = { Accept: 'text/event-stream', Authorization: `Bearer ${session.token}` };
   if (lastEventId) headers['Last-Event-ID'] = lastEventId;
   const parser = new EventStreamParser();
@@ -106,7 +107,7 @@ async function connect(): Promise<void> {
       return;
     }
     failures = 0;
-    setState('live');
+    if (state !== 'live') setState('live');
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     for (;;) {
       const { value, done } = await reader.read();
@@ -123,8 +124,8 @@ async function connect(): Promise<void> {
       }
       if (added.length > 0) notify(added);
     }
-    failures += 1;
-    scheduleRetry(parser.retryMs ?? retryDefaultMs, 'reconnecting');
+    // The server ended the stream (a deploy, a proxy's time limit): resume after its retry delay.
+    scheduleRetry(parser.retryMs ?? retryDefaultMs, 'live');
   } catch (error) {
     if ((error as Error).name === 'AbortError') return;
     failures += 1;

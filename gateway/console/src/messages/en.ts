@@ -101,6 +101,7 @@ export const en: Record<MessageKey, string> = {
 
   'held.title': 'Money held in escrow, by kind',
   'held.chartLabel': 'Money held in escrow over time, stacked by kind of deal',
+  'held.nowLabel': 'Money held in escrow now, by kind of deal (the curve over time follows from the next reading)',
   'held.axis': 'Amount (CNY)',
   'held.none': 'No money is held in escrow right now.',
   'held.tableCaption': 'Money held in escrow now, by kind',

@@ -99,6 +99,7 @@ export const zh = {
 
   'held.title': '托管资金（按类型）',
   'held.chartLabel': '托管中资金随时间的变化，按业务类型堆叠',
+  'held.nowLabel': '当前托管资金按业务类型的构成（下次刷新后显示随时间的变化）',
   'held.axis': '金额（元）',
   'held.none': '目前没有托管中的资金。',
   'held.tableCaption': '当前托管资金按类型',

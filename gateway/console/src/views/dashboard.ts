@@ -130,7 +130,7 @@ function alertsChart(summary: RiskSummary): Node {
       legend: { bottom: 0 },
       grid: { left: 8, right: 16, top: 8, bottom: 36, containLabel: true },
       xAxis: { type: 'value', minInterval: 1 },
-      yAxis: { type: 'category', data: rules, axisLabel: { width: 150, overflow: 'truncate' } },
+      yAxis: { type: 'category', data: rules, axisLabel: { width: 210, overflow: 'truncate', fontFamily: 'ui-monospace, Menlo, monospace', fontSize: 11 } },
       series,
     },
     Math.max(200, rules.length * 44 + 60),
@@ -140,6 +140,19 @@ function alertsChart(summary: RiskSummary): Node {
 function heldChart(): Node {
   const kinds = [...new Set(heldSamples.flatMap((sample) => Object.keys(sample.byKind)))].sort();
   if (kinds.length === 0) return emptyNotice(t('held.none'));
+  const latest = heldSamples[heldSamples.length - 1];
+  if (heldSamples.length < 2 && latest) {
+    // One reading is not a line yet: the split by kind, until the next reading draws the curve.
+    return chart(
+      t('held.nowLabel'),
+      {
+        tooltip: { trigger: 'item', valueFormatter: (value: number) => formatMoney({ currency: 'CNY', amountMinor: String(Math.round(value * 100)) }, locale()) },
+        legend: { bottom: 0 },
+        series: [{ type: 'pie', radius: ['42%', '68%'], center: ['50%', '45%'], label: { formatter: '{b}\n{d}%' }, data: kinds.map((kind) => ({ name: term('heldKind', kind), value: latest.byKind[kind] ?? 0 })) }],
+      },
+      240,
+    );
+  }
   return chart(t('held.chartLabel'), {
     tooltip: { trigger: 'axis' },
     legend: { bottom: 0 },
