@@ -49,12 +49,13 @@ export class CreditProfiles {
       if (outcome.kind === 'duplicate') {
         // Applied before; its history may not have been written if the process stopped in between.
         const unfinished = current.state.lastChanges.filter((change) => change.causeEventId === event.id);
-        return { state: current.state, events: [], result: { changes: unfinished, fresh: false } };
+        return { state: current.state, events: [], result: { changes: unfinished } };
       }
-      return { state: outcome.credit, events: [], result: { changes: outcome.changes, fresh: true } };
+      return { state: outcome.credit, events: [], result: { changes: outcome.changes } };
     });
     await this.history.record(result.changes);
-    return result.fresh ? result.changes : [];
+    // A retry returns the changes again: the history and the risk rules apply them once by id.
+    return result.changes;
   }
 
   async profile(participantId: string, role: CreditRole | ''): Promise<CreditProfileView> {
