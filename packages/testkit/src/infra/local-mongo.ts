@@ -56,6 +56,8 @@ export class LocalMongo {
   /** The H2 file that holds every database of this server. */
   readonly dataFile: string;
   private readonly server: LocalServer;
+  private readonly sourceDirectory: string;
+  private readonly log: InfrastructureLog;
 
   constructor(options: LocalMongoOptions = {}) {
     const environment = options.environment ?? process.env;
@@ -67,6 +69,8 @@ export class LocalMongo {
     this.mongoUrl = `mongodb://${host}:${port}/`;
     this.dataFile = join(stateDirectory, mongoDataFile);
     const settings: MongoSettings = { host, port, environment, cacheDirectory, dataFile: this.dataFile, runtimeDirectory: join(repositoryRoot, 'scripts', 'infra', 'mongo') };
+    this.sourceDirectory = join(settings.runtimeDirectory, 'src');
+    this.log = options.log ?? writeToStandardError;
     this.server = new LocalServer(
       {
         displayName: 'mongo-java-server',
@@ -79,7 +83,7 @@ export class LocalMongo {
         prepare: (log) => prepareMongo(settings, log),
         checkReady: () => checkMongoReady(this.mongoUrl),
       },
-      options.log ?? writeToStandardError,
+      this.log,
     );
   }
 
@@ -87,9 +91,30 @@ export class LocalMongo {
     return this.server.logFile;
   }
 
-  /** Starts the server on its data file unless it already runs (after a `kill` too). */
-  up(): Promise<LocalServerStarted> {
-    return this.server.up();
+  /**
+   * Starts the server on its data file unless it already runs (after a `kill` too). A server that
+   * already runs keeps the main class it was started with: when scripts/infra/mongo/src has changed
+   * since, this says so (it runs on, and only a restart runs the new code).
+   */
+  async up(): Promise<LocalServerStarted> {
+    const started = await this.server.up();
+    if (!started.startedHere) this.noteOlderBuild(started);
+    return started;
+  }
+
+  private noteOlderBuild({ pid, address }: LocalServerStarted): void {
+    try {
+      const running = runningMainBuild(pid);
+      if (running === undefined) return;
+      const current = hashSources(this.sourceDirectory, listJavaSources(this.sourceDirectory));
+      if (running === current) return;
+      this.log(
+        `mongo-java-server on ${address} (pid ${pid}) runs an older build of scripts/infra/mongo/src (main-${running}; the sources are now main-${current}); ` +
+          'it goes on serving, and runs the new code after `npm run infra:down && npm run infra:up`',
+      );
+    } catch {
+      // Only a notice: a server whose command line cannot be read is used as it is.
+    }
   }
 
   /** SIGTERM: the server commits, closes and compacts its file, then exits. */
@@ -185,6 +210,13 @@ async function ensureMongoRuntime(settings: MongoSettings, log: InfrastructureLo
     },
   );
   return { librariesDirectory, classesDirectory };
+}
+
+/** The `main-<hash>` a running server's class path names (from /proc, so Linux only); undefined when unknown. */
+function runningMainBuild(pid: number): string | undefined {
+  const procFile = `/proc/${pid}/cmdline`;
+  if (!existsSync(procFile)) return undefined;
+  return /[/\\]main-([0-9a-f]{12})(?:[^0-9a-f]|$)/.exec(readFileSync(procFile, 'utf8'))?.[1];
 }
 
 /** The pom is the one place that names the mongo-java-server version; the cache directory follows it. */
