@@ -120,6 +120,13 @@ describe('the web console', () => {
     // The Chinese glyphs come from the bundled Noto Sans SC, not from whatever the machine has.
     expect(await page.evaluate(`document.fonts.check('16px "Noto Sans SC"', '监管看板')`)).toBe(true);
     await screenshot(page, 'sign-in.zh');
+    // Keyboard: the first Tab reaches the skip link, which moves focus to the main content.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('跳到主要内容');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate('document.activeElement.id')).toBe('main');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.id')).toBe('sign-in-email');
     expect(errors).toEqual([]);
     await context.close();
   });
