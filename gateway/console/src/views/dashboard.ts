@@ -157,7 +157,7 @@ function heldChart(): Node {
     tooltip: { trigger: 'axis' },
     legend: { bottom: 0 },
     grid: { left: 8, right: 16, top: 32, bottom: 36, containLabel: true },
-    xAxis: { type: 'time' },
+    xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
     yAxis: { type: 'value', name: t('held.axis'), nameTextStyle: { align: 'left' } },
     series: kinds.map((kind) => ({
       name: term('heldKind', kind),
@@ -215,7 +215,7 @@ function fundingCurves(campaigns: readonly Campaign[]): Node {
       tooltip: { trigger: 'axis', valueFormatter: (value: number) => `${Math.round(value)}%` },
       legend: { bottom: 0, type: 'scroll' },
       grid: { left: 8, right: 24, top: 32, bottom: 40, containLabel: true },
-      xAxis: { type: 'time' },
+      xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
       yAxis: { type: 'value', name: t('funding.axis'), axisLabel: { formatter: '{value}%' } },
       series: shown.map((campaign) => ({
         name: campaign.title,
