@@ -7,7 +7,7 @@
 // gateway/src/config.ts); the variables a process needs are set; secrets come from a Secret or the
 // environment, never from the files. The tools install themselves on first use (validation-tools.ts).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
@@ -359,6 +359,8 @@ describe('the image (deploy/Dockerfile)', () => {
     expect(dockerfile).toMatch(/^ENTRYPOINT \["\/app\/deploy\/docker-entrypoint.sh"\]$/m);
     const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n');
     expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '**/dist', '.git', '.data', 'deploy/.env']));
+    // The runtime cannot write under /app, so the gateway's web console is bundled at build time.
+    if (existsSync(join(root, 'gateway', 'src', 'operations', 'console-bundle.ts'))) expect(dockerfile).toContain("require('./gateway/dist/operations/console-bundle.js').consoleBundle()");
     const entrypoint = readFileSync(join(__dirname, 'docker-entrypoint.sh'), 'utf8');
     expect(entrypoint).toContain('exec node');
     expect(spawnSync('sh', ['-n', join(__dirname, 'docker-entrypoint.sh')]).status).toBe(0);
