@@ -29,6 +29,7 @@ export interface EquityUseCases {
   readonly closing: Closing;
   readonly ledger: LedgerPort;
   readonly credit: CreditPort;
+  readonly positions: RoundPositions;
 }
 
 export function equityPolicy(config: EquityConfig): EquityPolicy {
@@ -88,7 +89,7 @@ export const equityService: ServiceDefinition<EquityConfig, EquityUseCases> = {
         ledger.close();
         credit.close();
       },
-      exposed: { investors, rounds: roundUseCases, commitments, closing, ledger, credit },
+      exposed: { investors, rounds: roundUseCases, commitments, closing, ledger, credit, positions },
     };
   },
 };
