@@ -118,7 +118,7 @@ const workFields = {
   rejections: z.number().int(),
   lastRejectionReason: z.string().nullable(),
   disputeId: z.string().nullable(),
-  settlement: settlementSchema.nullable(),
+  settlement: settlementSchema.optional().describe('absent until the work is settled'),
   autoAcceptAt: instantOut.nullable().describe('when silence accepts the waiting submission'),
 };
 
@@ -137,14 +137,14 @@ export const taskSchema = z
     minCreditScore: z.number().int().nullable(),
     slots: z.number().int(),
     slotsAvailable: z.number().int(),
-    perSlot: moneySchema.nullable(),
+    perSlot: moneySchema.optional().describe('dispatch only: the pay of one assignment'),
     milestones: z.array(z.object({ index: z.number().int(), title: z.string(), ...workFields }).openapi('TaskMilestone')),
     postedAt: instantOut,
     funded: moneySchema.describe("what has moved into the task's escrow account"),
     awardedBidId: z.string().nullable(),
     solverId: z.string().nullable(),
     winners: z.array(z.object({ submissionId: z.string(), solverId: z.string(), shareBps: z.number().int(), solverPaid: moneySchema, fee: moneySchema })),
-    refundedAtCancellation: moneySchema.nullable(),
+    refundedAtCancellation: moneySchema.optional().describe('present once cancelled'),
     bidsCount: z.number().int(),
     submissionsCount: z.number().int(),
     escrowAccountId: z.string(),
@@ -180,7 +180,7 @@ export const disputeSchema = z
     state: z.enum(['open', 'resolved']),
     amount: moneySchema,
     solverShareBps: z.number().int().nullable(),
-    settlement: settlementSchema.nullable(),
+    settlement: settlementSchema.optional().describe('present once resolved'),
     openedAt: instantOut,
   })
   .openapi('Dispute');
@@ -199,7 +199,7 @@ function workView(work: taskDispatchV1.Work | undefined) {
     rejections: work?.rejections ?? 0,
     lastRejectionReason: orNull(work?.lastRejectionReason ?? ''),
     disputeId: orNull(work?.disputeId ?? ''),
-    settlement: settlement ? settlementView(settlement) : null,
+    ...(settlement ? { settlement: settlementView(settlement) } : {}),
     autoAcceptAt: work?.autoAcceptAt ? iso(work.autoAcceptAt) : null,
   };
 }
@@ -229,14 +229,14 @@ export function taskView(task: taskDispatchV1.Task): z.input<typeof taskSchema> 
     minCreditScore: task.minCreditScore ?? null,
     slots: task.slots,
     slotsAvailable: task.slotsAvailable,
-    perSlot: task.perSlot ? moneyJson(task.perSlot) : null,
+    ...(task.perSlot ? { perSlot: moneyJson(task.perSlot) } : {}),
     milestones: task.milestones.map((milestone) => ({ index: milestone.index, title: milestone.title, ...workView(milestone.work) })),
     postedAt: iso(task.postedAt),
     funded: moneyJson(task.funded),
     awardedBidId: orNull(task.awardedBidId),
     solverId: orNull(task.solverId),
     winners: task.winners.map((winner) => ({ submissionId: winner.submissionId, solverId: winner.solverId, shareBps: winner.shareBps, solverPaid: moneyJson(winner.solverPaid), fee: moneyJson(winner.fee) })),
-    refundedAtCancellation: task.refundedAtCancellation ? moneyJson(task.refundedAtCancellation) : null,
+    ...(task.refundedAtCancellation ? { refundedAtCancellation: moneyJson(task.refundedAtCancellation) } : {}),
     bidsCount: task.bidsCount,
     submissionsCount: task.submissionsCount,
     escrowAccountId: task.escrowAccountId,
@@ -277,7 +277,7 @@ export function disputeView(dispute: taskDispatchV1.Dispute): z.input<typeof dis
     state: dispute.state as 'open' | 'resolved',
     amount: moneyJson(dispute.amount),
     solverShareBps: dispute.solverShareBps ?? null,
-    settlement: dispute.settlement ? settlementView(dispute.settlement) : null,
+    ...(dispute.settlement ? { settlement: settlementView(dispute.settlement) } : {}),
     openedAt: iso(dispute.openedAt),
   };
 }
