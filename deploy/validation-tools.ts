@@ -19,7 +19,8 @@
  *   `go mod download`, copied to `~/.cache/sizhong/compose-spec-<version>/`.
  *
  * Needs `go` and `python3` with pip on the PATH (the project's machines have both). `XDG_CACHE_HOME`
- * moves the cache as it does for the other tools.
+ * moves the cache as it does for the other tools. `npx tsx deploy/validation-tools.ts` installs
+ * everything ahead of a test run and prints where it went.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
@@ -123,4 +124,10 @@ export function ensureComposeSchema(): string {
     copyFileSync(join(module.Dir, 'schema', 'compose-spec.json'), join(temporary, 'compose-spec.json'));
   });
   return join(directory, 'compose-spec.json');
+}
+
+if (require.main === module) {
+  process.stdout.write(`kubeconform          ${ensureKubeconform()}\n`);
+  process.stdout.write(`Kubernetes schemas   ${ensureKubernetesSchemas()}\n`);
+  process.stdout.write(`compose schema       ${ensureComposeSchema()}\n`);
 }
