@@ -51,6 +51,7 @@ export const gatewayConfigShape = {
   TASK_DISPATCH_GRPC_ADDRESS: grpcAddress('task-dispatch'),
   EQUITY_GRPC_ADDRESS: grpcAddress('equity'),
   CREDIT_GRPC_ADDRESS: grpcAddress('credit'),
+  RISK_FEED_STREAM_MAX_MS: durationMs(25_000, 100, hour, 'how long one GET /v1/risk/feed response stays open before it ends (the client resumes with Last-Event-ID and misses nothing); keep it under the idle timeout of proxies in front'),
   GATEWAY_EXTRA_DOWNSTREAMS: z
     .string()
     .regex(/^(?:[a-z][a-z0-9-]{0,39}=(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5})(?:,[a-z][a-z0-9-]{0,39}=(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5})*$/, 'expected name=host:port[,name=host:port…]')

@@ -321,6 +321,8 @@ export class RouteRegistrar {
         bodyText: JSON.stringify(problem.body),
       };
     }
+    // A handler that streamed its answer itself (the SSE risk feed) has sent it already.
+    if (response.headersSent) return;
     if (claim) await this.settle(claim, outcome, code, logger);
     sendStored(response, outcome, false);
   }
