@@ -9,6 +9,8 @@ import helmet from 'helmet';
 import { RegulatorReadAudit } from './audit/regulator-reads';
 import { registerAuditRoutes } from './audit/routes';
 import { downstreamAddresses, type GatewayConfig } from './config';
+import { connectCredit } from './credit/credit-connection';
+import { registerCreditRoutes } from './credit/routes';
 import { registerCampaignRoutes } from './escrow/campaign-routes';
 import { connectEscrow } from './escrow/escrow-connection';
 import { registerEscrowRoutes } from './escrow/routes';
@@ -141,6 +143,8 @@ export async function createApp(dependencies: GatewayDependencies): Promise<Gate
   }
   registerEscrowRoutes(routes, escrow);
   registerCampaignRoutes(routes, escrow);
+  const credit = connectCredit(config.CREDIT_GRPC_ADDRESS);
+  registerCreditRoutes(routes, credit, { regulatorReads, participants, feedStreamMaxMs: config.RISK_FEED_STREAM_MAX_MS });
   const skills = new SkillStore(mongo);
   registerSkillRoutes(routes, skills);
   const taskDispatch = connectTaskDispatch(config.TASK_DISPATCH_GRPC_ADDRESS);
@@ -158,6 +162,7 @@ export async function createApp(dependencies: GatewayDependencies): Promise<Gate
     services,
     close: () => {
       escrow.close();
+      credit.close();
       taskDispatch.close();
     },
   };
