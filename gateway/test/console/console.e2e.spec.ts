@@ -27,7 +27,8 @@ const cny = (amountMinor: number) => ({ currency: 'CNY', amountMinor: String(amo
 
 let escrow: RunningEscrow;
 let escrowDatabase: string;
-let credit: { address: string; stop(): Promise<void> } | undefined;
+/** Escrow's topics; credit, when it runs here, reads the same. */
+let topicPrefix: string;
 let creditDatabase: string | undefined;
 let test: TestGateway;
 let browser: Browser;
@@ -72,12 +73,13 @@ async function launchCampaign(title: string, goalMinor: number, pledgeMinor: num
 beforeAll(async () => {
   const infrastructure = testInfrastructure();
   escrowDatabase = testDatabaseName('gateway-console-escrow');
+  topicPrefix = testTopicPrefix('gateway-console');
   escrow = await startEscrow(
     loadConfig(escrowConfigShape, {
       MONGO_URL: infrastructure.mongoUrl,
       KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','),
       ESCROW_DATABASE: escrowDatabase,
-      KAFKA_TOPIC_PREFIX: testTopicPrefix('gateway-console'),
+      KAFKA_TOPIC_PREFIX: topicPrefix,
       PSP_WEBHOOK_SECRET: webhookSecret,
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
@@ -85,32 +87,8 @@ beforeAll(async () => {
     }),
     { logger: createLogger({ service: 'escrow', level: 'silent' }) },
   );
-  if (gatewayServesRiskFeed) {
-    // Loaded only here: while the risk routes are not in the gateway, this file does not depend on credit's sources.
-    /* eslint-disable @typescript-eslint/no-require-imports */
-    const { startCredit } = require('../../../services/credit/src/credit-service') as typeof import('../../../services/credit/src/credit-service');
-    const { creditConfigShape } = require('../../../services/credit/src/config') as typeof import('../../../services/credit/src/config');
-    /* eslint-enable @typescript-eslint/no-require-imports */
-    creditDatabase = testDatabaseName('gateway-console-credit');
-    credit = await startCredit(
-      loadConfig(creditConfigShape, {
-        MONGO_URL: infrastructure.mongoUrl,
-        KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','),
-        CREDIT_DATABASE: creditDatabase,
-        // The same prefix as escrow: credit reads escrow's events topic.
-        KAFKA_TOPIC_PREFIX: testTopicPrefix('gateway-console'),
-        GRPC_PORT: '0',
-        LOG_LEVEL: 'silent',
-        CREDIT_FEED_POLL_MS: '200',
-      }),
-      { logger: createLogger({ service: 'credit', level: 'silent' }) },
-    );
-  }
   // Without credit the risk routes answer 503 (or do not exist yet), which the console must show as such.
-  test = await startTestGateway({
-    label: 'gateway-console',
-    environment: { ESCROW_GRPC_ADDRESS: escrow.address, LOG_LEVEL: 'warn', ...(credit ? { CREDIT_GRPC_ADDRESS: credit.address } : {}) },
-  });
+  test = await startTestGateway({ label: 'gateway-console', environment: { ESCROW_GRPC_ADDRESS: escrow.address, LOG_LEVEL: 'warn' } });
   [regulator, creator] = await Promise.all([createPrivilegedParticipant(test, ['regulator']), signUpAndSignIn(test.http, ['creator'])]);
   campaign = await launchCampaign('会朗读的台灯 Reading lamp', 500_000, 8_800);
   // A second campaign, partly funded, so the funding curves have two lines.
@@ -125,7 +103,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await test?.close();
-  await credit?.stop();
   await escrow?.stop();
   for (const database of [escrowDatabase, creditDatabase]) {
     if (!database) continue;
@@ -324,19 +301,51 @@ describe('the web console', () => {
   // The same as the stand-in test, against the real credit service: a backer gives more than half
   // of a campaign's pledges (BACKER_CONCENTRATION, by default over 50 % of at least ¥1,000), escrow
   // publishes the pledge, credit raises the alert, the gateway streams it, the open dashboard shows it.
+  // A gateway of its own with CREDIT_GRPC_ADDRESS, so the other tests keep seeing the risk service unavailable.
   (gatewayServesRiskFeed ? it : it.skip)('shows a real risk alert from the credit service on the open dashboard without a reload', async () => {
-    const { context, page, errors } = await openConsole();
-    await signInThroughForm(page, regulator.email);
-    await page.getByText('实时连接中').waitFor({ timeout: 30_000 });
-    const target = await launchCampaign('集中支持测试 Concentration check', 200_000, 1_000);
-    const whale = await signUpAndSignIn(test.http, ['backer']);
-    await fund(whale.participantId, 150_000);
-    const pledged = await test.http.post(`/v1/campaigns/${target.id}/pledges`, { amount: cny(120_000) }, { token: whale.token, headers: { 'Idempotency-Key': `console-whale-${Date.now()}` } });
-    expect(pledged.status).toBe(201);
-    const feed = page.getByRole('list', { name: '最新预警，新预警会自动出现在顶部' });
-    await feed.locator('li[data-alert-id]', { has: page.getByRole('link', { name: target.id }) }).first().waitFor({ timeout: 60_000 });
-    await screenshot(page, 'dashboard-real-alert.zh');
-    expect(errors).toEqual([]);
-    await context.close();
+    const infrastructure = testInfrastructure();
+    /* eslint-disable @typescript-eslint/no-require-imports -- loaded only once the gateway routes the feed */
+    const { startCredit } = require('../../../services/credit/src/credit-service') as typeof import('../../../services/credit/src/credit-service');
+    const { creditConfigShape } = require('../../../services/credit/src/config') as typeof import('../../../services/credit/src/config');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    creditDatabase = testDatabaseName('gateway-console-credit');
+    const credit = await startCredit(
+      loadConfig(creditConfigShape, {
+        MONGO_URL: infrastructure.mongoUrl,
+        KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','),
+        CREDIT_DATABASE: creditDatabase,
+        KAFKA_TOPIC_PREFIX: topicPrefix,
+        GRPC_PORT: '0',
+        LOG_LEVEL: 'silent',
+        CREDIT_FEED_POLL_MS: '200',
+      }),
+      { logger: createLogger({ service: 'credit', level: 'silent' }) },
+    );
+    const withRisk = await startTestGateway({ label: 'gateway-console-risk', environment: { ESCROW_GRPC_ADDRESS: escrow.address, CREDIT_GRPC_ADDRESS: credit.address, LOG_LEVEL: 'warn' } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    try {
+      const riskRegulator = await createPrivilegedParticipant(withRisk, ['regulator']);
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      await page.goto(`${withRisk.url}/`);
+      await signInThroughForm(page, riskRegulator.email);
+      await page.getByText('实时连接中').waitFor({ timeout: 30_000 });
+      const target = await launchCampaign('集中支持测试 Concentration check', 200_000, 1_000);
+      const whale = await signUpAndSignIn(test.http, ['backer']);
+      await fund(whale.participantId, 150_000);
+      const pledged = await test.http.post(`/v1/campaigns/${target.id}/pledges`, { amount: cny(120_000) }, { token: whale.token, headers: { 'Idempotency-Key': `console-whale-${Date.now()}` } });
+      expect(pledged.status).toBe(201);
+      const feed = page.getByRole('list', { name: '最新预警，新预警会自动出现在顶部' });
+      await feed.locator('li[data-alert-id]', { has: page.getByRole('link', { name: target.id }) }).first().waitFor({ timeout: 60_000 });
+      await feed.getByText('BACKER_CONCENTRATION').first().waitFor();
+      await page.waitForTimeout(800);
+      await screenshot(page, 'dashboard-real-alert.zh');
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+      await withRisk.close();
+      await credit.stop();
+    }
   });
 });
