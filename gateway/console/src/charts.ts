@@ -24,6 +24,13 @@ export function chart(label: string, option: EChartsCoreOption, height = 260): H
   // Drawn once the element is in the document and has a width.
   requestAnimationFrame(() => {
     if (!canvas.isConnected) return;
+    // Charts replaced by a refresh are gone from the document: free them.
+    for (const instance of live) {
+      if (!instance.getDom()?.isConnected) {
+        instance.dispose();
+        live.delete(instance);
+      }
+    }
     const instance = echarts.init(canvas, undefined, { renderer: 'svg' });
     instance.setOption({
       color: palette,

@@ -107,6 +107,8 @@ export const en: Record<MessageKey, string> = {
   'held.tableCaption': 'Money held in escrow now, by kind',
   'held.kind': 'Kind',
   'held.amount': 'Amount',
+  'heldKind.campaign': 'Campaigns',
+  'heldKind.round': 'Equity rounds',
   'heldKind.pledge': 'Campaign pledges',
   'heldKind.task': 'Task budgets',
   'heldKind.equity': 'Equity commitments',

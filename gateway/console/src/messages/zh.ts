@@ -105,6 +105,8 @@ export const zh = {
   'held.tableCaption': '当前托管资金按类型',
   'held.kind': '类型',
   'held.amount': '金额',
+  'heldKind.campaign': '众筹项目',
+  'heldKind.round': '股权融资',
   'heldKind.pledge': '众筹支持',
   'heldKind.task': '任务预算',
   'heldKind.equity': '股权认购',

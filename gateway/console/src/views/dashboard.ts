@@ -68,6 +68,18 @@ function subjectLink(subject: { kind: string; id: string }): Node {
   return h('code', {}, subject.id);
 }
 
+let summaryRefresh: ReturnType<typeof setTimeout> | undefined;
+let refreshSummary: (() => void) | undefined;
+
+/** New alerts change the counts: read the summary again soon (once for a burst of alerts). */
+function alertsArrived(): void {
+  if (summaryRefresh) return;
+  summaryRefresh = setTimeout(() => {
+    summaryRefresh = undefined;
+    refreshSummary?.();
+  }, 1_000);
+}
+
 function feedCard(): HTMLElement {
   const status = h('span', { class: 'feed-status', role: 'status' });
   const list = h('ol', { class: 'alert-list', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': t('feed.listLabel') });
@@ -93,6 +105,7 @@ function feedCard(): HTMLElement {
     for (const alert of [...added].reverse()) list.prepend(alertItem(alert, true));
     while (list.children.length > 50) list.lastElementChild?.remove();
     drawStatus();
+    if (added.length > 0) alertsArrived();
   });
   drawStatus();
   // History first (GET /v1/risk/alerts), then the stream brings what follows.
@@ -338,12 +351,8 @@ export function renderDashboard(main: HTMLElement): void {
   const held = h('div', {});
   const funding = h('div', {});
   const summarySlot = { kpis, alerts, held };
-  function refresh(): void {
-    if (!main.isConnected) {
-      if (refreshTimer) clearInterval(refreshTimer);
-      refreshTimer = undefined;
-      return;
-    }
+  function readSummary(): void {
+    if (!main.isConnected) return;
     api<RiskSummary>('GET', '/v1/risk/summary').then(
       (summary) => summaryCards(summary, summarySlot),
       (error: unknown) => {
@@ -354,7 +363,19 @@ export function renderDashboard(main: HTMLElement): void {
         kpis.replaceChildren(kpi(t('kpi.alerts'), unknown, 'kpi-muted'), kpi(t('kpi.serious'), unknown, 'kpi-muted'), kpi(t('kpi.held'), unknown, 'kpi-muted'));
       },
     );
-    void loadInto(funding, t('service.escrow'), async () => fundingCurves((await api<Page<Campaign>>('GET', '/v1/campaigns?limit=100')).items));
+  }
+  refreshSummary = readSummary;
+  function refresh(): void {
+    if (!main.isConnected) {
+      if (refreshTimer) clearInterval(refreshTimer);
+      refreshTimer = undefined;
+      return;
+    }
+    readSummary();
+    const loadFunding = async () => fundingCurves((await api<Page<Campaign>>('GET', '/v1/campaigns?limit=100')).items);
+    // The first reading shows "loading"; later ones replace the chart only once they have arrived.
+    if (funding.childElementCount === 0) void loadInto(funding, t('service.escrow'), loadFunding);
+    else loadFunding().then((content) => funding.replaceChildren(content), () => undefined);
   }
   main.replaceChildren(
     h('div', { class: 'page-head' }, h('h1', { class: 'page-title' }, t('dashboard.title')), h('p', { class: 'page-lead' }, t('dashboard.lead'))),
