@@ -38,7 +38,7 @@ export const gatewayConfigShape = {
     .string()
     .optional()
     .describe("express 'trust proxy' setting (e.g. loopback, 1); unset trusts no proxy, so the client IP is the socket peer"),
-  MONGO_URL: configFields.optionalUrl('MongoDB connection string (required by the gateway; the platform runner provides it)'),
+  MONGO_URL: configFields.optionalMongoUrl('MongoDB connection string: one host, a replica set seed list, or mongodb+srv (required by the gateway; the platform runner provides it)'),
   ESCROW_GRPC_ADDRESS: grpcAddress('escrow').describe(
     'gRPC address (host:port) of the escrow service; unset means /readyz does not check it and the wallet, ledger, webhook and campaign routes answer 503 UNAVAILABLE',
   ),

@@ -233,15 +233,24 @@ export const configFields = {
   /** `example` is printed when the value is refused, so it should be a real, working form. */
   optionalUrl: (description: string, example?: string) =>
     (example === undefined ? z.string().url() : z.string().url().meta({ examples: [example] })).optional().describe(description),
+  /**
+   * A MongoDB connection string. Not a URL check: a replica set's seed list
+   * (`mongodb://a:27017,b:27017/?replicaSet=rs0`) is not a WHATWG URL, and production needs it.
+   */
+  optionalMongoUrl: (description: string, example = 'mongodb://127.0.0.1:27027/') =>
+    z.string().refine((value) => mongoConnectionStringPattern.test(value), mongoConnectionStringRule).meta({ examples: [example] }).optional().describe(description),
 };
+
+/** `mongodb://[user:password@]host[:port][,host[:port]…][/database][?options]`, or `mongodb+srv://[user:password@]name[/database][?options]`. */
+export const mongoConnectionStringPattern = /^mongodb:\/\/([^@/\s]+@)?[^@/\s,?]+(,[^@/\s,?]+)*(\/[^\s?]*)?(\?\S*)?$|^mongodb\+srv:\/\/([^@/\s]+@)?[^@/\s,:?]+(\/[^\s?]*)?(\?\S*)?$/;
+const mongoConnectionStringRule = 'not a MongoDB connection string (mongodb://host[:port][,host[:port]…][/database][?options] or mongodb+srv://name[/database][?options])';
 
 /** Settings every service process reads. */
 export const serviceConfigShape = {
   LOG_LEVEL: configFields.logLevel(),
   KAFKA_BROKERS: configFields.commaList('Kafka bootstrap brokers, comma separated; unset means the local broker started by the project'),
-  MONGO_URL: configFields.optionalUrl(
-    'MongoDB connection string; unset means the local MongoDB-wire server (mongo-java-server) started by the project',
-    'mongodb://127.0.0.1:27027/',
+  MONGO_URL: configFields.optionalMongoUrl(
+    'MongoDB connection string (one host, a replica set seed list, or mongodb+srv); unset means the local MongoDB-wire server (mongo-java-server) started by the project',
   ),
   OTEL_EXPORTER_OTLP_ENDPOINT: configFields.optionalUrl('OTLP/HTTP endpoint for traces; unset means spans are not exported', 'http://127.0.0.1:4318'),
 };

@@ -37,7 +37,7 @@ describe('loadConfig', () => {
     const error = refusal({ PLATFORM_FEE_BPS: 'abc', GRPC_PORT: '70000', LOG_LEVEL: 'loud', MONGO_URL: 'nope' });
     expect(error.problems).toEqual([
       { variable: 'LOG_LEVEL', given: '"loud"', problem: 'not one of the allowed values', expected: 'one of fatal, error, warn, info, debug, trace, silent — pino log level', example: 'info' },
-      { variable: 'MONGO_URL', given: '"nope"', problem: 'not a valid url', expected: expect.stringMatching(/^a URL — MongoDB connection string/), example: 'mongodb://127.0.0.1:27027/' },
+      { variable: 'MONGO_URL', given: '"nope"', problem: expect.stringMatching(/^not a MongoDB connection string \(mongodb:\/\/host/), expected: expect.stringMatching(/^text — MongoDB connection string/), example: 'mongodb://127.0.0.1:27027/' },
       { variable: 'GRPC_PORT', given: '"70000"', problem: 'more than 65535', expected: 'a whole number from 0 to 65535 — gRPC port', example: '0' },
       { variable: 'PLATFORM_FEE_BPS', given: '"abc"', problem: 'not a number', expected: 'a whole number from 0 to 10000 — platform fee (basis points)', example: '500' },
     ]);
@@ -108,5 +108,23 @@ describe('exitOnConfigurationError', () => {
     exitOnConfigurationError(new Error('boom'), 'escrow');
     expect(exit).not.toHaveBeenCalled();
     expect(write).not.toHaveBeenCalled();
+  });
+});
+
+describe('MONGO_URL', () => {
+  const shape = { MONGO_URL: configFields.optionalMongoUrl('where the documents are') };
+
+  it.each([
+    'mongodb://127.0.0.1:27027/',
+    'mongodb://mongo-0.mongo:27017,mongo-1.mongo:27017,mongo-2.mongo:27017/?replicaSet=rs0',
+    'mongodb://user:p%40ss@a:27017,b:27017/sizhong?replicaSet=rs0&w=majority',
+    'mongodb+srv://cluster0.example.net/?retryWrites=true',
+    'mongodb://localhost',
+  ])('takes %s (one host, a replica set seed list, SRV)', (value) => {
+    expect(loadConfig(shape, { MONGO_URL: value }).MONGO_URL).toBe(value);
+  });
+
+  it.each(['http://127.0.0.1:27017/', 'mongodb://', 'mongodb+srv://a:27017,b:27017/', 'mongodb://a b:27017/', 'mongodb://a,,b/'])('refuses %s with the rule', (value) => {
+    expect(() => loadConfig(shape, { MONGO_URL: value })).toThrow(/MONGO_URL[\s\S]*MongoDB connection string/);
   });
 });
