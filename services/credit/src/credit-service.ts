@@ -54,8 +54,8 @@ export const creditService: ServiceDefinition<CreditConfig, CreditUseCases> = {
     const applyEvent = async (event: CreditEvent) => {
       const opened = subjectOpenedBy(event.type, event.aggregateId);
       if (opened) await subjects.remember(opened);
-      const changes = await profiles.apply(event);
-      await engine.evaluate(event);
+      // Scores and rules touch different documents: side by side; score collapses need the changes.
+      const [changes] = await Promise.all([profiles.apply(event), engine.evaluate(event)]);
       for (const change of changes) await engine.evaluate(scoreChangedEvent(change));
     };
 

@@ -1,7 +1,7 @@
 /**
  * Applying events to credit records, and reading scores. One event touches each participant it
- * names with one guarded write (load → apply → write); a participant's first event creates the
- * record. The score changes go to the history afterwards; a crash in between is finished by the
+ * names with one guarded write (load → apply → write; the load is served from memory after the
+ * first, see WriteThroughCache); a participant's first event creates the record. The score changes go to the history afterwards; a crash in between is finished by the
  * retry (the record keeps the changes of its last event).
  */
 import type { AggregateStore } from '@sizhong/kit';
@@ -11,6 +11,7 @@ import type { CreditRole } from '../domain/model';
 import { modelVersion, type Score } from '../domain/model';
 import { applyToCredit, creditScore, emptyCredit, factsFor, type ParticipantCredit, type ScoreChange } from '../domain/participant-credit';
 import type { ScoreHistory } from '../storage/credit-store';
+import { WriteThroughCache } from './write-through-cache';
 
 export interface CreditProfileView extends Score {
   readonly participantId: string;
@@ -21,10 +22,14 @@ export interface CreditProfileView extends Score {
 }
 
 export class CreditProfiles {
+  private readonly cache: WriteThroughCache<ParticipantCredit>;
+
   constructor(
     private readonly records: AggregateStore<ParticipantCredit>,
     private readonly history: ScoreHistory,
-  ) {}
+  ) {
+    this.cache = new WriteThroughCache(records);
+  }
 
   /** Applies an event to every participant it names; returns the score changes it caused. */
   async apply(event: CreditEvent): Promise<ScoreChange[]> {
@@ -34,28 +39,18 @@ export class CreditProfiles {
   }
 
   private async applyTo(participantId: string, event: CreditEvent, deltas: Parameters<typeof applyToCredit>[2]): Promise<readonly ScoreChange[]> {
-    if (!(await this.records.load(participantId))) {
-      const outcome = applyToCredit(emptyCredit(participantId), event, deltas);
-      if (outcome.kind === 'applied') {
-        const created = await this.records.create(participantId, outcome.credit, []);
-        if (created.kind === 'created') {
-          await this.history.record(outcome.changes);
-          return outcome.changes;
-        }
-      }
+    const current = await this.cache.load(participantId);
+    const outcome = applyToCredit(current?.state ?? emptyCredit(participantId), event, deltas);
+    if (outcome.kind === 'duplicate') {
+      // Applied before; its history may not have been written if the process stopped in between.
+      const unfinished = current?.state.lastChanges.filter((change) => change.causeEventId === event.id) ?? [];
+      await this.history.record(unfinished);
+      // A retry returns the changes again: the history and the risk rules apply them once by id.
+      return unfinished;
     }
-    const { result } = await this.records.update(participantId, (current) => {
-      const outcome = applyToCredit(current.state, event, deltas);
-      if (outcome.kind === 'duplicate') {
-        // Applied before; its history may not have been written if the process stopped in between.
-        const unfinished = current.state.lastChanges.filter((change) => change.causeEventId === event.id);
-        return { state: current.state, events: [], result: { changes: unfinished } };
-      }
-      return { state: outcome.credit, events: [], result: { changes: outcome.changes } };
-    });
-    await this.history.record(result.changes);
-    // A retry returns the changes again: the history and the risk rules apply them once by id.
-    return result.changes;
+    await this.cache.write(participantId, current, outcome.credit);
+    await this.history.record(outcome.changes);
+    return outcome.changes;
   }
 
   async profile(participantId: string, role: CreditRole | ''): Promise<CreditProfileView> {

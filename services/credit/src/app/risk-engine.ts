@@ -1,6 +1,6 @@
 /**
  * Runs the risk rules over each event: load the states the rule names, step (pure), raise its
- * alerts (idempotent), then write the states. Alerts go first so a crash between the two repeats
+ * alerts (idempotent), then write the states (kept in memory after each write: WriteThroughCache). Alerts go first so a crash between the two repeats
  * the step from the old states and raises the same alerts (deduplicated by id). A state that
  * already applied the event keeps its state.
  */
@@ -10,28 +10,36 @@ import type { RiskRule } from '../domain/risk/rule';
 import { escrowHeldTooLong, type Hold, overdueHolds, type RuleThresholds } from '../domain/risk/rules';
 import { ruleStateAppliedKept, type RuleState } from '../storage/risk-store';
 import type { RiskAlerts } from './risk-alerts';
+import { WriteThroughCache } from './write-through-cache';
 
 /** Open holds checked per sweep of the hold loop. */
 export const holdsPerSweepMax = 10_000;
 
 export class RiskEngine {
+  private readonly cache: WriteThroughCache<RuleState>;
+
   constructor(
     private readonly rules: readonly RiskRule[],
     private readonly thresholds: RuleThresholds,
     private readonly states: AggregateStore<RuleState>,
     private readonly alerts: RiskAlerts,
-  ) {}
+  ) {
+    this.cache = new WriteThroughCache(states);
+  }
 
+  /** Runs every rule the event concerns; rules touch disjoint documents, so they run side by side. */
   async evaluate(event: CreditEvent): Promise<void> {
-    for (const rule of this.rules) {
-      const keys = rule.keys(event);
-      if (keys.length > 0) await this.step(rule, keys, event);
-    }
+    await Promise.all(
+      this.rules.map(async (rule) => {
+        const keys = rule.keys(event);
+        if (keys.length > 0) await this.step(rule, keys, event);
+      }),
+    );
   }
 
   private async step(rule: RiskRule, keys: readonly string[], event: CreditEvent): Promise<void> {
     const loaded = new Map<string, Loaded<RuleState> | undefined>();
-    for (const key of keys) loaded.set(key, await this.states.load(`${rule.id}|${key}`));
+    for (const key of keys) loaded.set(key, await this.cache.load(`${rule.id}|${key}`));
     const fresh = keys.filter((key) => !loaded.get(key)?.state.applied.includes(event.id));
     if (fresh.length === 0) return;
     const result = rule.step(new Map(keys.map((key) => [key, loaded.get(key)?.state.data])), event, this.thresholds[rule.id] ?? rule.defaults);
@@ -39,13 +47,7 @@ export class RiskEngine {
     for (const [key, data] of result.states) {
       if (!fresh.includes(key)) continue;
       const current = loaded.get(key);
-      const id = `${rule.id}|${key}`;
-      if (!current) {
-        const created = await this.states.create(id, { data, applied: [event.id] }, []);
-        if (created.kind === 'existing') throw new Error(`risk state ${id} was created meanwhile; the event is retried`);
-      } else {
-        await this.states.save(current, { data, applied: [...current.state.applied, event.id].slice(-ruleStateAppliedKept) }, []);
-      }
+      await this.cache.write(`${rule.id}|${key}`, current, { data, applied: [...(current?.state.applied ?? []), event.id].slice(-ruleStateAppliedKept) });
     }
   }
 
