@@ -392,7 +392,7 @@ export function registerTaskRoutes(routes: RouteRegistrar, connection: TaskConne
       idempotency: 'required',
       request: { params: taskParamsSchema, body: winnersRequestSchema },
       responses: { 200: { description: 'The completed task.', schema: taskSchema } },
-      problems: { 400: 'Shares do not sum to 10000, or a submission is not one of this contest (INVALID_ARGUMENT).', 404: unknownTask, 422: 'The task is not an open contest (INVALID_STATE).', ...downstreamProblems },
+      problems: { 400: 'Shares do not sum to 10000, or a submission wins twice (INVALID_ARGUMENT).', 404: `${unknownTask} Or a submission is not one of this contest.`, 422: 'The task is not an open contest (INVALID_STATE).', ...downstreamProblems },
     },
     async ({ params, body }, { identity, signal, idempotencyKey }) => ({
       status: 200,
@@ -410,11 +410,10 @@ export function registerTaskRoutes(routes: RouteRegistrar, connection: TaskConne
       access: ['enterprise', 'solver'],
       request: { params: taskParamsSchema, body: openDisputeRequestSchema },
       responses: { 201: { description: 'The dispute.', schema: disputeSchema, links: { get: { operationId: 'getDispute', description: 'The dispute.', parameters: { id: '$response.body#/disputeId' } } } } },
-      problems: { 400: 'Neither `milestone` nor `assignmentId` names the work (INVALID_ARGUMENT).', 404: `${unknownTask} Or the work is not the caller's.`, 422: 'The work is not submitted (INVALID_STATE).', ...downstreamProblems },
+      problems: { 404: `${unknownTask} Or the work is not the caller's.`, 422: 'The work is not submitted (INVALID_STATE).', ...downstreamProblems },
     },
     async ({ params, body }, { identity, signal }) => {
-      if (body.milestone === undefined && body.assignmentId === undefined) throw new DomainError('INVALID_ARGUMENT', 'name the disputed `milestone` or `assignmentId`', { field: 'milestone' });
-      const work = body.assignmentId ? { taskId: params.id, milestoneIndex: 0, assignmentId: body.assignmentId } : { taskId: params.id, milestoneIndex: body.milestone ?? 0, assignmentId: '' };
+      const work = 'assignmentId' in body ? { taskId: params.id, milestoneIndex: 0, assignmentId: body.assignmentId } : { taskId: params.id, milestoneIndex: body.milestone, assignmentId: '' };
       const dispute = await sameNotFound(tasks().openDispute({ work, reason: body.reason }, { identity, signal, deadlineMs }), `task ${params.id} has no such work of yours`);
       if (dispute.taskId !== params.id) throw new DomainError('NOT_FOUND', `task ${params.id} has no such work of yours`);
       return { status: 201, body: disputeView(dispute) };

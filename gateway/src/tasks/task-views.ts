@@ -98,12 +98,11 @@ export const winnersRequestSchema = z
   })
   .openapi('NameWinnersRequest');
 export const openDisputeRequestSchema = z
-  .object({
-    milestone: z.number().int().min(0).max(taskLimits.milestonesPerTaskMax - 1).optional().describe('the disputed milestone of a bidding task'),
-    assignmentId: idSchema('assignment').optional().describe('the disputed assignment of a dispatch task (instead of `milestone`)'),
-    reason: reasonSchema,
-  })
-  .openapi('OpenDisputeRequest');
+  .union([
+    z.object({ assignmentId: idSchema('assignment').describe('the disputed assignment of a dispatch task'), reason: reasonSchema }).openapi('OpenAssignmentDisputeRequest'),
+    z.object({ milestone: z.number().int().min(0).max(taskLimits.milestonesPerTaskMax - 1).describe('the disputed milestone of a bidding task'), reason: reasonSchema }).openapi('OpenMilestoneDisputeRequest'),
+  ])
+  .describe('names the disputed work: `milestone` (bidding) or `assignmentId` (dispatch); with both, the assignment');
 export const resolveDisputeRequestSchema = z.object({ solverShareBps: z.number().int().min(0).max(10_000).describe("the solver's share of the disputed amount; the rest returns to the owner") }).openapi('ResolveDisputeRequest');
 
 const instantOut = z.iso.datetime().describe('RFC 3339, UTC');

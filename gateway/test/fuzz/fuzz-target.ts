@@ -3,14 +3,20 @@
  * it (own database and topic prefix), and one signed-in participant per role the API knows, so
  * every operation can be called by someone it allows. The backer's wallet is funded through the
  * signed webhook, so pledges and withdrawals can succeed and reach the routes behind them.
+ * Task-dispatch and credit run behind it too (same topic prefix), and the enterprise is funded, so
+ * contests and dispatch tasks can be posted and the routes behind them reached.
  */
 import { depositAmountMinorMax } from '../../../services/escrow/src/app/payment-provider';
 import { connectMongo, createLogger, loadConfig, type ParticipantRole, participantRoles, selfServiceRoles } from '@sizhong/kit';
-import { testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
+import { startTestService, testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
 import { signPayload } from '../../../services/escrow/src/app/payment-provider';
 import { escrowConfigShape } from '../../../services/escrow/src/config';
 import { type RunningEscrow, startEscrow } from '../../../services/escrow/src/escrow-service';
 import { createPrivilegedParticipant, signUpAndSignIn, startTestGateway, type TestGateway } from '../support/test-gateway';
+import { creditConfigShape } from '../../../services/credit/src/config';
+import { creditService } from '../../../services/credit/src/credit-service';
+import { taskDispatchConfigShape } from '../../../services/task-dispatch/src/config';
+import { taskDispatchService } from '../../../services/task-dispatch/src/task-dispatch-service';
 
 const webhookSecret = 'fuzz-target-webhook-secret-0123456789abcdef';
 
@@ -50,8 +56,22 @@ export async function startFuzzTarget(label: string): Promise<FuzzTarget> {
     { logger: createLogger({ service: 'escrow', level: 'silent' }) },
   );
   let gateway: TestGateway | undefined;
+  const downstream: { stop(): Promise<void> }[] = [];
+  const stopDownstream = async () => {
+    for (const service of downstream.splice(0).reverse()) await service.stop();
+  };
   try {
-    gateway = await startTestGateway({ label, environment: { ESCROW_GRPC_ADDRESS: escrow.address, LOG_LEVEL: 'warn' } });
+    const credit = await startTestService(creditService, creditConfigShape, { label: `${label}-credit`, environment: { KAFKA_TOPIC_PREFIX: testTopicPrefix(label) } });
+    downstream.push(credit);
+    const taskDispatch = await startTestService(taskDispatchService, taskDispatchConfigShape, {
+      label: `${label}-tasks`,
+      environment: { ESCROW_GRPC_ADDRESS: escrow.address, CREDIT_GRPC_ADDRESS: credit.address, KAFKA_TOPIC_PREFIX: testTopicPrefix(label) },
+    });
+    downstream.push(taskDispatch);
+    gateway = await startTestGateway({
+      label,
+      environment: { ESCROW_GRPC_ADDRESS: escrow.address, TASK_DISPATCH_GRPC_ADDRESS: taskDispatch.address, CREDIT_GRPC_ADDRESS: credit.address, LOG_LEVEL: 'warn' },
+    });
     const running = gateway;
     const participants = await Promise.all(
       fuzzRoles.map((role) => (selfService.has(role) ? signUpAndSignIn(running.http, [role]) : createPrivilegedParticipant(running, [role]))),
@@ -61,17 +81,20 @@ export async function startFuzzTarget(label: string): Promise<FuzzTarget> {
       tokens[role] = participants[index]!.token;
     });
     await deposit(running, participants[fuzzRoles.indexOf('backer')]!.participantId, backerFundsMinor);
+    await deposit(running, participants[fuzzRoles.indexOf('enterprise')]!.participantId, backerFundsMinor);
     return {
       url: running.url,
       gateway: running,
       tokens,
       close: async () => {
         await running.close();
+        await stopDownstream();
         await stopEscrow(escrow, escrowDatabase);
       },
     };
   } catch (error) {
     await gateway?.close();
+    await stopDownstream();
     await stopEscrow(escrow, escrowDatabase);
     throw error;
   }
@@ -86,7 +109,7 @@ async function stopEscrow(escrow: RunningEscrow, database: string): Promise<void
 
 /** A signed deposit through the webhook route, as the payment provider makes it. */
 async function deposit(gateway: TestGateway, participantId: string, amountMinor: bigint): Promise<void> {
-  const body = JSON.stringify({ id: `evt_fuzz_${Date.now()}`, type: 'deposit.succeeded', participantId, amount: { currency: 'CNY', amountMinor: amountMinor.toString() } });
+  const body = JSON.stringify({ id: `evt_fuzz_${Date.now()}_${participantId}`, type: 'deposit.succeeded', participantId, amount: { currency: 'CNY', amountMinor: amountMinor.toString() } });
   const signature = signPayload(new TextEncoder().encode(webhookSecret), body, Math.floor(Date.now() / 1_000));
   const response = await gateway.http.request('POST', '/v1/psp/webhooks', { rawBody: body, headers: { 'content-type': 'application/json', 'sizhong-signature': signature } });
   if (response.status !== 200) throw new Error(`funding the backer failed: ${response.status} ${response.text}`);

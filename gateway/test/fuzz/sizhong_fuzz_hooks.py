@@ -84,6 +84,12 @@ def before_call(context, case, kwargs):
         _satisfy_campaign_relations(case)
     elif operation_id == "placePledge":
         _satisfy_pledge_relations(case)
+    elif operation_id == "postTask":
+        _satisfy_task_relations(case)
+    elif operation_id == "placeBid":
+        _satisfy_bid_relations(case)
+    elif operation_id == "nameContestWinners":
+        _satisfy_winner_relations(case)
 
 
 def _make_idempotency_key_unique(case):
@@ -134,3 +140,72 @@ def _satisfy_pledge_relations(case):
     if tier is not None and isinstance(amount.get("amountMinor"), str) and amount["amountMinor"].isdigit():
         if int(amount["amountMinor"]) < int(tier["price"]["amountMinor"]):
             amount["amountMinor"] = tier["price"]["amountMinor"]
+
+
+def _satisfy_task_relations(case):
+    """POST /v1/tasks: a deadline two days away; bidding milestones in the budget's currency summing
+    to it (at least one), none for contests and dispatch; dispatch slots dividing the budget."""
+    body = case.body
+    if not isinstance(body, dict) or not isinstance(body.get("budget"), dict):
+        return
+    body["deadline"] = _instant(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2))
+    budget = body["budget"]
+    amount = budget.get("amountMinor")
+    if not isinstance(amount, str) or not amount.isdigit() or int(amount) < 1:
+        return
+    total = int(amount)
+    mode = body.get("mode")
+    if mode == "bidding":
+        milestones = [m for m in (body.get("milestones") or []) if isinstance(m, dict)][: min(10, total)] or [{"title": "Milestone"}]
+        count = len(milestones)
+        for index, milestone in enumerate(milestones):
+            milestone["amount"] = {"currency": budget["currency"], "amountMinor": str(total // count + (total % count if index == count - 1 else 0))}
+            if not isinstance(milestone.get("title"), str) or not milestone["title"].strip():
+                milestone["title"] = "Milestone"
+        body["milestones"] = milestones
+        body.pop("slots", None)
+    else:
+        body.pop("milestones", None)
+        if mode == "dispatch":
+            slots = body.get("slots") if isinstance(body.get("slots"), int) else 1
+            body["slots"] = max(1, min(slots, total))
+            budget["amountMinor"] = str(total - total % body["slots"])
+        else:
+            body.pop("slots", None)
+
+
+def _satisfy_bid_relations(case):
+    """POST /v1/tasks/{id}/bids on an existing task: the price in the task's currency, at most its budget."""
+    body = case.body
+    task_id = (case.path_parameters or {}).get("id")
+    if not isinstance(body, dict) or not isinstance(body.get("price"), dict) or not isinstance(task_id, str):
+        return
+    found = requests.get(
+        f"{_GATEWAY_URL}/v1/tasks/{requests.utils.quote(task_id, safe='')}",
+        headers={"Authorization": f"Bearer {_TOKENS['solver']}"},
+        timeout=10,
+    )
+    if found.status_code != 200:
+        return
+    budget = found.json()["budget"]
+    price = body["price"]
+    price["currency"] = budget["currency"]
+    if isinstance(price.get("amountMinor"), str) and price["amountMinor"].isdigit() and int(price["amountMinor"]) > int(budget["amountMinor"]):
+        price["amountMinor"] = budget["amountMinor"]
+
+
+def _satisfy_winner_relations(case):
+    """POST /v1/tasks/{id}/winners: each submission named once, shares summing to 10 000."""
+    body = case.body
+    if not isinstance(body, dict) or not isinstance(body.get("winners"), list):
+        return
+    seen = set()
+    winners = []
+    for winner in body["winners"]:
+        if isinstance(winner, dict) and winner.get("submissionId") not in seen:
+            seen.add(winner.get("submissionId"))
+            winners.append(winner)
+    count = len(winners)
+    for index, winner in enumerate(winners):
+        winner["shareBps"] = 10_000 // count + (10_000 % count if index == count - 1 else 0)
+    body["winners"] = winners

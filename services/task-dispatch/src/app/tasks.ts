@@ -201,7 +201,7 @@ export class Tasks {
     const named = await Promise.all(
       winners.map(async (winner) => {
         const submission = await this.stores.submissions.load(winner.submissionId);
-        if (!submission || submission.state.taskId !== taskId) throw new DomainError('INVALID_ARGUMENT', `submission ${winner.submissionId} is not one of this contest`, { field: 'winners' });
+        if (!submission || submission.state.taskId !== taskId) throw new DomainError('NOT_FOUND', `submission ${winner.submissionId} is not one of this contest`);
         return { ...winner, solverId: submission.state.solverId };
       }),
     );
