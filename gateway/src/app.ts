@@ -11,6 +11,8 @@ import { registerAuditRoutes } from './audit/routes';
 import { downstreamAddresses, type GatewayConfig } from './config';
 import { connectCredit } from './credit/credit-connection';
 import { registerCreditRoutes } from './credit/routes';
+import { connectEquity } from './equity/equity-connection';
+import { registerEquityRoutes } from './equity/routes';
 import { registerCampaignRoutes } from './escrow/campaign-routes';
 import { connectEscrow } from './escrow/escrow-connection';
 import { registerEscrowRoutes } from './escrow/routes';
@@ -149,6 +151,8 @@ export async function createApp(dependencies: GatewayDependencies): Promise<Gate
   registerSkillRoutes(routes, skills);
   const taskDispatch = connectTaskDispatch(config.TASK_DISPATCH_GRPC_ADDRESS);
   registerTaskRoutes(routes, taskDispatch, skills);
+  const equity = connectEquity(config.EQUITY_GRPC_ADDRESS);
+  registerEquityRoutes(routes, equity, regulatorReads);
   dependencies.routes?.(routes, services);
   routes.answerOtherMethods();
   app.use(router);
@@ -164,6 +168,7 @@ export async function createApp(dependencies: GatewayDependencies): Promise<Gate
       escrow.close();
       credit.close();
       taskDispatch.close();
+      equity.close();
     },
   };
 }
