@@ -142,8 +142,16 @@ async function main(): Promise<void> {
     const loadPledges = Math.max(spikePledges, Math.round((rate * durationMs) / 1_000));
     const loadCampaigns = await launch(Math.ceil(loadPledges / spikePledges), 'load');
     const loadCampaignIds = new Set(loadCampaigns.map((campaign) => campaign.id));
-    // Let credit catch up with the calibration's events before the measured phase.
-    await sleep(5_000);
+    // Credit catches up with the calibration's events (its alerts are all raised) before the measured phase.
+    const calibrationAlerts = calibrationCampaigns.length;
+    const catchUpStartedAt = performance.now();
+    for (let raised = 0; raised < calibrationAlerts; await sleep(200)) {
+      raised = (await risk.call.listAlerts({ severity: '', rule: 'PLEDGE_VELOCITY_SPIKE', page: { limit: 100, cursor: '' } }, { identity: regulator })).items.length;
+      if (raised >= Math.min(calibrationAlerts, 100)) break;
+      if (performance.now() - catchUpStartedAt > 300_000) throw new Error(`credit raised ${raised} of ${calibrationAlerts} calibration alerts in 5 minutes`);
+    }
+    console.log(`  credit caught up with the calibration ${((performance.now() - catchUpStartedAt) / 1_000).toFixed(1)} s after it ended`);
+    await sleep(1_000);
 
     // The feed: every alert from now on, with the time it arrived.
     const alertArrivals = new Map<string, number>();
