@@ -70,7 +70,14 @@ export async function startFuzzTarget(label: string): Promise<FuzzTarget> {
     downstream.push(taskDispatch);
     gateway = await startTestGateway({
       label,
-      environment: { ESCROW_GRPC_ADDRESS: escrow.address, TASK_DISPATCH_GRPC_ADDRESS: taskDispatch.address, CREDIT_GRPC_ADDRESS: credit.address, LOG_LEVEL: 'warn' },
+      environment: {
+        ESCROW_GRPC_ADDRESS: escrow.address,
+        TASK_DISPATCH_GRPC_ADDRESS: taskDispatch.address,
+        CREDIT_GRPC_ADDRESS: credit.address,
+        LOG_LEVEL: 'warn',
+        // Each GET /v1/risk/feed answer ends after a second (clients resume with Last-Event-ID), not the default 25 s.
+        RISK_FEED_STREAM_MAX_MS: '1000',
+      },
     });
     const running = gateway;
     const participants = await Promise.all(
