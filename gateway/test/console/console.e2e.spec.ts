@@ -332,9 +332,9 @@ describe('the web console', () => {
       await signInThroughForm(page, riskRegulator.email);
       await page.getByText('实时连接中').waitFor({ timeout: 30_000 });
       const target = await launchCampaign('集中支持测试 Concentration check', 200_000, 1_000);
-      const whale = await signUpAndSignIn(test.http, ['backer']);
+      const whale = await signUpAndSignIn(withRisk.http, ['backer']);
       await fund(whale.participantId, 150_000);
-      const pledged = await test.http.post(`/v1/campaigns/${target.id}/pledges`, { amount: cny(120_000) }, { token: whale.token, headers: { 'Idempotency-Key': `console-whale-${Date.now()}` } });
+      const pledged = await withRisk.http.post(`/v1/campaigns/${target.id}/pledges`, { amount: cny(120_000) }, { token: whale.token, headers: { 'Idempotency-Key': `console-whale-${Date.now()}` } });
       expect(pledged.status).toBe(201);
       const feed = page.getByRole('list', { name: '最新预警，新预警会自动出现在顶部' });
       await feed.locator('li[data-alert-id]', { has: page.getByRole('link', { name: target.id }) }).first().waitFor({ timeout: 60_000 });
@@ -342,6 +342,18 @@ describe('the web console', () => {
       await page.waitForTimeout(800);
       await screenshot(page, 'dashboard-real-alert.zh');
       expect(errors).toEqual([]);
+
+      // The backer's own page shows their credit score from the same credit service, with its band.
+      const backerPage = await context.newPage();
+      await backerPage.goto(`${withRisk.url}/`);
+      await backerPage.evaluate('sessionStorage.clear()');
+      await backerPage.reload();
+      await signInThroughForm(backerPage, whale.email);
+      await backerPage.getByRole('link', { name: '我的账户' }).click();
+      await backerPage.getByRole('img', { name: /^信用评分 \d+ 分/ }).waitFor({ timeout: 30_000 });
+      await backerPage.getByText('信用等级').waitFor();
+      await backerPage.waitForTimeout(600);
+      await screenshot(backerPage, 'me-credit.zh');
     } finally {
       await context.close();
       await withRisk.close();

@@ -44,6 +44,21 @@ interface Credit {
   readonly updatedAt?: string;
 }
 
+interface Commitment {
+  readonly id: string;
+  readonly roundId: string;
+  readonly role: string;
+  readonly amount: Money;
+  readonly state: string;
+}
+
+/** The credit model's range (services/credit/src/domain/model.ts). */
+const creditScoreMin = 350;
+const creditScoreMax = 950;
+
+/** What the wallet journal calls the holds of equity commitments. */
+const commitmentReferenceKinds = ['commitment', 'equity', 'round'];
+
 /** How many pledges and tasks the page looks up one by one. */
 const lookupsMax = 20;
 
@@ -57,27 +72,43 @@ async function journal(): Promise<WalletEntry[]> {
   return (await api<Page<WalletEntry>>('GET', '/v1/wallet/entries?limit=100')).items;
 }
 
+/** Where each band starts (services/credit/src/domain/model.ts bandOf), for the gauge's colours. */
+const bandStarts: Array<[number, string]> = [
+  [500, '#c23b3b'], // very poor below 500
+  [600, '#d9822b'], // poor
+  [700, '#e0b400'], // fair
+  [800, '#1f5fa8'], // good
+  [creditScoreMax, '#2a9d8f'], // excellent
+];
+
 function gauge(credit: Credit): Node {
+  const span = creditScoreMax - creditScoreMin;
   return chart(
-    t('credit.chartLabel', { score: credit.score }),
+    t('credit.chartLabel', { score: credit.score, min: creditScoreMin, max: creditScoreMax }),
     {
       series: [
         {
           type: 'gauge',
-          min: 300,
-          max: 900,
-          progress: { show: true, width: 14 },
-          axisLine: { lineStyle: { width: 14, color: [[0.4, '#c23b3b'], [0.6, '#d9822b'], [0.8, '#1f5fa8'], [1, '#2a9d8f']] } },
+          min: creditScoreMin,
+          max: creditScoreMax,
+          splitNumber: 6,
+          radius: '92%',
+          center: ['50%', '60%'],
+          startAngle: 200,
+          endAngle: -20,
+          axisLine: { lineStyle: { width: 16, color: bandStarts.map(([end, color]) => [(end - creditScoreMin) / span, color]) } },
           axisTick: { show: false },
-          splitLine: { length: 8 },
-          axisLabel: { distance: 18, fontSize: 11 },
-          pointer: { width: 4 },
-          detail: { valueAnimation: true, fontSize: 28, offsetCenter: [0, '60%'] },
-          data: [{ value: credit.score }],
+          splitLine: { length: 6, distance: -16, lineStyle: { color: '#fff', width: 2 } },
+          axisLabel: { distance: 22, fontSize: 11, color: '#4a5a6b' },
+          pointer: { width: 5, length: '62%', itemStyle: { color: '#1b2a3a' } },
+          anchor: { show: true, size: 10, itemStyle: { color: '#1b2a3a' } },
+          title: { show: true, offsetCenter: [0, '38%'], fontSize: 14, color: '#4a5a6b' },
+          detail: { valueAnimation: true, fontSize: 32, fontWeight: 700, offsetCenter: [0, '68%'], color: '#1b2a3a' },
+          data: [{ value: credit.score, name: term('band', credit.band) }],
         },
       ],
     },
-    220,
+    260,
   );
 }
 
@@ -144,8 +175,8 @@ export function renderMe(main: HTMLElement): void {
         );
       }),
       section(t('tasks.title'), t('service.tasks'), async () => {
-        const tasks = (await api<Page<Task>>('GET', '/v1/tasks?limit=100')).items;
-        const mine = hasRole('enterprise') ? tasks.filter((task) => task.ownerId === session.participantId) : [];
+        const mine = hasRole('enterprise') ? (await api<Page<Task>>('GET', '/v1/tasks?mine=true&limit=100')).items : [];
+        const tasks = hasRole('solver') ? (await api<Page<Task>>('GET', '/v1/tasks?limit=100')).items : [];
         // A bidder sees only their own bid on a task (404 on tasks they did not bid on).
         const bidLookups = hasRole('solver') ? tasks.slice(0, lookupsMax) : mine.slice(0, lookupsMax);
         const bids = (
@@ -170,12 +201,15 @@ export function renderMe(main: HTMLElement): void {
         return nodes;
       }),
       section(t('commitments.title'), t('service.equity'), async () => {
-        const holds = (await entries).filter((entry) => entry.reference.kind === 'commitment' || entry.reference.kind === 'equity');
-        if (holds.length === 0) return emptyNotice(t('commitments.none'));
+        const ids = [...new Set((await entries).filter((entry) => commitmentReferenceKinds.includes(entry.reference.kind)).map((entry) => entry.reference.id))].slice(0, lookupsMax);
+        if (ids.length === 0) return emptyNotice(t('commitments.none'));
+        const commitments = await Promise.all(ids.map((id) => api<Commitment>('GET', `/v1/commitments/${encodeURIComponent(id)}`).catch(() => undefined)));
         return table(
           t('commitments.title'),
-          [t('commitments.id'), t('wallet.change'), t('wallet.when')],
-          holds.slice(0, lookupsMax).map((entry) => [h('code', {}, entry.reference.id), `${term('leg', entry.leg)} ${formatMoney(entry.heldDelta, locale())}`, formatDateTime(entry.at)]),
+          [t('commitments.round'), t('commitments.role'), t('commitments.amount'), t('commitments.state')],
+          commitments
+            .filter((commitment): commitment is Commitment => commitment !== undefined)
+            .map((commitment) => [h('code', {}, commitment.roundId), term('commitmentRole', commitment.role), formatMoney(commitment.amount, locale()), stateBadge('commitmentState', commitment.state)]),
         );
       }),
       card(t('me.profile'), definitionList([[t('me.participantId'), h('code', {}, session.participantId)], [t('me.name'), session.displayName], [t('me.roles'), session.roles.map((role) => t(`role.${role}` as Parameters<typeof t>[0])).join(' · ')]])),
