@@ -40,6 +40,12 @@ function processTicks(pid: number): number | undefined {
   }
 }
 
+/** The CPU time one process has used so far (all its threads), in milliseconds; undefined without /proc or once it is gone. */
+export function processCpuMs(pid: number): number | undefined {
+  const ticks = procAvailable ? processTicks(pid) : undefined;
+  return ticks === undefined ? undefined : (ticks * 1_000) / ticksPerSecond;
+}
+
 function machineTicks(): { busy: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
   const values = line.trim().split(/\s+/).slice(1).map(Number);
