@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/task-claims.ts` (or `npm run bench:task-claims` where the script is wired):
+ * `npm run bench:task-claims`:
  * claims on ONE hot dispatch task through task-dispatch's gRPC API (task-dispatch and escrow each
  * run as their own process, as in production), against a bare baseline of one `insertOne` per
  * request on the same MongoDB-wire server in the same run, both at BENCH_CONCURRENCY in flight.
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
 }
 
 async function run(cleanup: Cleanup): Promise<void> {
-  printHeader('Task claims benchmark (one hot dispatch task)', 'bench/task-claims.ts', { concurrency, claims, warmup });
+  printHeader('Task claims benchmark (one hot dispatch task)', 'bench:task-claims', { concurrency, claims, warmup });
   const infrastructure = await startInfrastructure(cleanup);
   const database = `bench_tasks_${runId}`;
   const topicPrefix = `bench-tasks-${runId}.`;
@@ -136,7 +136,7 @@ async function run(cleanup: Cleanup): Promise<void> {
     { scenario: 'bare `insertOne` (baseline)', result: baseline },
     { scenario: `claims on one dispatch task of ${claims} slots`, result, ofBaseline },
   ];
-  printPasteBlock({ script: 'bench/task-claims.ts', machine: await describeMachine(infrastructure), sections: resultTable('claims', concurrency, rows), goals: [], disturbed: cpu.disturbed });
+  printPasteBlock({ script: 'bench:task-claims', machine: await describeMachine(infrastructure), sections: resultTable('claims', concurrency, rows), goals: [], disturbed: cpu.disturbed });
   console.log(`  claims/s on one hot task: ${completedPerSecond(result).toFixed(0)} (${formatPercent(ofBaseline)} of the bare-insert baseline)`);
 }
 
