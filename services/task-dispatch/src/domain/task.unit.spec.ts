@@ -66,6 +66,13 @@ describe('posting', () => {
     expect(code(() => postTask(input(overrides as never), policy, t0))).toBe(expected);
   });
 
+  it('takes every list at its limit', () => {
+    expect(postTask(input({ milestones: Array.from({ length: 10 }, () => ({ title: 'm', amount: cny(1_000) })) }), policy, t0).task.milestones).toHaveLength(10);
+    expect(postTask(input({ skills: Array.from({ length: 20 }, (_, index) => `s${index}`) }), policy, t0).task.skills).toHaveLength(20);
+    expect(posted({ mode: 'dispatch', milestones: [], slots: 10_000, budget: cny(10_000) }).slots).toBe(10_000);
+    expect(postTask(input({ title: 'x'.repeat(120) }), policy, t0).task.title).toHaveLength(120);
+  });
+
   it('accepts the deadline exactly at the minimum', () => {
     expect(postTask(input({ deadline: later(day) }), policy, t0).task.state).toBe('open');
   });
@@ -225,6 +232,11 @@ describe('contest winners', () => {
     ['a submission twice', [{ submissionId: 's1', solverId: 'a', shareBps: 5_000 }, { submissionId: 's1', solverId: 'a', shareBps: 5_000 }]],
   ])('refuses %s', (_name, winners) => {
     expect(code(() => nameWinners(contest(), 'owner', winners, policy, t0))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('takes exactly the winner limit', () => {
+    const twenty = Array.from({ length: 20 }, (_, index) => ({ submissionId: `s${index}`, solverId: 'a', shareBps: index === 0 ? 8_100 : 100 }));
+    expect(nameWinners(contest(), 'owner', twenty, policy, t0).task.winners).toHaveLength(20);
   });
 
   it('refuses more than the winner limit, strangers and bidding tasks', () => {
