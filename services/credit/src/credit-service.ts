@@ -22,6 +22,9 @@ import { Subjects, subjectOpenedBy } from './storage/subjects';
 import { creditServiceHandlers } from './transport/grpc/credit-service';
 import { riskServiceHandlers } from './transport/grpc/risk-service';
 
+/** Partitions of the domain topics the consumer applies at once. */
+export const consumerPartitionsConcurrently = 4;
+
 /** What tests and benchmarks reach in-process. */
 export interface CreditUseCases {
   readonly profiles: CreditProfiles;
@@ -41,13 +44,13 @@ export const creditService: ServiceDefinition<CreditConfig, CreditUseCases> = {
   async build({ config, clock, logger, mongo }) {
     const records = createCreditStore(mongo, logger);
     const history = new ScoreHistory(mongo);
-    const ruleStates = createRuleStateStore(mongo, logger);
     const alertStore = createAlertStore(mongo, logger);
     const draws = createInspectionStore(mongo, logger);
-    for (const store of [records, history, ruleStates, alertStore, draws]) await store.ensureIndexes();
+    for (const store of [records, history, alertStore, draws]) await store.ensureIndexes();
     const profiles = new CreditProfiles(records, history);
     const alerts = new RiskAlerts(alertStore, new Counters(mongo), clock, config.KAFKA_TOPIC_PREFIX);
-    const engine = new RiskEngine(riskRules, resolveThresholds(config.CREDIT_RISK_THRESHOLDS), ruleStates, alerts);
+    const engine = new RiskEngine(riskRules, resolveThresholds(config.CREDIT_RISK_THRESHOLDS), (ruleId) => createRuleStateStore(mongo, logger, ruleId), alerts);
+    await engine.ensureIndexes();
     const subjects = new Subjects(mongo);
     const inspections = new Inspections(draws, subjects, clock);
 
@@ -84,6 +87,8 @@ export const creditService: ServiceDefinition<CreditConfig, CreditUseCases> = {
           name: `scores-g${config.CREDIT_CONSUMER_GENERATION}`,
           topics: consumedTopics(config.KAFKA_TOPIC_PREFIX),
           handler: async ({ envelope }) => applyEvent(creditEventOf(envelope)),
+          // Partitions side by side; the records and rule states lock per document in process.
+          partitionsConcurrently: consumerPartitionsConcurrently,
         },
       ],
       loops,

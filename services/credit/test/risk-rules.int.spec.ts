@@ -52,11 +52,12 @@ describe('risk rules over the broker', () => {
       // Velocity: 5 pledges within a minute fire; 4 do not.
       ...[0, 1, 2, 3, 4].map((index) => pledge('c_fast', `b_fast_${index}`, 1_000n, index * 1_000)),
       ...[0, 1, 2, 3].map((index) => pledge('c_slow', `b_slow_${index}`, 1_000n, index * 1_000)),
-      // Concentration: 50.001% of 100 000 fires; 49.999% does not.
+      // Concentration: a backer with 50.001% of 100 000 fires; 49.999% does not (in any order).
       pledge('c_conc', 'b_small', 49_999n),
       pledge('c_conc', 'b_big', 50_001n, 10),
-      pledge('c_even', 'b_first', 50_001n),
+      pledge('c_even', 'b_first', 49_999n),
       pledge('c_even', 'b_second', 49_999n, 10),
+      pledge('c_even', 'b_third', 2n, 20),
       // Overdue: two milestones of one campaign fire; one does not.
       fixture('DeliveryOverdue', 'DeliveryOverdue', 'c_late', { campaignId: 'c_late', creatorId: 'cre_late', milestoneIndex: 0 }),
       fixture('DeliveryOverdue', 'DeliveryOverdue', 'c_late', { campaignId: 'c_late', creatorId: 'cre_late', milestoneIndex: 1 }),
@@ -70,8 +71,9 @@ describe('risk rules over the broker', () => {
       // Held too long: resolved 60 001 ms after the hold fires; 60 000 ms does not. A hold still open for two minutes fires from the sweep.
       fixture('TransferPending', 'TransferChanged', 'tr_long', { transferId: 'tr_long', mode: 'two_phase', debitAccountId: 'wallet:b1:CNY', creditAccountId: 'escrow:campaign:c9:CNY', amount: cny(500n), referenceKind: 'pledge' }, at(-200_000)),
       fixture('TransferPosted', 'TransferChanged', 'tr_long', { transferId: 'tr_long', mode: 'two_phase', debitAccountId: 'wallet:b1:CNY', creditAccountId: 'escrow:campaign:c9:CNY', amount: cny(500n), postedAmount: cny(500n) }, at(-200_000 + 60_001)),
-      fixture('TransferPending', 'TransferChanged', 'tr_ok', { transferId: 'tr_ok', mode: 'two_phase', debitAccountId: 'wallet:b1:CNY', creditAccountId: 'escrow:campaign:c9:CNY', amount: cny(700n), referenceKind: 'pledge' }, at(-200_000)),
-      fixture('TransferVoided', 'TransferChanged', 'tr_ok', { transferId: 'tr_ok', mode: 'two_phase', debitAccountId: 'wallet:b1:CNY', creditAccountId: 'escrow:campaign:c9:CNY', amount: cny(700n) }, at(-200_000 + 60_000)),
+      // (Held 60 000 ms from 10 s ago: neither its resolution nor the sweep of the next 50 s finds it past the window.)
+      fixture('TransferPending', 'TransferChanged', 'tr_ok', { transferId: 'tr_ok', mode: 'two_phase', debitAccountId: 'wallet:b1:CNY', creditAccountId: 'escrow:campaign:c9:CNY', amount: cny(700n), referenceKind: 'pledge' }, at(-10_000)),
+      fixture('TransferVoided', 'TransferChanged', 'tr_ok', { transferId: 'tr_ok', mode: 'two_phase', debitAccountId: 'wallet:b1:CNY', creditAccountId: 'escrow:campaign:c9:CNY', amount: cny(700n) }, at(50_000)),
       fixture('TransferPending', 'TransferChanged', 'tr_open_old', { transferId: 'tr_open_old', mode: 'two_phase', debitAccountId: 'wallet:b2:CNY', creditAccountId: 'escrow:task:t9:CNY', amount: cny(900n), referenceKind: 'task' }, at(-120_000)),
       fixture('TransferPending', 'TransferChanged', 'tr_open_new', { transferId: 'tr_open_new', mode: 'two_phase', debitAccountId: 'wallet:b2:CNY', creditAccountId: 'escrow:task:t9:CNY', amount: cny(100n), referenceKind: 'task' }, at(-30_000)),
     );

@@ -53,6 +53,8 @@ export interface EventConsumerOptions {
   readonly processedEvents: ProcessedEventStore;
   readonly logger: Logger;
   readonly fromBeginning?: boolean;
+  /** Partitions handled at once (kafkajs partitionsConsumedConcurrently; default 1). */
+  readonly partitionsConcurrently?: number;
   readonly attemptsMax?: number;
   readonly retryBackoffBaseMs?: number;
   readonly commitEveryMessages?: number;
@@ -84,7 +86,12 @@ export class EventConsumer {
         resolve();
       });
     });
-    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.consumeBatch(payload) });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 1,
+      eachBatch: (payload) => this.consumeBatch(payload),
+    });
     await joined;
   }
 

@@ -65,6 +65,8 @@ export interface ConsumerRegistration {
   readonly topics: readonly string[];
   readonly handler: EventHandler;
   readonly fromBeginning?: boolean;
+  /** Partitions handled at once (default 1); each partition stays in order. The handler must then serialise what it shares. */
+  readonly partitionsConcurrently?: number;
 }
 
 /** Work repeated on a timer (recovery sweeps and the like); a failing run is logged and retried next time. */
@@ -155,6 +157,7 @@ export async function startService<Config extends ServiceRuntimeConfig, Exposed>
         processedEvents,
         logger,
         ...(registration.fromBeginning === undefined ? {} : { fromBeginning: registration.fromBeginning }),
+        ...(registration.partitionsConcurrently === undefined ? {} : { partitionsConcurrently: registration.partitionsConcurrently }),
       });
       await consumer.start();
       stack.push(() => consumer.stop());

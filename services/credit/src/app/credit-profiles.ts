@@ -4,7 +4,7 @@
  * first, see WriteThroughCache); a participant's first event creates the record. The score changes go to the history afterwards; a crash in between is finished by the
  * retry (the record keeps the changes of its last event).
  */
-import type { AggregateStore } from '@sizhong/kit';
+import { type AggregateStore, KeyedMutex } from '@sizhong/kit';
 import type { CreditEvent } from '../domain/events';
 import { factsOfEvent } from '../domain/events';
 import type { CreditRole } from '../domain/model';
@@ -23,6 +23,7 @@ export interface CreditProfileView extends Score {
 
 export class CreditProfiles {
   private readonly cache: WriteThroughCache<ParticipantCredit>;
+  private readonly locks = new KeyedMutex();
 
   constructor(
     private readonly records: AggregateStore<ParticipantCredit>,
@@ -39,6 +40,11 @@ export class CreditProfiles {
   }
 
   private async applyTo(participantId: string, event: CreditEvent, deltas: Parameters<typeof applyToCredit>[2]): Promise<readonly ScoreChange[]> {
+    // Events of different partitions are applied side by side: one participant's record changes one event at a time.
+    return this.locks.run(participantId, () => this.applyLocked(participantId, event, deltas));
+  }
+
+  private async applyLocked(participantId: string, event: CreditEvent, deltas: Parameters<typeof applyToCredit>[2]): Promise<readonly ScoreChange[]> {
     const current = await this.cache.load(participantId);
     const outcome = applyToCredit(current?.state ?? emptyCredit(participantId), event, deltas);
     if (outcome.kind === 'duplicate') {

@@ -15,8 +15,9 @@ export interface RuleState {
 
 export const ruleStateAppliedKept = 64;
 
-export function createRuleStateStore(mongo: MongoConnection, logger: Logger): AggregateStore<RuleState> {
-  return new AggregateStore<RuleState>(mongo, 'risk_rule_states', plainCodec<RuleState>(), logger);
+/** One collection per rule (`risk_state_<rule id>`): the server serialises writes per collection, so rules do not queue behind each other. */
+export function createRuleStateStore(mongo: MongoConnection, logger: Logger, ruleId: string): AggregateStore<RuleState> {
+  return new AggregateStore<RuleState>(mongo, `risk_state_${ruleId.toLowerCase()}`, plainCodec<RuleState>(), logger);
 }
 
 export interface StoredAlert extends AlertDraft {

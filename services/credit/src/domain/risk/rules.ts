@@ -55,7 +55,19 @@ interface Pledged {
   readonly totalMinor: bigint;
 }
 
-/** One backer holding a large share of a campaign: the campaign's success may be manufactured. */
+interface CampaignPledged extends Pledged {
+  /** The largest backers by amount pledged, largest first (at most `topBackersKept`). */
+  readonly top: readonly { readonly backerId: string; readonly amountMinor: bigint }[];
+}
+
+/** Backers whose totals each campaign keeps for the concentration check. */
+export const topBackersKept = 5;
+
+/**
+ * One backer holding a large share of a campaign: the campaign's success may be manufactured.
+ * Checked after every pledge and cancellation against the campaign's largest backers, so the
+ * outcome does not depend on the order pledges arrive in.
+ */
 export const backerConcentration: RiskRule<{ shareBps: number; campaignTotalMinMinor: number }> = {
   id: 'BACKER_CONCENTRATION',
   severity: 'medium',
@@ -70,31 +82,30 @@ export const backerConcentration: RiskRule<{ shareBps: number; campaignTotalMinM
     const campaignId = text(event.payload, 'campaignId');
     const backerId = text(event.payload, 'backerId');
     const [campaignKey, backerKey] = [`campaign:${campaignId}`, `campaign:${campaignId}:backer:${backerId}`];
-    const sign = event.type === 'PledgePlaced' ? 1n : -1n;
-    const amount = money(event.payload, 'amount').amountMinor * sign;
-    const total = ((states.get(campaignKey) as Pledged | undefined)?.totalMinor ?? 0n) + amount;
+    const amount = money(event.payload, 'amount').amountMinor * (event.type === 'PledgePlaced' ? 1n : -1n);
+    const campaign = (states.get(campaignKey) as CampaignPledged | undefined) ?? { totalMinor: 0n, top: [] };
+    const total = campaign.totalMinor + amount;
     const backer = ((states.get(backerKey) as Pledged | undefined)?.totalMinor ?? 0n) + amount;
+    const top = [...campaign.top.filter((entry) => entry.backerId !== backerId), { backerId, amountMinor: backer }]
+      .sort((a, b) => (a.amountMinor > b.amountMinor ? -1 : a.amountMinor < b.amountMinor ? 1 : a.backerId < b.backerId ? -1 : 1))
+      .slice(0, topBackersKept);
     const result = new Map<string, unknown>([
-      [campaignKey, { totalMinor: total }],
+      [campaignKey, { totalMinor: total, top } satisfies CampaignPledged],
       [backerKey, { totalMinor: backer }],
     ]);
-    const concentrated = sign > 0n && total >= BigInt(thresholds.campaignTotalMinMinor) && total > 0n && backer * 10_000n >= BigInt(thresholds.shareBps) * total;
-    if (!concentrated) return { states: result, alerts: [] };
-    const shareBps = (backer * 10_000n) / total;
-    return {
-      states: result,
-      alerts: [
-        {
-          rule: this.id,
-          severity: this.severity,
-          subject: { kind: 'campaign', id: campaignId },
-          summary: `backer ${backerId} holds ${Number(shareBps) / 100}% of campaign ${campaignId} (${backer} of ${total} minor units; threshold ${thresholds.shareBps / 100}%)`,
-          evidence: [evidenceOf(event, links.pledge(text(event.payload, 'pledgeId'))), { eventId: '', eventType: 'Campaign', occurredAt: event.occurredAt, link: links.campaign(campaignId) }],
-          at: event.occurredAt,
-          dedupeKey: backerId,
-        },
-      ],
-    };
+    if (total <= 0n || total < BigInt(thresholds.campaignTotalMinMinor)) return { states: result, alerts: [] };
+    const alerts: AlertDraft[] = top
+      .filter((entry) => entry.amountMinor * 10_000n >= BigInt(thresholds.shareBps) * total)
+      .map((entry) => ({
+        rule: this.id,
+        severity: this.severity,
+        subject: { kind: 'campaign', id: campaignId },
+        summary: `backer ${entry.backerId} holds ${Number((entry.amountMinor * 10_000n) / total) / 100}% of campaign ${campaignId} (${entry.amountMinor} of ${total} minor units; threshold ${thresholds.shareBps / 100}%)`,
+        evidence: [evidenceOf(event, links.pledge(text(event.payload, 'pledgeId'))), { eventId: '', eventType: 'Campaign', occurredAt: event.occurredAt, link: links.campaign(campaignId) }],
+        at: event.occurredAt,
+        dedupeKey: entry.backerId,
+      }));
+    return { states: result, alerts };
   },
 };
 
