@@ -85,6 +85,7 @@ export const equityService: ServiceDefinition<EquityConfig, EquityUseCases> = {
     return {
       grpc: [grpcService(equityV1.EquityServiceService, equityServiceHandlers({ investors, rounds: roundUseCases, commitments }))],
       outboxes: [rounds, commitmentStore, investorStore] as AggregateStore<unknown>[],
+      loops: [{ name: 'round close recovery', intervalMs: config.EQUITY_CLOSE_RECOVERY_INTERVAL_MS, run: () => closing.recover() }],
       stop: async () => {
         ledger.close();
         credit.close();

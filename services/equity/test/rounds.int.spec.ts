@@ -217,4 +217,23 @@ describe('rounds that fail, fill up, or lose their lead', () => {
     expect(await available('pt_fc_int')).toBe(before);
     expect(await held('pt_fc_int')).toBe(0n);
   });
+
+  it('a round whose scheduled close was lost (the scheduler gave up) is closed and settled by the recovery loop', async () => {
+    const lost = await round({}, 3_000);
+    const leadCommitment = await commitLead(lead, lost.id, 100_000);
+    const mongo = await connectMongo(testInfrastructure().mongoUrl, harness.equity.database);
+    try {
+      expect((await mongo.db.collection<{ _id: string }>('equity_jobs').deleteOne({ _id: `close:${lost.id}` })).deletedCount).toBe(1);
+    } finally {
+      await mongo.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 3_200));
+    expect(await harness.client.call.getRound({ roundId: lost.id }, issuer)).toMatchObject({ state: 'open' });
+    await harness.equity.exposed.closing.recover(0);
+    const recovered = await harness.client.call.getRound({ roundId: lost.id }, issuer);
+    expect(recovered).toMatchObject({ state: 'closed', raised: cny(100_000) });
+    expect(await harness.client.call.getCommitment({ commitmentId: leadCommitment.id }, lead)).toMatchObject({ state: 'allocated', shares: 100n });
+    // Settled: a second run finds nothing left to do.
+    await expect(harness.equity.exposed.closing.recover(0)).resolves.toBe(0);
+  });
 });

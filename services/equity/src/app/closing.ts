@@ -8,10 +8,15 @@
  * investor) or voided, then the fee and the proceeds paid out of the round's escrow account.
  */
 import { deterministicId, money, splitByBasisPoints } from '@sizhong/kit';
-import { closeRound, resolveCommitment, type Round, settleUsage } from '../domain';
+import { closeRound, markSettled, resolveCommitment, type Round, settleUsage } from '../domain';
 import { escrowAccountIdOf } from './commitments';
 import { closeConcurrency, type EquityWrites, forEachConcurrently, holdTransferId, ignoreResolved } from './context';
 import { feeAccountId, walletAccountId } from './ports';
+
+/** How long after its deadline a round must be before the recovery loop closes it (the scheduler gets the first go). */
+export const closeRecoveryAgeMs = 5 * 60_000;
+/** Rounds one recovery run looks at. */
+export const closeRecoveryBatch = 20;
 
 export class Closing {
   constructor(private readonly writes: EquityWrites) {}
@@ -29,9 +34,28 @@ export class Closing {
       const facts = pending.map((commitment) => ({ commitmentId: commitment.id, investorId: commitment.investorId, role: commitment.role, amountMinor: commitment.amount.amountMinor, placedAt: commitment.placedAt }));
       round = await this.writes.decideRound(roundId, (current) => closeRound(current, facts, this.options.policy.feeBps, this.writes.now()));
     }
+    if (round.state !== 'closed' && round.state !== 'failed') return round;
+    if (round.settledAt !== undefined) return round;
     if (round.state === 'closed') await this.payOut(round);
-    if (round.state === 'failed') await this.refundAll(round);
-    return round;
+    else await this.refundAll(round);
+    return this.writes.decideRound(roundId, (current) => markSettled(current, this.writes.now()));
+  }
+
+  /**
+   * The safety net behind the scheduler (whose job gives up after its attempts, for example while
+   * escrow is down for long): rounds past their deadline by `closeRecoveryAgeMs` and still open, and
+   * rounds decided but not settled, are closed again (every step is idempotent). Two scans, bounded.
+   */
+  async recover(ageMs: number = closeRecoveryAgeMs): Promise<number> {
+    const now = this.writes.now();
+    const overdue = await this.options.rounds.find(
+      { 'state.state': { $in: ['open_for_lead', 'open'] }, 'state.endsAt': { $lte: new Date(now.getTime() - ageMs) } },
+      { limit: closeRecoveryBatch },
+    );
+    const unsettled = await this.options.rounds.find({ 'state.state': { $in: ['closed', 'failed'] }, 'state.settledAt': { $exists: false } }, { limit: closeRecoveryBatch });
+    const stuck = [...overdue, ...unsettled].filter((loaded) => now.getTime() - loaded.state.endsAt.getTime() >= ageMs);
+    for (const loaded of stuck) await this.close(loaded.id);
+    return stuck.length;
   }
 
   /** Positions naming a commitment that was never written: a saga a crash interrupted. Nothing of it may land now: void its hold, give back its limit. */

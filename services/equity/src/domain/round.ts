@@ -42,8 +42,10 @@ export type Round =
       readonly feeMinor: bigint;
       readonly sharesIssued: bigint;
       readonly allocations: readonly AllocationLine[];
+      /** Set once every hold is resolved and the fee and proceeds are paid. */
+      readonly settledAt?: Date;
     })
-  | (RoundDefinition & { readonly state: 'failed'; readonly closedAt: Date; readonly committedMinor: bigint; readonly reason: RoundFailureReason; readonly leadId?: string });
+  | (RoundDefinition & { readonly state: 'failed'; readonly closedAt: Date; readonly committedMinor: bigint; readonly reason: RoundFailureReason; readonly leadId?: string; readonly settledAt?: Date });
 
 export interface RoundOpened {
   readonly type: 'RoundOpened';
@@ -263,4 +265,10 @@ export function qualifyLead(round: RoundDefinition, candidate: LeadCandidate, sc
 /** The issuer never invests in their own round. */
 export function checkNotIssuer(round: RoundDefinition, investorId: string): void {
   if (investorId === round.issuerId) throw new DomainError('PERMISSION_DENIED', 'an issuer may not invest in their own round', { roundId: round.id });
+}
+
+/** The close's money steps are done: the round is settled (a replay changes nothing). */
+export function markSettled(round: Round, now: Date): { round: Round; events: RoundEvent[] } {
+  if ((round.state !== 'closed' && round.state !== 'failed') || round.settledAt !== undefined) return { round, events: [] };
+  return { round: { ...round, settledAt: now }, events: [] };
 }

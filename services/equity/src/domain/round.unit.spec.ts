@@ -3,7 +3,7 @@ import { DomainError } from '@sizhong/kit/domain';
 import { type Commitment, cancelCommitment, placeCommitment, resolveCommitment, viewableCommitment } from './commitment';
 import { dayMs, fixtureNow, openRound, usd } from './fixtures';
 import { defaultEquityPolicy } from './policy';
-import { admit, checkCommitmentAmount, checkLeadShare, checkNotIssuer, closeRound, createRound, leadJoined, leadLeft, qualifyLead, type Round, type RoundTotals } from './round';
+import { admit, checkCommitmentAmount, checkLeadShare, checkNotIssuer, closeRound, createRound, leadJoined, leadLeft, markSettled, qualifyLead, type Round, type RoundTotals } from './round';
 
 const code = (name: string) => expect.objectContaining({ code: name }) as DomainError;
 const noTotals: RoundTotals = { committedMinor: 0n, investorsCount: 0, leadPresent: false };
@@ -154,5 +154,13 @@ describe('closeRound', () => {
     expect(closed).toMatchObject({ state: 'closed', raisedMinor: 2_000_000n, feeMinor: 100_000n, sharesIssued: 20_000n, committedMinor: 3_000_000n, leadId: 'pt_l' });
     if (closed.state !== 'closed') throw new Error('closed');
     expect(closed.allocations.map((line) => [line.commitmentId, line.shares])).toEqual([['l', 5_000n], ['a', 9_000n], ['b', 6_000n]]);
+  });
+
+  it('is settled once, after its money moved; an open round is never marked settled', () => {
+    const failed = closeRound(round, [], 500, round.endsAt).round;
+    const settled = markSettled(failed, round.endsAt).round;
+    expect(settled).toMatchObject({ state: 'failed', settledAt: round.endsAt });
+    expect(markSettled(settled, new Date(round.endsAt.getTime() + 1)).round).toBe(settled);
+    expect(markSettled(round, round.endsAt).round).toBe(round);
   });
 });
