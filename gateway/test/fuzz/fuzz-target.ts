@@ -17,6 +17,8 @@ import { creditConfigShape } from '../../../services/credit/src/config';
 import { creditService } from '../../../services/credit/src/credit-service';
 import { taskDispatchConfigShape } from '../../../services/task-dispatch/src/config';
 import { taskDispatchService } from '../../../services/task-dispatch/src/task-dispatch-service';
+import { equityConfigShape } from '../../../services/equity/src/config';
+import { equityService } from '../../../services/equity/src/equity-service';
 
 const webhookSecret = 'fuzz-target-webhook-secret-0123456789abcdef';
 
@@ -68,12 +70,18 @@ export async function startFuzzTarget(label: string): Promise<FuzzTarget> {
       environment: { ESCROW_GRPC_ADDRESS: escrow.address, CREDIT_GRPC_ADDRESS: credit.address, KAFKA_TOPIC_PREFIX: testTopicPrefix(label) },
     });
     downstream.push(taskDispatch);
+    const equity = await startTestService(equityService, equityConfigShape, {
+      label: `${label}-equity`,
+      environment: { ESCROW_GRPC_ADDRESS: escrow.address, CREDIT_GRPC_ADDRESS: credit.address, KAFKA_TOPIC_PREFIX: testTopicPrefix(label), EQUITY_PROFILE_KEY: 'fuzz-target-equity-profile-key-0123456789' },
+    });
+    downstream.push(equity);
     gateway = await startTestGateway({
       label,
       environment: {
         ESCROW_GRPC_ADDRESS: escrow.address,
         TASK_DISPATCH_GRPC_ADDRESS: taskDispatch.address,
         CREDIT_GRPC_ADDRESS: credit.address,
+        EQUITY_GRPC_ADDRESS: equity.address,
         LOG_LEVEL: 'warn',
         // Each GET /v1/risk/feed answer ends after a second (clients resume with Last-Event-ID), not the default 25 s.
         RISK_FEED_STREAM_MAX_MS: '1000',
@@ -89,6 +97,7 @@ export async function startFuzzTarget(label: string): Promise<FuzzTarget> {
     });
     await deposit(running, participants[fuzzRoles.indexOf('backer')]!.participantId, backerFundsMinor);
     await deposit(running, participants[fuzzRoles.indexOf('enterprise')]!.participantId, backerFundsMinor);
+    await deposit(running, participants[fuzzRoles.indexOf('investor')]!.participantId, backerFundsMinor);
     return {
       url: running.url,
       gateway: running,

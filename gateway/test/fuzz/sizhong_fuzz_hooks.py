@@ -90,6 +90,12 @@ def before_call(context, case, kwargs):
         _satisfy_bid_relations(case)
     elif operation_id == "nameContestWinners":
         _satisfy_winner_relations(case)
+    elif operation_id == "createRound":
+        _satisfy_round_relations(case)
+    elif operation_id in ("commitAsLead", "placeCommitment"):
+        _satisfy_commitment_relations(case)
+    elif operation_id == "putInvestorProfile":
+        _satisfy_profile_relations(case)
 
 
 def _make_idempotency_key_unique(case):
@@ -209,3 +215,46 @@ def _satisfy_winner_relations(case):
     for index, winner in enumerate(winners):
         winner["shareBps"] = 10_000 // count + (10_000 % count if index == count - 1 else 0)
     body["winners"] = winners
+
+
+def _satisfy_round_relations(case):
+    """POST /v1/rounds: `endsAt` two days away, one currency, whole shares (price 1), maximum at least the target."""
+    body = case.body
+    if not isinstance(body, dict) or not all(isinstance(body.get(name), dict) for name in ("target", "maximum", "pricePerShare")):
+        return
+    body["endsAt"] = _instant(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2))
+    currency = body["target"].get("currency")
+    body["maximum"]["currency"] = currency
+    body["pricePerShare"]["currency"] = currency
+    body["pricePerShare"]["amountMinor"] = "1"
+    target, maximum = body["target"].get("amountMinor"), body["maximum"].get("amountMinor")
+    if isinstance(target, str) and isinstance(maximum, str) and target.isdigit() and maximum.isdigit() and int(maximum) < int(target):
+        body["maximum"]["amountMinor"] = target
+
+
+def _satisfy_commitment_relations(case):
+    """POST /v1/rounds/{id}/lead and /commitments on an existing round: the round's currency, whole shares."""
+    body = case.body
+    round_id = (case.path_parameters or {}).get("id")
+    if not isinstance(body, dict) or not isinstance(body.get("amount"), dict) or not isinstance(round_id, str):
+        return
+    found = requests.get(
+        f"{_GATEWAY_URL}/v1/rounds/{requests.utils.quote(round_id, safe='')}",
+        headers={"Authorization": f"Bearer {_TOKENS['investor']}"},
+        timeout=10,
+    )
+    if found.status_code != 200:
+        return
+    price = found.json()["pricePerShare"]
+    amount = body["amount"]
+    amount["currency"] = price["currency"]
+    if isinstance(amount.get("amountMinor"), str) and amount["amountMinor"].isdigit():
+        step = int(price["amountMinor"])
+        amount["amountMinor"] = str(max(step, int(amount["amountMinor"]) // step * step))
+
+
+def _satisfy_profile_relations(case):
+    """PUT /v1/investors/me/profile: income and net worth in one currency."""
+    body = case.body
+    if isinstance(body, dict) and isinstance(body.get("annualIncome"), dict) and isinstance(body.get("netWorth"), dict):
+        body["netWorth"]["currency"] = body["annualIncome"].get("currency")
