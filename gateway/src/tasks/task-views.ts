@@ -31,7 +31,7 @@ export const taskLimits = {
 
 export const taskKinds = ['rnd', 'service', 'operations'] as const;
 export const taskModes = ['bidding', 'contest', 'dispatch'] as const;
-export const taskStates = ['funding', 'refused', 'open', 'awarding', 'awarded', 'completed', 'cancelled'] as const;
+export const taskStates = ['funding', 'refused', 'open', 'awarding', 'awarded', 'completed', 'cancelled', 'closed'] as const;
 export const workStates = ['pending', 'submitted', 'rejected', 'accepted', 'disputed', 'resolved', 'refunded'] as const;
 
 const idSchema = (what: string) => z.string().min(1).max(pathIdLengthMax).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only').describe(`opaque ${what} id`);
@@ -144,6 +144,7 @@ export const taskSchema = z
     solverId: z.string().nullable(),
     winners: z.array(z.object({ submissionId: z.string(), solverId: z.string(), shareBps: z.number().int(), solverPaid: moneySchema, fee: moneySchema })),
     refundedAtCancellation: moneySchema.optional().describe('present once cancelled'),
+    refundedAtClose: moneySchema.optional().describe('dispatch: the unclaimed slots returned when the deadline closed the task'),
     bidsCount: z.number().int(),
     submissionsCount: z.number().int(),
     escrowAccountId: z.string(),
@@ -236,6 +237,7 @@ export function taskView(task: taskDispatchV1.Task): z.input<typeof taskSchema> 
     solverId: orNull(task.solverId),
     winners: task.winners.map((winner) => ({ submissionId: winner.submissionId, solverId: winner.solverId, shareBps: winner.shareBps, solverPaid: moneyJson(winner.solverPaid), fee: moneyJson(winner.fee) })),
     ...(task.refundedAtCancellation ? { refundedAtCancellation: moneyJson(task.refundedAtCancellation) } : {}),
+    ...(task.refundedAtClose ? { refundedAtClose: moneyJson(task.refundedAtClose) } : {}),
     bidsCount: task.bidsCount,
     submissionsCount: task.submissionsCount,
     escrowAccountId: task.escrowAccountId,

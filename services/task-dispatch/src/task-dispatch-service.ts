@@ -46,6 +46,7 @@ export const taskDispatchService: ServiceDefinition<TaskDispatchConfig, TaskDisp
     const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
     scheduler
       .handle(taskJobKinds.resumeFunding, async (job) => tasks.resumeFunding(String(job.payload['taskId'])))
+      .handle(taskJobKinds.closeAtDeadline, async (job) => tasks.closeAtDeadline(String(job.payload['taskId'])))
       .handle(taskJobKinds.settle, async (job) => work.settle({ ...(text(job.payload['taskId']) ? { taskId: text(job.payload['taskId'])! } : {}), ...(text(job.payload['assignmentId']) ? { assignmentId: text(job.payload['assignmentId'])! } : {}) }))
       .handle(taskJobKinds.leaseExpiry, async (job) => dispatch.expireLease(String(job.payload['assignmentId']), String(job.payload['taskId'])))
       .handle(taskJobKinds.autoAccept, async (job) =>

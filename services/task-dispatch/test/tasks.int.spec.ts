@@ -111,4 +111,20 @@ describe('dispatch', () => {
     expect(cancelled.refundedAtCancellation).toEqual(cny(5_000n));
     await eventually(() => harness.balance(many.escrowAccountId), (balance) => balance === 0n, 'escrow of the cancelled task at zero');
   });
+
+  it('closes a dispatch task at its deadline: unclaimed slots refunded now, a claimed slot when its lease expires', async () => {
+    const { client } = harness;
+    const closer = as('pt_closer', 'enterprise');
+    await harness.escrow.deposit('pt_closer', 3_000n);
+    const task = await client.call.postTask(
+      { idempotencyKey: 'close-1', title: 'Quick job', description: '', kind: 'operations', mode: 'dispatch', budget: cny(3_000n), skills: [], deadline: new Date(Date.now() + 3_000), milestones: [], slots: 3 },
+      closer,
+    );
+    await client.call.claimAssignment({ taskId: task.id, idempotencyKey: 'close-claim', solverSkills: [] }, as('pt_close_solver', 'solver'));
+    const closed = await eventually(() => client.call.getTask({ taskId: task.id }, closer), (current) => current.state === 'closed', 'the deadline to close the task');
+    expect(closed.refundedAtClose).toEqual(cny(2_000n));
+    await expect(client.call.claimAssignment({ taskId: task.id, idempotencyKey: '', solverSkills: [] }, as('pt_close_late', 'solver'))).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    await eventually(() => harness.balance(task.escrowAccountId), (balance) => balance === 0n, 'the claimed slot refunded after its lease');
+    expect(await wallet('pt_closer')).toBe(3_000n);
+  });
 });

@@ -20,6 +20,8 @@ export const taskJobKinds = {
   resumeFunding: 'resume-task-funding',
   autoAccept: 'auto-accept-work',
   leaseExpiry: 'expire-assignment-lease',
+  /** Closes a dispatch task at its deadline and refunds its unclaimed slots. */
+  closeAtDeadline: 'close-dispatch-task',
 } as const;
 
 /** A query filter or counter guard on an aggregate collection. */

@@ -14,6 +14,7 @@ import {
   type Bid,
   cancelTask,
   checkCreditScore,
+  closeAtDeadline,
   checkOpenFor,
   type ContestSubmission,
   fundingRefused,
@@ -96,6 +97,9 @@ export class Tasks {
       throw error;
     }
     const { loaded: funded } = await this.context.decideTask(task.id, (current) => (current.fundingKey === task.fundingKey ? fundingSucceeded(current, this.context.now()) : { task: current, events: [] }));
+    if (funded.state.mode === 'dispatch') {
+      await this.context.options.scheduler.schedule({ id: `close:${task.id}`, kind: taskJobKinds.closeAtDeadline, dueAt: funded.state.deadline, payload: { taskId: task.id } });
+    }
     return funded;
   }
 
@@ -209,6 +213,22 @@ export class Tasks {
     const { loaded } = await this.context.decideTask(taskId, (task) => (task.state === 'completed' && task.winners ? { task, events: [] } : nameWinners(task, owner.participantId, named, this.context.options.policy, this.context.now())));
     await this.context.payTask(loaded.state);
     return view(loaded);
+  }
+
+  /**
+   * The deadline job of a dispatch task: stops claims (one write, as a cancellation does), then
+   * closes the task with the unclaimed slots' refund, which it pays.
+   */
+  async closeAtDeadline(taskId: string): Promise<void> {
+    const loaded = await this.stores.tasks.load(taskId);
+    if (!loaded || loaded.state.mode !== 'dispatch') return;
+    const now = this.context.now();
+    if (loaded.state.state === 'open' && !loaded.state.claimsStopped && now.getTime() >= loaded.state.deadline.getTime()) {
+      await this.context.decideTask(taskId, (current) => ({ task: current.state === 'open' ? { ...current, claimsStopped: true } : current, events: [] }));
+    }
+    await this.context.scheduleSettlement({ taskId }, 'close');
+    const { loaded: closed } = await this.context.decideTask(taskId, (current, latest) => closeAtDeadline(current, { slotsAvailable: Number(latest.counters[taskCounters.slotsAvailable] ?? 0) }, now));
+    await this.context.payTask(closed.state, { throwOnFailure: true });
   }
 
   /**

@@ -3,8 +3,8 @@ import { DomainError } from '@sizhong/kit/domain';
 import { acceptAssignment, autoAcceptAssignment, claimAssignment, expireLease, isOpenAssignment, openAssignmentDispute, rejectAssignment, resolveAssignmentDispute, submitAssignment } from './assignment';
 import { checkCreditScore, checkOpenFor, checkSkills } from './eligibility';
 import { cny, day, later, policy, posted, t0 } from './fixtures';
-import { paymentsOfAssignment, totalMinor } from './payments';
-import { fundingSucceeded } from './task';
+import { paymentsOfAssignment, paymentsOfTask, totalMinor } from './payments';
+import { closeAtDeadline, fundingSucceeded } from './task';
 
 function code(run: () => unknown): string {
   try {
@@ -94,5 +94,16 @@ describe('eligibility', () => {
     expect(code(() => checkOpenFor(task, 'bidding', t0))).toBe('INVALID_STATE');
     expect(code(() => checkOpenFor(task, 'dispatch', task.deadline))).toBe('INVALID_STATE');
     expect(code(() => checkOpenFor(posted({ mode: 'dispatch', milestones: [], slots: 1 }), 'dispatch', t0))).toBe('INVALID_STATE');
+  });
+});
+
+describe('closing a dispatch task at its deadline', () => {
+  it('refunds the unclaimed slots once the deadline has passed, and only then', () => {
+    expect(closeAtDeadline(task, { slotsAvailable: 3 }, later(day)).task).toBe(task);
+    const closed = closeAtDeadline(task, { slotsAvailable: 3 }, task.deadline).task;
+    expect(closed).toMatchObject({ state: 'closed', closure: { refunded: cny(7_500) } });
+    expect(totalMinor(paymentsOfTask(closed))).toBe(7_500n);
+    expect(closeAtDeadline(closed, { slotsAvailable: 3 }, task.deadline).task).toBe(closed);
+    expect(closeAtDeadline(posted(), { slotsAvailable: 0 }, later(30 * day)).task.state).toBe('open');
   });
 });

@@ -41,6 +41,7 @@ export function paymentsOfTask(task: Task): Payment[] {
     payments.push({ key: `w:${winner.submissionId}:fee`, payee: { kind: 'platform' }, amount: winner.fee });
   }
   if (task.mode !== 'bidding' && task.cancellation) payments.push({ key: 'cancel:owner', payee: { kind: 'owner' }, amount: task.cancellation.refunded });
+  if (task.closure) payments.push({ key: 'close:owner', payee: { kind: 'owner' }, amount: task.closure.refunded });
   return payments.filter((payment) => payment.amount.amountMinor > 0n);
 }
 

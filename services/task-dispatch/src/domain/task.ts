@@ -7,6 +7,7 @@
  *   contest, dispatch: funding ─funded→ open ─winners named (contest)→ completed
  *                          └─refused→ refused
  *   open | awarded ─cancel→ cancelled
+ *   dispatch: open ─deadline passes→ closed (unclaimed slots refunded; open assignments go on)
  *
  * Money enters the task's escrow account once (`funded`): at award for bidding, at posting for
  * contests and dispatch. Every transfer out of it is a function of the state (payments.ts), so a
@@ -22,7 +23,7 @@ export const taskKinds = ['rnd', 'service', 'operations'] as const;
 export type TaskKind = (typeof taskKinds)[number];
 export const taskModes = ['bidding', 'contest', 'dispatch'] as const;
 export type TaskMode = (typeof taskModes)[number];
-export const taskStates = ['funding', 'refused', 'open', 'awarding', 'awarded', 'completed', 'cancelled'] as const;
+export const taskStates = ['funding', 'refused', 'open', 'awarding', 'awarded', 'completed', 'cancelled', 'closed'] as const;
 export type TaskState = (typeof taskStates)[number];
 
 export interface Milestone {
@@ -70,6 +71,8 @@ export interface Task {
   readonly award?: Award;
   readonly winners?: readonly Winner[];
   readonly cancellation?: { readonly at: Date; readonly stage: 'open' | 'awarded'; readonly refunded: Money };
+  /** A dispatch task closed by its deadline: the unclaimed slots' money returned. */
+  readonly closure?: { readonly at: Date; readonly refunded: Money };
   readonly refusalCode?: string;
   /** Dispatch: the owner is cancelling; no claim or slot return lands any more (see the app's cancel). */
   readonly claimsStopped?: boolean;
@@ -420,4 +423,15 @@ export function nameWinners(task: Task, callerId: string, winners: readonly { su
       { type: 'TaskCompleted', occurredAt: now, taskId: task.id, ownerId: task.ownerId, paid, fees, refunded: zero(currency) },
     ],
   };
+}
+
+/**
+ * A dispatch task's deadline passed: it takes no more claims and the unclaimed slots return to the
+ * owner (`slotsAvailable` read after claims stopped, as for a cancellation). Assignments already
+ * claimed go on; a lease that expires later refunds its slot. Anything else is left as it is.
+ */
+export function closeAtDeadline(task: Task, context: { slotsAvailable: number }, now: Date): Decided {
+  if (task.mode !== 'dispatch' || task.state !== 'open' || now.getTime() < task.deadline.getTime()) return { task, events: [] };
+  const refunded = money(task.budget.currency, task.perSlot!.amountMinor * BigInt(context.slotsAvailable));
+  return { task: { ...task, state: 'closed', closure: { at: now, refunded } }, events: [] };
 }

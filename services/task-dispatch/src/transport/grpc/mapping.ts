@@ -76,6 +76,7 @@ export function taskOut({ task, counters }: TaskView, autoAcceptMs: number): tas
     solverId: task.state === 'awarding' ? '' : (task.award?.solverId ?? ''),
     winners: (task.winners ?? []).map((winner) => ({ submissionId: winner.submissionId, solverId: winner.solverId, shareBps: winner.shareBps, solverPaid: winner.solverPaid, fee: winner.fee })),
     ...(task.cancellation ? { refundedAtCancellation: task.cancellation.refunded } : {}),
+    ...(task.closure ? { refundedAtClose: task.closure.refunded } : {}),
     bidsCount: Number(counters[taskCounters.bids] ?? 0),
     submissionsCount: Number(counters[taskCounters.submissions] ?? 0),
     escrowAccountId: accountIds.taskEscrow(task.id, task.budget.currency),

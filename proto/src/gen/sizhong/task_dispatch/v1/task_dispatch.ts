@@ -133,7 +133,7 @@ export interface Task {
   perSlot?:
     | Money
     | undefined;
-  /** funding | refused | open | awarding | awarded | completed | cancelled */
+  /** funding | refused | open | awarding | awarded | completed | cancelled | closed (dispatch, past its deadline) */
   state: string;
   milestones: Milestone[];
   postedAt?:
@@ -149,6 +149,8 @@ export interface Task {
   submissionsCount: number;
   /** The escrow account holding the task's money. */
   escrowAccountId: string;
+  /** Dispatch: the unclaimed slots' money returned when the deadline closed the task. */
+  refundedAtClose?: Money | undefined;
 }
 
 export interface ListTasksRequest {
@@ -1227,6 +1229,7 @@ function createBaseTask(): Task {
     bidsCount: 0,
     submissionsCount: 0,
     escrowAccountId: "",
+    refundedAtClose: undefined,
   };
 }
 
@@ -1303,6 +1306,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.escrowAccountId !== "") {
       writer.uint32(194).string(message.escrowAccountId);
+    }
+    if (message.refundedAtClose !== undefined) {
+      Money.encode(message.refundedAtClose, writer.uint32(202).fork()).join();
     }
     return writer;
   },
@@ -1512,6 +1518,14 @@ export const Task: MessageFns<Task> = {
             message.escrowAccountId = reader.string();
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.refundedAtClose = Money.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1562,6 +1576,9 @@ export const Task: MessageFns<Task> = {
     message.bidsCount = object.bidsCount ?? 0;
     message.submissionsCount = object.submissionsCount ?? 0;
     message.escrowAccountId = object.escrowAccountId ?? "";
+    message.refundedAtClose = (object.refundedAtClose !== undefined && object.refundedAtClose !== null)
+      ? Money.fromPartial(object.refundedAtClose)
+      : undefined;
     return message;
   },
 };
