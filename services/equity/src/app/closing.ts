@@ -8,7 +8,7 @@
  * investor) or voided, then the fee and the proceeds paid out of the round's escrow account.
  */
 import { deterministicId, money, splitByBasisPoints } from '@sizhong/kit';
-import { closeRound, markSettled, resolveCommitment, type Round, settleUsage } from '../domain';
+import { closeRound, type Commitment, markSettled, resolveCommitment, type Round, settleUsage } from '../domain';
 import { escrowAccountIdOf } from './commitments';
 import { closeConcurrency, type EquityWrites, forEachConcurrently, holdTransferId, ignoreResolved } from './context';
 import { feeAccountId, walletAccountId } from './ports';
@@ -78,6 +78,11 @@ export class Closing {
       await this.writes.decideCommitment(line.commitmentId, (current) => resolveCommitment(current, line, this.writes.now()));
       await this.writes.decideInvestor(line.investorId, (current) => settleUsage(current, line.commitmentId, line.amountMinor));
     });
+    // A commitment whose saga finished after the decision (it passed the round's counters before the
+    // deadline, its document landed after the close read them) has no allocation: it is returned.
+    const allocated = new Set(round.allocations.map((line) => line.commitmentId));
+    const stragglers = (await this.writes.commitmentsOf(round.id)).filter((commitment) => commitment.state === 'pending' && !allocated.has(commitment.id));
+    await forEachConcurrently(stragglers, closeConcurrency, (commitment) => this.refund(commitment));
     const currency = round.pricePerShare.currency;
     const [fee, net] = splitByBasisPoints(money(currency, round.raisedMinor), BigInt(this.options.policy.feeBps));
     const escrow = escrowAccountIdOf(round);
@@ -91,10 +96,12 @@ export class Closing {
 
   private async refundAll(round: Round): Promise<void> {
     const pending = (await this.writes.commitmentsOf(round.id)).filter((commitment) => commitment.state === 'pending');
-    await forEachConcurrently(pending, closeConcurrency, async (commitment) => {
-      await this.options.ledger.void(commitment.transferId).catch(ignoreResolved);
-      await this.writes.decideCommitment(commitment.id, (current) => resolveCommitment(current, undefined, this.writes.now()));
-      await this.writes.decideInvestor(commitment.investorId, (current) => settleUsage(current, commitment.id, 0n));
-    });
+    await forEachConcurrently(pending, closeConcurrency, (commitment) => this.refund(commitment));
+  }
+
+  private async refund(commitment: Commitment): Promise<void> {
+    await this.options.ledger.void(commitment.transferId).catch(ignoreResolved);
+    await this.writes.decideCommitment(commitment.id, (current) => resolveCommitment(current, undefined, this.writes.now()));
+    await this.writes.decideInvestor(commitment.investorId, (current) => settleUsage(current, commitment.id, 0n));
   }
 }

@@ -12,6 +12,8 @@ export const roundPageSizeMax = 100;
 /** Commitments a close resolves at once (posting or voiding their holds). */
 export const closeConcurrency = 8;
 export const roundJobKinds = { close: 'close-round' } as const;
+/** The close runs this long after `endsAt`: commitment sagas under way at the deadline land first (a few writes each). */
+export const closeGraceMs = 2_000;
 
 export interface EquityOptions {
   readonly rounds: AggregateStore<Round>;

@@ -6,7 +6,7 @@
 import { type CallerIdentity, DomainError, deterministicId, hasRole, type Loaded, type Money, requestFingerprint } from '@sizhong/kit';
 import { type AllocationLine, createRound, type Round, type RoundTotals, roundStates } from '../domain';
 import { initialRoundCounters, totalsOf } from '../storage/stores';
-import { type EquityWrites, roundJobKinds, roundPageSizeMax } from './context';
+import { closeGraceMs, type EquityWrites, roundJobKinds, roundPageSizeMax } from './context';
 import { roundEventsToOutbox } from './events';
 
 export interface RoundView {
@@ -64,7 +64,8 @@ export class Rounds {
   }
 
   async scheduleClose(round: Round): Promise<void> {
-    await this.options.scheduler.schedule({ id: `close:${round.id}`, kind: roundJobKinds.close, dueAt: round.endsAt, payload: { roundId: round.id } });
+    // A moment after the deadline, so commitment sagas that passed the round's counters before it have landed.
+    await this.options.scheduler.schedule({ id: `close:${round.id}`, kind: roundJobKinds.close, dueAt: new Date(round.endsAt.getTime() + closeGraceMs), payload: { roundId: round.id } });
   }
 
   async get(roundId: string): Promise<RoundView> {
