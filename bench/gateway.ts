@@ -37,8 +37,9 @@ import type { AddressInfo } from 'node:net';
 import { connectMongo, type MongoConnection } from '@sizhong/kit';
 import express from 'express';
 import { CpuMeter, findServerProcesses } from './support/cpu-meter';
-import { completedPerSecond, type OpenLoopResult, percentile, requireAllCompleted, runClosedLoop, runOpenLoop } from './support/driver';
-import { backersFor, type CampaignSpecification, campaignSpecification, currency, launchedCampaign, type LaunchedCampaign, type PlannedPledge, PledgePlanner, signedDeposit } from './support/fixtures';
+import { completedPerSecond, type OpenLoopResult, percentile, runClosedLoop, runOpenLoop } from './support/driver';
+import { backersFor, currency, type PlannedPledge, PledgePlanner } from './support/fixtures';
+import { fundBackers, launchCampaigns, signUpParticipants } from './support/gateway-fixtures';
 import { HttpClient } from './support/http-client';
 import { type CommandTallies, describePerPledge, MongoCommandCounts, mongoCommandsPreload, mongoCommandsReportPrefix } from './support/mongo-commands';
 import { Cleanup, deleteTopicsAtCleanup, dropDatabasesAtCleanup, type NodeChild, startEscrowChild, startGatewayChild, startInfrastructure } from './support/processes';
@@ -58,16 +59,8 @@ const countCommands = process.env['BENCH_COUNT_COMMANDS'] === '1';
 const throughputGoal = 0.25;
 const openLoopP99GoalMs = 50;
 
-/** Sign-ups and token requests at once: each is a scrypt hash on the gateway's libuv pool (4 threads). */
-const signupConcurrency = 4;
-const password = 'correct horse battery staple';
 const webhookSecret = `bench-webhook-secret-${'0123456789abcdef'.repeat(2)}`;
 const runId = Date.now().toString(36);
-
-interface Participant {
-  readonly participantId: string;
-  readonly token: string;
-}
 
 async function main(): Promise<void> {
   const cleanup = new Cleanup();
@@ -97,9 +90,9 @@ async function run(cleanup: Cleanup): Promise<void> {
   const http = new HttpClient(gateway.url);
   cleanup.add('close the HTTP connections', async () => http.close());
 
-  const { creator, backerList } = await signUpParticipants(http, cleanup.signal);
-  await fundBackers(http, backerList, cleanup.signal);
-  const [warmupCampaign, ...spread] = await launchCampaigns(http, creator, 1 + spreadCampaigns, cleanup.signal);
+  const { creator, backerList } = await signUpParticipants(http, { runId, backers, signal: cleanup.signal });
+  await fundBackers(http, backerList, { runId, webhookSecret, concurrency, signal: cleanup.signal });
+  const [warmupCampaign, ...spread] = await launchCampaigns(http, creator, 1 + spreadCampaigns, { runId, concurrency, signal: cleanup.signal });
 
   const mongo = await connectMongo(infrastructure.mongoUrl, `${database}_baseline`);
   cleanup.add('close the baseline connection', () => mongo.close());
@@ -164,77 +157,6 @@ async function run(cleanup: Cleanup): Promise<void> {
   }
   printPasteBlock({ script: 'bench:gateway', machine, sections, goals, disturbed: cpu.disturbed });
   if (baseline.failed + closed.failed > 0) throw new Error('some requests failed (see above): the figures are not valid');
-}
-
-async function signUpParticipants(http: HttpClient, signal: AbortSignal): Promise<{ creator: Participant; backerList: Participant[] }> {
-  console.log(`  signing up a creator and ${backers} backers (scrypt: about a second each on a busy gateway)`);
-  const participants: Participant[] = [];
-  await runClosedLoop({
-    label: 'sign-ups',
-    count: backers + 1,
-    concurrency: signupConcurrency,
-    signal,
-    request: async (index) => {
-      const email = `bench.${runId}.${index}@example.org`;
-      const roles = index === backers ? ['creator'] : ['backer'];
-      const signup = await http.expect<{ participantId: string }>(201, 'POST', '/v1/auth/signup', {
-        json: { email, password, displayName: `Bench ${index}`, roles },
-        headers: { 'idempotency-key': `${runId}-signup-${index}` },
-      });
-      const issued = await http.expect<{ accessToken: string }>(200, 'POST', '/v1/auth/token', { json: { email, password } });
-      participants[index] = { participantId: signup.participantId, token: issued.accessToken };
-    },
-  }).then(requireAllCompleted);
-  return { creator: participants[backers]!, backerList: participants.slice(0, backers) };
-}
-
-async function fundBackers(http: HttpClient, backerList: readonly Participant[], signal: AbortSignal): Promise<void> {
-  await runClosedLoop({
-    label: 'funding backers',
-    count: backerList.length,
-    concurrency,
-    signal,
-    request: (index) => {
-      const deposit = signedDeposit(webhookSecret, `bench_${runId}_${index}`, backerList[index]!.participantId);
-      return http.expect(200, 'POST', '/v1/psp/webhooks', { rawBody: deposit.body, headers: { 'sizhong-signature': deposit.signature } });
-    },
-  }).then(requireAllCompleted);
-}
-
-async function launchCampaigns(http: HttpClient, creator: Participant, count: number, signal: AbortSignal): Promise<LaunchedCampaign[]> {
-  const launched: LaunchedCampaign[] = [];
-  const now = new Date();
-  await runClosedLoop({
-    label: 'campaigns',
-    count,
-    concurrency,
-    signal,
-    request: async (index) => {
-      const draft = await http.expect<{ id: string }>(201, 'POST', '/v1/campaigns', {
-        json: campaignJson(campaignSpecification(`Benchmark campaign ${index}`, now)),
-        token: creator.token,
-        headers: { 'idempotency-key': `${runId}-campaign-${index}` },
-      });
-      const live = await http.expect<{ id: string; tiers: Array<{ id: string; title: string }> }>(200, 'POST', `/v1/campaigns/${draft.id}/launch`, {
-        token: creator.token,
-        headers: { 'idempotency-key': `${runId}-launch-${index}` },
-      });
-      launched[index] = launchedCampaign(live);
-    },
-  }).then(requireAllCompleted);
-  return launched;
-}
-
-function campaignJson(specification: CampaignSpecification): unknown {
-  return {
-    title: specification.title,
-    description: specification.description,
-    goal: { currency, amountMinor: specification.goalMinor.toString() },
-    fundingModel: specification.fundingModel,
-    endsAt: specification.endsAt.toISOString(),
-    deliveryDate: specification.deliveryDate.toISOString(),
-    tiers: specification.tiers.map((tier) => ({ title: tier.title, price: { currency, amountMinor: tier.priceMinor.toString() }, ...(tier.quantity === undefined ? {} : { quantity: tier.quantity }) })),
-  };
 }
 
 /**

@@ -232,11 +232,15 @@ function splitLines(stream: NodeJS.ReadableStream | null, onLine: (line: string)
 }
 
 export interface EscrowChildOptions {
+  /** Its output prefix (default "escrow"), when a run starts several. */
+  readonly name?: string;
   readonly infrastructure: Infrastructure;
   readonly database: string;
   readonly topicPrefix: string;
   readonly webhookSecret: string;
   readonly logLevel: string;
+  /** More variables, over the rest (tracing on or off, for instance). */
+  readonly environment?: NodeJS.ProcessEnv;
   readonly preloads?: readonly string[];
   readonly reportPrefix?: string;
   readonly onReport?: (line: string) => void;
@@ -246,7 +250,7 @@ export interface EscrowChildOptions {
 export async function startEscrowChild(cleanup: Cleanup, options: EscrowChildOptions): Promise<NodeChild & { address: string }> {
   const port = await findFreePort();
   const escrow = startNodeChild(cleanup, {
-    name: 'escrow',
+    name: options.name ?? 'escrow',
     script: join(repositoryRoot, 'services', 'escrow', 'src', 'main.ts'),
     environment: {
       ...process.env,
@@ -260,6 +264,7 @@ export async function startEscrowChild(cleanup: Cleanup, options: EscrowChildOpt
       LOG_LEVEL: options.logLevel,
       // Campaigns end an hour after the run starts; escrow's default minimum is a day.
       DEADLINE_MIN_MS: '1000',
+      ...options.environment,
     },
     ...(options.preloads ? { preloads: options.preloads } : {}),
     ...(options.reportPrefix !== undefined ? { reportPrefix: options.reportPrefix } : {}),
@@ -276,10 +281,16 @@ export async function startEscrowChild(cleanup: Cleanup, options: EscrowChildOpt
 }
 
 export interface GatewayChildOptions {
+  /** Its output prefix (default "gateway"), when a run starts several. */
+  readonly name?: string;
   readonly mongoUrl: string;
   readonly database: string;
   readonly escrowAddress: string;
   readonly logLevel: string;
+  /** Two gateways given the same secret accept each other's tokens (default: a secret of its own). */
+  readonly tokenSecret?: string;
+  /** More variables, over the rest. */
+  readonly environment?: NodeJS.ProcessEnv;
   readonly preloads?: readonly string[];
   readonly reportPrefix?: string;
   readonly onReport?: (line: string) => void;
@@ -292,7 +303,7 @@ export interface GatewayChildOptions {
  */
 export async function startGatewayChild(cleanup: Cleanup, options: GatewayChildOptions): Promise<NodeChild & { url: string }> {
   const gateway = startNodeChild(cleanup, {
-    name: 'gateway',
+    name: options.name ?? 'gateway',
     script: join(repositoryRoot, 'gateway', 'src', 'main.ts'),
     environment: {
       ...process.env,
@@ -301,13 +312,14 @@ export async function startGatewayChild(cleanup: Cleanup, options: GatewayChildO
       GATEWAY_HOST: '127.0.0.1',
       GATEWAY_PORT: '0',
       ESCROW_GRPC_ADDRESS: options.escrowAddress,
-      AUTH_TOKEN_SECRET: `bench-token-secret-${randomUUID()}`,
+      AUTH_TOKEN_SECRET: options.tokenSecret ?? `bench-token-secret-${randomUUID()}`,
       ACCESS_TOKEN_TTL_MS: String(4 * 3_600_000),
       RATE_LIMIT_IP_BURST: '1000000',
       RATE_LIMIT_IP_PER_SECOND: '1000000',
       RATE_LIMIT_PARTICIPANT_BURST: '1000000',
       RATE_LIMIT_PARTICIPANT_PER_SECOND: '1000000',
       LOG_LEVEL: options.logLevel,
+      ...options.environment,
     },
     ...(options.preloads ? { preloads: options.preloads } : {}),
     ...(options.reportPrefix !== undefined ? { reportPrefix: options.reportPrefix } : {}),
