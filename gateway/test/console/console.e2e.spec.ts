@@ -1,26 +1,41 @@
-// Proves the web console in a real browser (headless Chromium from npm, driven by playwright-core) against a real gateway and the real escrow service: a regulator signs in and sees the dashboard (the ledger check, the funding curves, and a clear "service unavailable" on the risk cards while no risk service is configured), the language switch re-renders every string in English and back, a new participant signs up through the form, and a backer opens a campaign and pledges, with the held money visible in the API; screenshots in both languages and at 375 px are kept under .cache/screenshots/console.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Proves the web console in a real browser (headless Chromium from npm, driven by playwright-core) against a real gateway and the real escrow and credit services, with no stand-ins: a regulator signs in and sees the dashboard (the ledger check, the funding curves, and a clear "service unavailable" on the risk cards while the gateway has no credit service), the language switch re-renders every string in English and back, a new participant signs up through the form, a backer opens a campaign and pledges, with the held money visible in the API; and, with credit running, real pledges raise real risk alerts that arrive live on the open dashboard (newest first, each once, the feed read with the bearer token and resumed with Last-Event-ID after the server ends each stream), the key figures and inspections are the real summary and a real inspection, and the backer sees their credit score; screenshots in both languages and at 375 px are kept under .cache/screenshots/console.
 import { connectMongo, createLogger, loadConfig } from '@sizhong/kit';
 import { testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { creditConfigShape } from '../../../services/credit/src/config';
+import { startCredit } from '../../../services/credit/src/credit-service';
 import { signPayload } from '../../../services/escrow/src/app/payment-provider';
 import { escrowConfigShape } from '../../../services/escrow/src/config';
 import { type RunningEscrow, startEscrow } from '../../../services/escrow/src/escrow-service';
 import { createPrivilegedParticipant, signUpAndSignIn, startTestGateway, type TestGateway, testPassword, uniqueEmail } from '../support/test-gateway';
 import { launchBrowser, screenshot } from './browser';
-import { RiskStandIn } from './risk-stand-in';
+import { formatMoney } from '../../console/src/money';
 
 jest.setTimeout(120_000);
 
-/**
- * The live-alert test against the real credit service runs once the gateway routes the risk feed
- * (credit already serves StreamRiskFeed over gRPC). Until then the stand-in test below covers the
- * console's side, and this one is skipped, visibly.
- */
-const gatewayServesRiskFeed = (readdirSync(join(__dirname, '..', '..', 'src'), { recursive: true, encoding: 'utf8' }) as string[])
-  .filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'))
-  .some((file) => readFileSync(join(__dirname, '..', '..', 'src', file), 'utf8').includes("'/v1/risk/feed'"));
+/** Pledges on one campaign that make a PLEDGE_VELOCITY_SPIKE here (lowered from 20 with CREDIT_RISK_THRESHOLDS). */
+const velocityPledges = 3;
+/** Each risk feed response ends after this (RISK_FEED_STREAM_MAX_MS), so the console has to resume. */
+const feedStreamMaxMs = 3_000;
+
+interface RealAlert {
+  readonly id: string;
+  readonly rule: string;
+  readonly severity: string;
+  readonly subject: { kind: string; id: string };
+  readonly cursor: string;
+}
+
+/** Reads until the check passes (a real service catches up on its own time), or fails naming what it waited for. */
+async function until<T>(read: () => Promise<T>, check: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(value).slice(0, 2_000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
 
 const webhookSecret = 'console-e2e-webhook-secret-0123456789abcdef';
 const cny = (amountMinor: number) => ({ currency: 'CNY', amountMinor: String(amountMinor) });
@@ -35,6 +50,8 @@ let browser: Browser;
 let regulator: { participantId: string; token: string; email: string };
 let creator: { participantId: string; token: string; email: string };
 let campaign: { id: string; title: string; tiers: Array<{ id: string; title: string }> };
+/** The second campaign, where one early backer gives all of its ¥1,500 (a BACKER_CONCENTRATION once credit runs). */
+let helmet: { id: string };
 let keyCounter = 0;
 
 async function fund(participantId: string, amountMinor: number): Promise<void> {
@@ -93,6 +110,7 @@ beforeAll(async () => {
   campaign = await launchCampaign('会朗读的台灯 Reading lamp', 500_000, 8_800);
   // A second campaign, partly funded, so the funding curves have two lines.
   const second = await launchCampaign('城市骑行头盔 Smart helmet', 200_000, 5_000);
+  helmet = second;
   const earlyBacker = await signUpAndSignIn(test.http, ['backer']);
   await fund(earlyBacker.participantId, 300_000);
   const pledged = await test.http.post(`/v1/campaigns/${second.id}/pledges`, { tierId: second.tiers[0].id, amount: cny(150_000) }, { token: earlyBacker.token, headers: { 'Idempotency-Key': `console-early-${Date.now()}` } });
@@ -254,60 +272,15 @@ describe('the web console', () => {
     await context.close();
   });
 
-  it('shows risk alerts arriving live, resuming the feed with Last-Event-ID (risk routes answered in the browser by a stand-in of API.md until the credit service serves them)', async () => {
-    const standIn = new RiskStandIn([
-      { id: 'al_h1', rule: 'ESCROW_HELD_TOO_LONG', severity: 'low', subject: { kind: 'campaign', id: campaign.id }, summary: '托管资金超过 90 天未结算 Held over 90 days', at: new Date(Date.now() - 3_600_000).toISOString() },
-    ]);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    await standIn.install(page);
-    await page.goto(`${test.url}/`);
-    await signInThroughForm(page, regulator.email);
-    const feed = page.getByRole('list', { name: '最新预警，新预警会自动出现在顶部' });
-    await feed.getByText('ESCROW_HELD_TOO_LONG').waitFor();
-    await page.getByText('实时连接中').waitFor();
-    // EventSource could not have sent this: the feed is read with fetch and the bearer token.
-    expect(standIn.feedRequests[0]?.authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
-    expect(standIn.feedRequests[0]?.accept).toBe('text/event-stream');
-    expect(standIn.feedRequests[0]?.['last-event-id']).toBeUndefined();
-
-    standIn.raise({ id: 'al_1', rule: 'PLEDGE_VELOCITY_SPIKE', severity: 'high', subject: { kind: 'campaign', id: campaign.id }, summary: '10 分钟内 40 笔支持，来自 3 个新账户 40 pledges in 10 minutes from 3 new accounts', at: new Date().toISOString() });
-    await feed.getByText('PLEDGE_VELOCITY_SPIKE').waitFor();
-    standIn.raise({ id: 'al_2', rule: 'SELF_DEALING_SUSPECTED', severity: 'critical', subject: { kind: 'campaign', id: campaign.id }, summary: '发起人与支持者共用支付账户 Creator and backer share a payment account', at: new Date().toISOString() });
-    await feed.getByText('SELF_DEALING_SUSPECTED').waitFor();
-    // Newest first, each once, and the page was never reloaded.
-    expect(await feed.locator('li .rule').allTextContents()).toEqual(['SELF_DEALING_SUSPECTED', 'PLEDGE_VELOCITY_SPIKE', 'ESCROW_HELD_TOO_LONG']);
-    // After the first stream ended, the console resumed after the last event it had.
-    const resumed = standIn.feedRequests.map((headers) => headers['last-event-id']);
-    expect(resumed).toContain('1');
-    // The dashboard's other risk cards read the summary and the inspections.
-    await page.getByText('预警总数').waitFor();
-    await page.getByRole('group', { name: '关键指标' }).getByText('31').waitFor();
-    await page.getByRole('cell', { name: '里程碑验收记录缺失 Missing acceptance record' }).waitFor();
-    await page.waitForTimeout(800); // the charts' entry animation
-    await screenshot(page, 'dashboard-live.zh');
-    await page.getByRole('button', { name: /Switch to English/ }).click();
-    // The alerts received stay across the re-render in the other language.
-    await page.getByRole('list', { name: 'Latest alerts; new ones appear at the top' }).getByText('SELF_DEALING_SUSPECTED').waitFor();
-    await page.getByText('Critical').first().waitFor();
-    await page.waitForTimeout(800);
-    await screenshot(page, 'dashboard-live.en');
-    expect(errors).toEqual([]);
-    await context.close();
-  });
-
-  // The same as the stand-in test, against the real credit service: a backer gives more than half
-  // of a campaign's pledges (BACKER_CONCENTRATION, by default over 50 % of at least ¥1,000), escrow
-  // publishes the pledge, credit raises the alert, the gateway streams it, the open dashboard shows it.
-  // A gateway of its own with CREDIT_GRPC_ADDRESS, so the other tests keep seeing the risk service unavailable.
-  (gatewayServesRiskFeed ? it : it.skip)('shows a real risk alert from the credit service on the open dashboard without a reload', async () => {
+  // The real credit service (in-process, reading escrow's topics) behind a gateway of its own with
+  // CREDIT_GRPC_ADDRESS; the other tests keep a gateway without it and see the risk service unavailable.
+  // Real pledges raise real alerts: a backer holding more than half of a campaign (BACKER_CONCENTRATION,
+  // medium, default thresholds) and three pledges on one campaign within ten minutes
+  // (PLEDGE_VELOCITY_SPIKE, high, lowered from 20 with CREDIT_RISK_THRESHOLDS). Each feed response
+  // ends after 3 s (RISK_FEED_STREAM_MAX_MS), so the console must resume with Last-Event-ID. The
+  // browser's requests are only observed (page.on('request')); every answer comes from the gateway.
+  it('shows real risk alerts from the credit service arriving live on the open dashboard, newest first and each once, resumes the feed with Last-Event-ID, and reads the real summary and inspections, in Chinese and in English', async () => {
     const infrastructure = testInfrastructure();
-    /* eslint-disable @typescript-eslint/no-require-imports -- loaded only once the gateway routes the feed */
-    const { startCredit } = require('../../../services/credit/src/credit-service') as typeof import('../../../services/credit/src/credit-service');
-    const { creditConfigShape } = require('../../../services/credit/src/config') as typeof import('../../../services/credit/src/config');
-    /* eslint-enable @typescript-eslint/no-require-imports */
     creditDatabase = testDatabaseName('gateway-console-credit');
     const credit = await startCredit(
       loadConfig(creditConfigShape, {
@@ -318,37 +291,149 @@ describe('the web console', () => {
         GRPC_PORT: '0',
         LOG_LEVEL: 'silent',
         CREDIT_FEED_POLL_MS: '200',
+        CREDIT_RISK_THRESHOLDS: JSON.stringify({ PLEDGE_VELOCITY_SPIKE: { pledges: velocityPledges, windowMs: 600_000 } }),
       }),
       { logger: createLogger({ service: 'credit', level: 'silent' }) },
     );
-    const withRisk = await startTestGateway({ label: 'gateway-console-risk', environment: { ESCROW_GRPC_ADDRESS: escrow.address, CREDIT_GRPC_ADDRESS: credit.address, LOG_LEVEL: 'warn' } });
+    const withRisk = await startTestGateway({
+      label: 'gateway-console-risk',
+      environment: { ESCROW_GRPC_ADDRESS: escrow.address, CREDIT_GRPC_ADDRESS: credit.address, RISK_FEED_STREAM_MAX_MS: String(feedStreamMaxMs), LOG_LEVEL: 'warn' },
+    });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
     try {
-      const riskRegulator = await createPrivilegedParticipant(withRisk, ['regulator']);
+      // Two regulators on this gateway: one draws the inspection, each inspects what they were assigned.
+      const [riskRegulator, secondRegulator] = await Promise.all([createPrivilegedParticipant(withRisk, ['regulator']), createPrivilegedParticipant(withRisk, ['regulator'])]);
+      const alertsNow = async (): Promise<RealAlert[]> => {
+        const page = await withRisk.http.get('/v1/risk/alerts?limit=100', { token: riskRegulator.token });
+        expect(page.status).toBe(200);
+        return page.body.items as RealAlert[];
+      };
+      const target = await launchCampaign('智能药盒 Smart pill box', 200_000, 1_000);
+      const rush = await launchCampaign('露营咖啡机 Camping espresso', 300_000, 6_000);
+      const sole = await launchCampaign('儿童编程积木 Coding blocks', 250_000, 2_000);
+      const [whale, soleBacker, ...rushers] = await Promise.all(Array.from({ length: 2 + velocityPledges }, () => signUpAndSignIn(withRisk.http, ['backer'])));
+      await Promise.all([fund(whale!.participantId, 150_000), fund(soleBacker!.participantId, 200_000), ...rushers.map((one) => fund(one.participantId, 20_000))]);
+      const pledge = async (backer: { token: string }, campaignId: string, amountMinor: number) => {
+        keyCounter += 1;
+        const placed = await withRisk.http.post(`/v1/campaigns/${campaignId}/pledges`, { amount: cny(amountMinor) }, { token: backer.token, headers: { 'Idempotency-Key': `console-risk-${Date.now()}-${keyCounter}` } });
+        expect(placed.status).toBe(201);
+      };
+
+      // Credit reads the topics from their beginning: the early backer's ¥1,500 of the helmet's ¥1,500
+      // (beforeAll) is already an alert. Wait until it is there, so the dashboard opens on a known history.
+      const history = await until(alertsNow, (alerts) => alerts.some((alert) => alert.rule === 'BACKER_CONCENTRATION' && alert.subject.id === helmet.id), 'the helmet concentration alert');
+      expect(history).toHaveLength(1);
+
+      // A real random inspection, drawn by one regulator, each outcome recorded by its inspector.
+      const drawn = await withRisk.http.post('/v1/inspections/draws', { subjectKinds: ['campaign'], sampleSize: 2, seed: 'console-e2e-2026' }, { token: riskRegulator.token, headers: { 'Idempotency-Key': `console-draw-${Date.now()}` } });
+      expect(drawn.status).toBe(201);
+      expect(drawn.body.items).toHaveLength(2);
+      const outcomes = [
+        { outcome: 'compliant', summary: '资金托管与披露一致 Escrow matches the disclosures' },
+        { outcome: 'findings', summary: '交付日期未披露 Delivery dates not disclosed' },
+      ];
+      for (const [index, item] of (drawn.body.items as Array<{ inspectorId: string }>).entries()) {
+        const inspector = [riskRegulator, secondRegulator].find((one) => one.participantId === item.inspectorId)!;
+        const recorded = await withRisk.http.post(`/v1/inspections/${drawn.body.id}/items/${index}/outcome`, outcomes[index], { token: inspector.token });
+        expect(recorded.status).toBe(200);
+      }
+
       const page = await context.newPage();
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(error.message));
+      // Observed, not answered: the headers of every feed request the console sends.
+      const feedRequests: Array<Promise<Record<string, string>>> = [];
+      page.on('request', (request) => {
+        if (new URL(request.url()).pathname === '/v1/risk/feed') feedRequests.push(request.allHeaders());
+      });
       await page.goto(`${withRisk.url}/`);
       await signInThroughForm(page, riskRegulator.email);
+      await page.getByRole('heading', { level: 1, name: '监管看板' }).waitFor();
+      // Set once; a reload or a navigation would lose it.
+      await page.evaluate('window.sizhongNotReloaded = true');
       await page.getByText('实时连接中').waitFor({ timeout: 30_000 });
-      const target = await launchCampaign('集中支持测试 Concentration check', 200_000, 1_000);
-      const whale = await signUpAndSignIn(withRisk.http, ['backer']);
-      await fund(whale.participantId, 150_000);
-      const pledged = await withRisk.http.post(`/v1/campaigns/${target.id}/pledges`, { amount: cny(120_000) }, { token: whale.token, headers: { 'Idempotency-Key': `console-whale-${Date.now()}` } });
-      expect(pledged.status).toBe(201);
       const feed = page.getByRole('list', { name: '最新预警，新预警会自动出现在顶部' });
-      await feed.locator('li[data-alert-id]', { has: page.getByRole('link', { name: target.id }) }).first().waitFor({ timeout: 60_000 });
-      await feed.getByText('BACKER_CONCENTRATION').first().waitFor();
+      const item = (alert: RealAlert) => feed.locator(`li[data-alert-id="${alert.id}"]`);
+      await item(history[0]!).waitFor();
+      // EventSource could not have sent these: the feed is read with fetch and the bearer token.
+      const first = await feedRequests[0]!;
+      expect(first.authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+      expect(first.accept).toBe('text/event-stream');
+      expect(first['last-event-id']).toBeUndefined();
+
+      // Live: the whale gives all of a campaign's ¥1,200.
+      await pledge(whale!, target.id, 120_000);
+      const concentrated = await until(alertsNow, (alerts) => alerts.some((alert) => alert.subject.id === target.id), 'the target concentration alert');
+      await item(concentrated[0]!).waitFor({ timeout: 30_000 });
+      expect(concentrated[0]).toMatchObject({ rule: 'BACKER_CONCENTRATION', severity: 'medium', subject: { kind: 'campaign', id: target.id } });
+      // Live: three backers pledge on one campaign within seconds.
+      for (const rusher of rushers) await pledge(rusher, rush.id, 6_000);
+      const spiked = await until(alertsNow, (alerts) => alerts.some((alert) => alert.rule === 'PLEDGE_VELOCITY_SPIKE'), 'the velocity alert');
+      expect(spiked[0]).toMatchObject({ rule: 'PLEDGE_VELOCITY_SPIKE', severity: 'high', subject: { kind: 'campaign', id: rush.id } });
+      await item(spiked[0]!).waitFor({ timeout: 30_000 });
+
+      // The server ends each stream after 3 s; the next request resumes after the last alert received.
+      const resumedAfter = async (alert: RealAlert) => {
+        const seen = feedRequests.length;
+        await until(async () => feedRequests.length, (count) => count > seen, 'a reconnect of the feed', feedStreamMaxMs * 3);
+        const headers = await feedRequests[feedRequests.length - 1]!;
+        expect(headers['last-event-id']).toBe(alert.cursor);
+        expect(headers.authorization).toBe(first.authorization);
+        expect(headers.accept).toBe('text/event-stream');
+      };
+      await resumedAfter(spiked[0]!);
+      // After the reconnect, one more real alert: a single backer gives all of another campaign's ¥1,600.
+      await pledge(soleBacker!, sole.id, 160_000);
+      const latest = await until(alertsNow, (alerts) => alerts.some((alert) => alert.subject.id === sole.id), 'the sole-backer concentration alert');
+      expect(latest[0]).toMatchObject({ rule: 'BACKER_CONCENTRATION', subject: { id: sole.id } });
+      await item(latest[0]!).waitFor({ timeout: 30_000 });
+      await resumedAfter(latest[0]!);
+
+      // Newest first, each once, exactly the alerts the service holds, and the page was never reloaded.
+      expect(latest.map((alert) => alert.rule)).toEqual(['BACKER_CONCENTRATION', 'PLEDGE_VELOCITY_SPIKE', 'BACKER_CONCENTRATION', 'BACKER_CONCENTRATION']);
+      expect(await feed.locator('li[data-alert-id]').evaluateAll((items) => items.map((li) => li.getAttribute('data-alert-id')))).toEqual(latest.map((alert) => alert.id));
+      expect(await feed.locator('li .rule').allTextContents()).toEqual(latest.map((alert) => alert.rule));
+      expect(await page.evaluate('window.sizhongNotReloaded')).toBe(true);
+
+      // The key figures are the real summary's: 4 alerts, 1 of them high, and the pledges held in escrow.
+      const summary = await withRisk.http.get('/v1/risk/summary', { token: riskRegulator.token });
+      expect(summary.status).toBe(200);
+      expect(Number(summary.body.alertsTotal)).toBe(4);
+      const heldCny = (summary.body.heldInEscrow as Array<{ kind: string; held: { currency: string; amountMinor: string } }>).filter((row) => row.held.currency === 'CNY').reduce((sum, row) => sum + BigInt(row.held.amountMinor), 0n);
+      // Every pledge of this file is still held: 1,500 + 88 before, 1,200 + 3 × 60 + 1,600 here.
+      expect(heldCny).toBe(BigInt(150_000 + 8_800 + 120_000 + velocityPledges * 6_000 + 160_000));
+      const kpis = page.getByRole('group', { name: '关键指标' });
+      const expectedKpis = ['4', '1', formatMoney({ currency: 'CNY', amountMinor: heldCny.toString() }, 'zh-CN')];
+      await until(async () => kpis.locator('.kpi-value').allTextContents(), (values) => JSON.stringify(values) === JSON.stringify(expectedKpis), 'the key figures of the summary', 20_000);
+      // The inspections card lists the real outcomes.
+      for (const recorded of outcomes) await page.getByRole('cell', { name: recorded.summary }).waitFor();
+      await page.getByRole('cell', { name: '发现问题' }).first().waitFor();
+      // The funding table's next reading (every 15 s) shows what was pledged while the page was open.
+      for (const [title, pledged] of [['智能药盒 Smart pill box', '¥1,200.00'], ['露营咖啡机 Camping espresso', '¥180.00'], ['儿童编程积木 Coding blocks', '¥1,600.00']]) {
+        await page.getByRole('row', { name: new RegExp(`^${title}`) }).getByRole('cell', { name: pledged, exact: true }).waitFor({ timeout: 25_000 });
+      }
+      await page.waitForTimeout(800); // the charts' entry animation
+      await screenshot(page, 'dashboard-live.zh');
+
+      await page.getByRole('button', { name: /Switch to English/ }).click();
+      // The alerts received stay across the re-render in the other language.
+      const feedEn = page.getByRole('list', { name: 'Latest alerts; new ones appear at the top' });
+      await feedEn.getByText('PLEDGE_VELOCITY_SPIKE').waitFor();
+      expect(await feedEn.locator('li[data-alert-id]').count()).toBe(4);
+      await page.getByText('High', { exact: true }).first().waitFor();
+      await page.getByRole('group', { name: 'Key figures' }).getByText('Alerts in total').waitFor();
+      await page.getByRole('cell', { name: 'Findings' }).first().waitFor();
       await page.waitForTimeout(800);
-      await screenshot(page, 'dashboard-real-alert.zh');
+      await screenshot(page, 'dashboard-live.en');
       expect(errors).toEqual([]);
 
       // The backer's own page shows their credit score from the same credit service, with its band.
       const backerPage = await context.newPage();
       await backerPage.goto(`${withRisk.url}/`);
       await backerPage.evaluate('sessionStorage.clear()');
+      await backerPage.evaluate("localStorage.setItem('sizhong.language', 'zh')");
       await backerPage.reload();
-      await signInThroughForm(backerPage, whale.email);
+      await signInThroughForm(backerPage, whale!.email);
       await backerPage.getByRole('link', { name: '我的账户' }).click();
       await backerPage.getByRole('img', { name: /^信用评分 \d+ 分/ }).waitFor({ timeout: 30_000 });
       await backerPage.getByText('信用等级').waitFor();
