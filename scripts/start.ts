@@ -16,6 +16,10 @@
  * once, the platform stops, and the runner exits with 78. So does the runner for its own settings
  * (GATEWAY_PORT, <SERVICE>_GRPC_PORT).
  *
+ * Deadlines: every service gets DEADLINE_MIN_MS=10000 (10 s) unless it is exported, so that the
+ * guided demo's campaigns and rounds settle while one watches; this is a choice of the local
+ * sandbox only (the services' default, one day, is what production runs with).
+ *
  * Flags: --no-build skips the build (use after `npm run build`).
  * SIZHONG_SERVICES (comma-separated names) runs only those services; unset runs every one.
  * SIZHONG_STATE_DIR moves the runner's state (logs, the platform record, the local servers' data)
@@ -38,6 +42,12 @@ export const readinessPollMs = 250;
 export const gatewayPortDefault = 8080;
 /** Signals this soon after the first are the same keypress delivered again (process group, npm). */
 export const repeatedSignalWindowMs = 500;
+/**
+ * The local sandbox's shortest deadline (DEADLINE_MIN_MS for every service) unless it is exported:
+ * 10 s, so that campaigns, rounds and tasks can end while you watch (`npm run demo`). The services'
+ * own default, and so production's, stays one day.
+ */
+export const sandboxDeadlineMinMs = 10_000;
 
 const repositoryRoot = findRepositoryRoot();
 const stateDirectory = localStateDirectory();
@@ -83,7 +93,13 @@ async function main(): Promise<void> {
   assertStillStarting();
   say(`✓ infrastructure (${infrastructure.source}): Kafka ${infrastructure.kafkaBrokers.join(',')}, MongoDB ${infrastructure.mongoUrl}`);
 
-  const shared = { ...process.env, KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','), MONGO_URL: infrastructure.mongoUrl, SIZHONG_REPOSITORY_ROOT: repositoryRoot };
+  const deadlineMinMs = process.env['DEADLINE_MIN_MS']?.trim() || String(sandboxDeadlineMinMs);
+  const shared = { ...process.env, KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','), MONGO_URL: infrastructure.mongoUrl, SIZHONG_REPOSITORY_ROOT: repositoryRoot, DEADLINE_MIN_MS: deadlineMinMs };
+  say(
+    process.env['DEADLINE_MIN_MS']?.trim()
+      ? `  deadlines: DEADLINE_MIN_MS=${deadlineMinMs} (exported)`
+      : `  deadlines: DEADLINE_MIN_MS=${deadlineMinMs} (local sandbox: campaigns, rounds and tasks may end ${sandboxDeadlineMinMs / 1000} s from now; the services' default is one day; export DEADLINE_MIN_MS to change)`,
+  );
   // Every port first, so each service learns every other's address (task-dispatch and equity call
   // escrow and credit; credit asks escrow for its invariants) through `<NAME>_GRPC_ADDRESS`.
   const addresses = new Map<PlatformService, string>();
