@@ -169,7 +169,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const story = new Story(write);
   const database = gatewayDatabase(options.platform, environment);
   if (database === undefined) {
-    write(`demo: MONGO_URL is not set and ${noLocalPlatformMessage(environment)}; start the platform with \`npm start\`, or set MONGO_URL (and GATEWAY_DATABASE) to the gateway's MongoDB`);
+    write(`demo: ${noLocalPlatformMessage(environment)}; or pass --gateway <url> with MONGO_URL (and GATEWAY_DATABASE) set to that gateway's MongoDB`);
     return 1;
   }
   // SIZHONG_DATA_DIR set here wins, as for escrow and `npm run psp`.
@@ -181,7 +181,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   if (ready instanceof Error || ready.status !== 200) {
     const reason = ready instanceof Error ? ready.message : `/readyz answered ${ready.status} ${JSON.stringify(ready.body)}`;
     write(`✗ the platform is not ready: ${reason}`);
-    write(options.platform === undefined ? `  ${noLocalPlatformMessage(environment)}; start it with \`npm start\` in another terminal, or pass --gateway <url>` : '  wait until `npm start` prints "Sizhong is running", then run the demo again');
+    if (options.platform?.gatewayUrl === options.gatewayUrl) write('  wait until `npm start` prints "Sizhong is running", then run the demo again');
+    else write(`  is ${options.gatewayUrl} the gateway's URL, and is the platform started? (${options.platform ? `this clone's runs at ${options.platform.gatewayUrl}` : noLocalPlatformMessage(environment)})`);
     return 1;
   }
 
