@@ -79,15 +79,35 @@ export interface WindowEntry {
   readonly link: string;
 }
 
+/** Entries a window keeps per state document. */
+export const windowEntriesMax = 1_000;
+/** Entries older than this many windows before the newest are dropped. */
+export const windowHorizonWindows = 10;
+
 /**
- * Adds an entry and keeps those within `windowMs` of the newest, at most `entriesMax` (the newest).
- * Entries are ordered by (time, event id), so the window holds the same entries whatever order the
- * events arrived in.
+ * Adds an entry (once per event id) and keeps entries ordered by (time, event id) within
+ * `windowHorizonWindows` windows of the newest, at most `windowEntriesMax`. A late entry still
+ * lands in its place, so the entries kept do not depend on the order events arrived in.
  */
-export function slideWindow(entries: readonly WindowEntry[], entry: WindowEntry, windowMs: number, entriesMax: number): WindowEntry[] {
+export function slideWindow(entries: readonly WindowEntry[], entry: WindowEntry, windowMs: number): WindowEntry[] {
   const all = [...entries.filter((existing) => existing.eventId !== entry.eventId), entry].sort((a, b) => a.atMs - b.atMs || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
   const newestMs = all[all.length - 1]!.atMs;
-  return all.filter((existing) => existing.atMs > newestMs - windowMs).slice(-entriesMax);
+  const horizonMs = windowMs * windowHorizonWindows;
+  return all.filter((existing) => existing.atMs > newestMs - horizonMs).slice(-windowEntriesMax);
+}
+
+/**
+ * The first run of `count` consecutive entries that includes `eventId` and spans less than
+ * `windowMs`, if any: the burst this entry completes (wherever in time it lies).
+ */
+export function burstWith(entries: readonly WindowEntry[], eventId: string, windowMs: number, count: number): WindowEntry[] | undefined {
+  const position = entries.findIndex((entry) => entry.eventId === eventId);
+  if (position < 0 || count < 1) return undefined;
+  for (let first = Math.max(0, position - count + 1); first <= position && first + count <= entries.length; first += 1) {
+    const run = entries.slice(first, first + count);
+    if (run[run.length - 1]!.atMs - run[0]!.atMs < windowMs) return run;
+  }
+  return undefined;
 }
 
 export function windowEvidence(entries: readonly WindowEntry[]): Evidence[] {

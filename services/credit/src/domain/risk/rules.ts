@@ -5,9 +5,11 @@
  */
 import { flag, text, whole } from '../events';
 import type { CreditEvent } from '../events';
-import { type AlertDraft, evidenceOf, links, nothing, type RiskRule, slideWindow, type StateMap, type StepResult, type WindowEntry, windowEvidence } from './rule';
+import { type AlertDraft, burstWith, evidenceOf, links, nothing, type RiskRule, slideWindow, type StateMap, type StepResult, type WindowEntry, windowEvidence, windowHorizonWindows } from './rule';
 
 const dayMs = 86_400_000;
+/** Overdue milestones count over the subject's whole life: a window so long its horizon never drops one. */
+const foreverMs = Math.floor(Number.MAX_SAFE_INTEGER / windowHorizonWindows);
 
 function only(key: string, state: unknown, alerts: AlertDraft[] = []): StepResult {
   return { states: new Map([[key, state]]), alerts };
@@ -34,15 +36,17 @@ export const pledgeVelocitySpike: RiskRule<{ pledges: number; windowMs: number }
     const campaignId = text(event.payload, 'campaignId');
     const key = `campaign:${campaignId}`;
     const entry: WindowEntry = { atMs: event.occurredAt.getTime(), eventId: event.id, eventType: event.type, link: links.pledge(text(event.payload, 'pledgeId')) };
-    const entries = slideWindow(windowOf(states, key), entry, thresholds.windowMs, thresholds.pledges);
-    if (entries.length < thresholds.pledges || !entries.some((kept) => kept.eventId === event.id)) return only(key, entries);
+    const kept = slideWindow(windowOf(states, key), entry, thresholds.windowMs);
+    const entries = burstWith(kept, event.id, thresholds.windowMs, thresholds.pledges);
+    if (!entries) return only(key, kept);
     const first = entries[0]!;
-    return only(key, entries, [
+    const last = entries[entries.length - 1]!;
+    return only(key, kept, [
       {
         rule: this.id,
         severity: this.severity,
         subject: { kind: 'campaign', id: campaignId },
-        summary: `${entries.length} pledges on campaign ${campaignId} within ${Math.round((entry.atMs - first.atMs) / 1000)} s (threshold ${thresholds.pledges} in ${thresholds.windowMs / 1000} s)`,
+        summary: `${entries.length} pledges on campaign ${campaignId} within ${Math.round((last.atMs - first.atMs) / 1000)} s (threshold ${thresholds.pledges} in ${thresholds.windowMs / 1000} s)`,
         evidence: [...windowEvidence(entries), { eventId: '', eventType: 'Campaign', occurredAt: event.occurredAt, link: links.campaign(campaignId) }],
         at: event.occurredAt,
         dedupeKey: String(Math.floor(first.atMs / thresholds.windowMs)),
@@ -125,7 +129,7 @@ export const deliveryOverdue: RiskRule<{ overdueMilestones: number }> = {
     const id = text(event.payload, isCampaign ? 'campaignId' : 'taskId');
     const key = `${isCampaign ? 'campaign' : 'task'}:${id}`;
     const link = isCampaign ? links.campaign(id) : links.task(id);
-    const entries = slideWindow(windowOf(states, key), { atMs: event.occurredAt.getTime(), eventId: event.id, eventType: event.type, link }, Number.MAX_SAFE_INTEGER, 100);
+    const entries = slideWindow(windowOf(states, key), { atMs: event.occurredAt.getTime(), eventId: event.id, eventType: event.type, link }, foreverMs);
     if (entries.length < thresholds.overdueMilestones) return only(key, entries);
     const owner = text(event.payload, isCampaign ? 'creatorId' : 'solverId');
     return only(key, entries, [
@@ -152,9 +156,10 @@ export const disputesRising: RiskRule<{ disputes: number; windowMs: number }> = 
   step(states, event, thresholds) {
     const participantId = disputedParty(event);
     const key = `participant:${participantId}`;
-    const entries = slideWindow(windowOf(states, key), { atMs: event.occurredAt.getTime(), eventId: event.id, eventType: event.type, link: links.task(text(event.payload, 'taskId')) }, thresholds.windowMs, thresholds.disputes);
-    if (entries.length < thresholds.disputes || !entries.some((kept) => kept.eventId === event.id)) return only(key, entries);
-    return only(key, entries, [
+    const kept = slideWindow(windowOf(states, key), { atMs: event.occurredAt.getTime(), eventId: event.id, eventType: event.type, link: links.task(text(event.payload, 'taskId')) }, thresholds.windowMs);
+    const entries = burstWith(kept, event.id, thresholds.windowMs, thresholds.disputes);
+    if (!entries) return only(key, kept);
+    return only(key, kept, [
       {
         rule: this.id,
         severity: this.severity,
@@ -182,9 +187,10 @@ export const investorLimitBreaches: RiskRule<{ attempts: number; windowMs: numbe
   step(states, event, thresholds) {
     const investorId = text(event.payload, 'investorId');
     const key = `investor:${investorId}`;
-    const entries = slideWindow(windowOf(states, key), { atMs: event.occurredAt.getTime(), eventId: event.id, eventType: event.type, link: links.round(text(event.payload, 'roundId')) }, thresholds.windowMs, thresholds.attempts);
-    if (entries.length < thresholds.attempts || !entries.some((kept) => kept.eventId === event.id)) return only(key, entries);
-    return only(key, entries, [
+    const kept = slideWindow(windowOf(states, key), { atMs: event.occurredAt.getTime(), eventId: event.id, eventType: event.type, link: links.round(text(event.payload, 'roundId')) }, thresholds.windowMs);
+    const entries = burstWith(kept, event.id, thresholds.windowMs, thresholds.attempts);
+    if (!entries) return only(key, kept);
+    return only(key, kept, [
       {
         rule: this.id,
         severity: this.severity,
