@@ -239,11 +239,16 @@ async function tellStory(context: StoryContext): Promise<void> {
   const { client, story, admin, runId, accounts } = context;
   const later = (ms: number) => new Date(Date.now() + ms).toISOString();
 
+  /** Ids of this run's participants and campaigns, as names, for the lines people read. */
+  const names = new Map<string, string>();
+  const named = (text: string) => text.replace(/\b(?:pt|cp)_[0-9a-f]+\b/g, (id) => (names.has(id) ? `${names.get(id)} (${id})` : id));
+
   // ── The cast ────────────────────────────────────────────────────────────────
   story.section('The participants');
   const made = async (list: Promise<Account>[]) => {
     const created = await Promise.all(list);
     accounts.push(...created);
+    for (const account of created) names.set(account.participantId, account.displayName.split(' (')[0]!);
     return created;
   };
   const [enterprise, designer, rival, picker1, picker2] = await story.step(
@@ -296,6 +301,7 @@ async function tellStory(context: StoryContext): Promise<void> {
     { account: cast.hopeful, role: 'creator' },
     { account: cast.backer1, role: 'backer' },
     { account: equityCast.issuer, role: 'issuer' },
+    { account: equityCast.lead, role: 'investor' },
   ];
   const scoresBefore = await story.step(
     'credit scores before',
@@ -347,6 +353,8 @@ async function tellStory(context: StoryContext): Promise<void> {
     () => openCampaign(cast.hopeful, campaignBody('A kettle that flies', 50_000, [{ title: 'Kettle', price: 800 }])),
     (campaign) => `${campaign.id} is ${campaign.state}`,
   );
+  names.set(lamp.id, 'the lamp');
+  names.set(kettle.id, 'the kettle');
   const pledge = (backer: Account, campaign: { id: string; tiers: { id: string }[] }, tierIndex: number, yuan: number) =>
     client.post(`${backer.displayName} pledges`, `/v1/campaigns/${campaign.id}/pledges`, { token: backer.token, key: client.newKey('pledge'), body: { tierId: campaign.tiers[tierIndex]!.id, amount: cny(yuan) } });
   await story.step(
@@ -524,6 +532,8 @@ async function tellStory(context: StoryContext): Promise<void> {
 
   // ── Settlement at the deadlines ──
   story.section('Deadlines pass: the campaigns settle and the round closes');
+  const untilMs = (endsAt: string) => Math.max(0, Math.ceil((Date.parse(endsAt) - Date.now()) / 1000));
+  story.line(`       (the campaigns end in ${untilMs(lamp.endsAt)} s, the round in ${untilMs(round.endsAt)} s; the services' schedulers settle them)`);
   const settledCampaign = async (campaign: { id: string; endsAt: string }, token: string) => {
     const waited = await waitFor(
       () => client.get('read the campaign', `/v1/campaigns/${campaign.id}`, token),
@@ -571,7 +581,6 @@ async function tellStory(context: StoryContext): Promise<void> {
       async () => (await waitFor(() => client.request('GET', `/v1/rounds/${round.id}/cap-table`, { token: equityCast.issuer.token }), (answer) => answer.status === 200, 10_000)).value.body,
       (capTable) => `${capTable.holders?.length ?? 0} holders, ${capTable.sharesIssued} shares`,
     );
-    const names = new Map(accounts.map((account) => [account.participantId, account.displayName.split(' (')[0]!]));
     for (const holder of table.holders ?? []) story.line(`       ${String(names.get(holder.participantId) ?? holder.participantId).padEnd(14)} ${holder.role.padEnd(8)} ${String(holder.shares).padStart(6)} shares  ${formatMoney(holder.amount)}`);
   }
 
@@ -582,7 +591,8 @@ async function tellStory(context: StoryContext): Promise<void> {
     async () => {
       const waited = await waitFor(
         () => Promise.all(scored.map((entry) => creditOf(client, entry, regulator!.token))),
-        (views) => views.every((view, index) => view.score !== scoresBefore[index]!.score || !view.isNew),
+        // A lead refused has nothing to be scored on: its score is not waited for.
+        (views) => views.every((view, index) => view.score !== scoresBefore[index]!.score || !view.isNew || (scored[index]!.account === equityCast.lead && led === undefined)),
         creditTimeoutMs,
         1_000,
       );
@@ -593,8 +603,13 @@ async function tellStory(context: StoryContext): Promise<void> {
   for (const [index, entry] of scored.entries()) {
     const before = scoresBefore[index]!;
     const after = scoresAfter[index]!;
-    const reasons = after.reasons.length === 0 ? 'nothing against' : after.reasons.map((reason) => `${reason.code} −${reason.impact} (${reason.description})`).join('; ');
-    story.line(`       ${entry.account.displayName.split(' (')[0]!.padEnd(24)} as ${entry.role.padEnd(10)} ${String(before.score).padStart(3)} → ${String(after.score).padStart(3)} ${after.band.padEnd(9)} reasons: ${reasons}`);
+    const history = await client.get('read the score history', `/v1/participants/${entry.account.participantId}/credit/history?role=${entry.role}&limit=20`, regulator!.token);
+    const moves = (history.items as { score: number; previousScore: number; causeEventType: string }[])
+      .reverse()
+      .filter((change) => change.score !== change.previousScore)
+      .map((change) => `${change.causeEventType} ${change.score > change.previousScore ? '+' : '−'}${Math.abs(change.score - change.previousScore)}`);
+    const reasons = after.reasons.length === 0 ? 'none' : after.reasons.map((reason) => `${reason.code} −${reason.impact} (${reason.description})`).join('; ');
+    story.line(`       ${entry.account.displayName.split(' (')[0]!.padEnd(24)} as ${entry.role.padEnd(10)} ${String(before.score).padStart(3)} → ${String(after.score).padStart(3)} ${after.band.padEnd(5)}  moved by: ${moves.join(', ') || 'nothing yet'}; reasons against: ${reasons}`);
   }
 
   // ── The regulator ──
@@ -615,7 +630,7 @@ async function tellStory(context: StoryContext): Promise<void> {
     },
     (found) => `${found.length} alert(s)`,
   );
-  for (const alert of alerts) story.line(`       ${alert.severity.padEnd(6)} ${alert.rule}: ${alert.summary}`);
+  for (const alert of alerts) story.line(`       ${alert.severity.padEnd(6)} ${alert.rule}: ${named(alert.summary)}`);
   const summary = await story.step('the summary (GET /v1/risk/summary)', () => client.get('read the summary', '/v1/risk/summary', regulator!.token), (found) => `${found.alertsTotal} alert(s) on the platform`);
   for (const count of summary.alerts ?? []) story.line(`       ${String(count.count).padStart(4)} × ${count.rule} (${count.severity})`);
   for (const held of summary.heldInEscrow ?? []) story.line(`       held in ${held.kind} escrow: ${formatMoney(held.held)}`);
@@ -636,7 +651,7 @@ async function tellStory(context: StoryContext): Promise<void> {
     await story.step(
       `the assigned inspector records the outcome of item ${item.index} (${item.subject.kind} ${item.subject.id})`,
       () => client.post('record the outcome', `/v1/inspections/${draw.id}/items/${item.index}/outcome`, { token: item.token, body: { outcome: 'compliant', summary: `Checked during the guided demo (run ${runId}): disclosures and escrow in order.` } }),
-      (recorded) => `${recorded.outcome} by ${recorded.inspectorId}`,
+      (recorded) => `${recorded.outcome}, by ${named(recorded.inspectorId)}`,
     );
     await story.step(
       'the outcome is public (GET /v1/inspections, no sign-in)',
