@@ -167,13 +167,19 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const startedAtMs = Date.now();
   const client = new DemoClient(options.gatewayUrl, runId);
   const story = new Story(write);
-  const database = gatewayDatabase(options.platform, environment);
+  // The local platform's database and secrets belong to its gateway only, not to another one --gateway names.
+  const platform = options.platform?.gatewayUrl === options.gatewayUrl ? options.platform : undefined;
+  const database = gatewayDatabase(platform, environment);
   if (database === undefined) {
-    write(`demo: ${noLocalPlatformMessage(environment)}; or pass --gateway <url> with MONGO_URL (and GATEWAY_DATABASE) set to that gateway's MongoDB`);
+    write(
+      options.platform === undefined
+        ? `demo: ${noLocalPlatformMessage(environment)}; or pass --gateway <url> with MONGO_URL (and GATEWAY_DATABASE) set to that gateway's MongoDB`
+        : `demo: ${options.gatewayUrl} is not the platform this clone runs (${options.platform.gatewayUrl}); set MONGO_URL (and GATEWAY_DATABASE) to that gateway's MongoDB, where the regulator and the arbiter are created`,
+    );
     return 1;
   }
   // SIZHONG_DATA_DIR set here wins, as for escrow and `npm run psp`.
-  const dataDirectory = environment['SIZHONG_DATA_DIR'] === undefined && options.platform !== undefined ? options.platform.dataDirectory : defaultDataDirectory();
+  const dataDirectory = environment['SIZHONG_DATA_DIR'] === undefined && platform !== undefined ? platform.dataDirectory : defaultDataDirectory();
   const webhookSecret = resolveWebhookSecret(environment['PSP_WEBHOOK_SECRET'], dataDirectory);
 
   write(`Sizhong guided demo — run ${runId} against ${options.gatewayUrl}`);
