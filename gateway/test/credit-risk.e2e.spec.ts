@@ -229,7 +229,7 @@ describe('credit profiles', () => {
     const other = await backer();
     const own = await test.http.get(`/v1/participants/${one.participantId}/credit`, { token: one.token });
     expect(own.status).toBe(200);
-    expect(own.body).toMatchObject({ participantId: one.participantId, role: '', band: 'fair', modelVersion: 'credit-model-1', reasons: [] });
+    expect(own.body).toMatchObject({ participantId: one.participantId, role: '', band: 'fair', modelVersion: 'credit-model-2', reasons: [] });
     expect((await test.http.get(`/v1/participants/${one.participantId}/credit?role=backer`, { token: one.token })).body).toMatchObject({ score: 600, isNew: true });
     expect((await test.http.get(`/v1/participants/${one.participantId}/credit`, { token: other.token })).status).toBe(403);
     expect((await test.http.get(`/v1/participants/${one.participantId}/credit/history`, { token: other.token })).status).toBe(403);

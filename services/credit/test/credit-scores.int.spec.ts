@@ -23,7 +23,7 @@ describe('credit scores over gRPC', () => {
 
   it('gives a participant without history the starting score 600 (fair), marked new, with no reasons', async () => {
     const profile = await harness.scores.call.getScore({ participantId: 'nobody_yet', role: '' });
-    expect(profile).toMatchObject({ participantId: 'nobody_yet', role: '', score: 600, band: 'fair', modelVersion: 'credit-model-1', reasons: [], isNew: true });
+    expect(profile).toMatchObject({ participantId: 'nobody_yet', role: '', score: 600, band: 'fair', modelVersion: 'credit-model-2', reasons: [], isNew: true });
     await expect(harness.scores.call.getScore({ participantId: 'nobody_yet', role: 'investor' })).resolves.toMatchObject({ score: 600, isNew: true });
   });
 
@@ -75,6 +75,38 @@ describe('credit scores over gRPC', () => {
       await eventually(() => harness.scores.call.getScore({ participantId: 'inv_lead', role: 'investor' }), (p) => p.score === 610, 'the lead at 610');
       await eventually(() => harness.scores.call.getScore({ participantId: 'iss_1', role: 'issuer' }), (p) => p.score === 620, 'the issuer at 620');
       await expect(harness.scores.call.getScore({ participantId: 'inv_lead', role: 'investor' })).resolves.toMatchObject({ reasons: [{ code: 'LIMIT_BREACHES', impact: 15 }] });
+    } finally {
+      await equity.close();
+    }
+  });
+
+  it('raises an accredited investor to 660 from InvestorProfileUpdated and keeps the flag of the highest aggregate version, whatever the arrival order', async () => {
+    const equity = new FixtureProducer('equity', harness.topicPrefix);
+    try {
+      const profile = (investorId: string, version: number, accredited: boolean): FixtureEvent => ({ id: `pu_${investorId}_${version}`, type: 'InvestorProfileUpdated', aggregateType: 'investor', aggregateId: investorId, aggregateVersion: version, occurredAt: at(version), payloadType: 'InvestorProfileUpdated', payload: { investorId, accredited } });
+      const score = (investorId: string) => harness.scores.call.getScore({ participantId: investorId, role: 'investor' });
+      // In order: accredited (v1) → 660, qualifies for lead at 650; withdrawn (v2) → back to 600.
+      await equity.publish(profile('inv_acc', 1, true));
+      const accredited = await eventually(() => score('inv_acc'), (p) => p.score === 660, 'the accredited investor at 660');
+      expect(accredited).toMatchObject({ band: 'fair', isNew: false, reasons: [], modelVersion: 'credit-model-2' });
+      await equity.publish(profile('inv_acc', 2, false));
+      await eventually(() => score('inv_acc'), (p) => p.score === 600, 'the withdrawn accreditation back to 600');
+
+      // Out of order: v2 (not accredited) arrives before v1 (accredited). A limit breach at v3 (same key, so
+      // applied after both) marks that both were applied: 600 − 15 = 585; had the last arrival won, 645.
+      await equity.publish(profile('inv_late', 2, false), profile('inv_late', 1, true), {
+        id: 'pu_inv_late_breach',
+        type: 'InvestorLimitBreachAttempted',
+        aggregateType: 'investor',
+        aggregateId: 'inv_late',
+        aggregateVersion: 3,
+        occurredAt: at(3),
+        payloadType: 'InvestorLimitBreachAttempted',
+        payload: { roundId: 'rnd_x', investorId: 'inv_late' },
+      });
+      await eventually(() => score('inv_late'), (p) => p.score === 585, 'the older accreditation not to override the newer withdrawal');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await expect(score('inv_late')).resolves.toMatchObject({ score: 585, reasons: [{ code: 'LIMIT_BREACHES', impact: 15 }] });
     } finally {
       await equity.close();
     }

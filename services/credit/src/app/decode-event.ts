@@ -23,6 +23,7 @@ export function creditEventOf(envelope: EventEnvelope): CreditEvent {
     type: envelope.type,
     aggregateId: envelope.aggregateId,
     aggregateType: envelope.aggregateType,
+    aggregateVersion: Number(envelope.aggregateVersion),
     occurredAt: envelope.occurredAt ?? new Date(0),
     payload: codec ? decodePayload(envelope, codec) : {},
   };

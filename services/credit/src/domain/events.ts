@@ -11,15 +11,29 @@ export interface CreditEvent {
   readonly type: string;
   readonly aggregateId: string;
   readonly aggregateType: string;
+  /** The envelope's aggregate_version: the version of the aggregate's write that emitted the event (0 when unknown). */
+  readonly aggregateVersion?: number;
   readonly occurredAt: Date;
   readonly payload: Readonly<Record<string, unknown>>;
 }
 
-/** One event's contribution to one participant's record: activity in a scope, and maybe a fact. */
+/** An investor's accreditation as of one version of their investor aggregate (the highest version wins). */
+export interface AccreditationState {
+  readonly accredited: boolean;
+  readonly version: number;
+  readonly at: Date;
+}
+
+/**
+ * One event's contribution to one participant's record: activity in a scope, and maybe a fact; or
+ * (accreditation set) a state that replaces an older one and is no activity, so profile edits never
+ * build volume or account age.
+ */
 export interface FactDelta {
   readonly participantId: string;
   readonly scope: FactScope;
   readonly fact?: FactName;
+  readonly accreditation?: AccreditationState;
 }
 
 export function text(payload: Readonly<Record<string, unknown>>, field: string): string {
@@ -115,6 +129,10 @@ export const factExtractors: Readonly<Record<string, Extractor>> = {
   CommitmentPlaced: ({ payload }) => activity(text(payload, 'investorId'), 'investor'),
   CommitmentCancelled: ({ payload }) => fact(text(payload, 'investorId'), 'investor', 'cancellations'),
   InvestorLimitBreachAttempted: ({ payload }) => fact(text(payload, 'investorId'), 'investor', 'limitBreachesAttempted'),
+  InvestorProfileUpdated: ({ payload, aggregateId, aggregateVersion, occurredAt }) => {
+    const investorId = text(payload, 'investorId') || aggregateId;
+    return investorId ? [{ participantId: investorId, scope: 'investor', accreditation: { accredited: flag(payload, 'accredited'), version: aggregateVersion ?? 0, at: occurredAt } }] : [];
+  },
   RoundClosed: ({ payload }) => [...fact(text(payload, 'issuerId'), 'issuer', 'roundsClosed'), ...fact(text(payload, 'leadId'), 'investor', 'leadRoundsClosed')],
   RoundFailed: ({ payload }) => [...fact(text(payload, 'issuerId'), 'issuer', 'roundsFailed'), ...fact(text(payload, 'leadId'), 'investor', 'leadRoundsFailed')],
 };

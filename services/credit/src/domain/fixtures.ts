@@ -13,3 +13,8 @@ export function event(type: string, payload: Record<string, unknown>, onDay = 0,
 export function times<T>(count: number, make: (index: number) => T): T[] {
   return Array.from({ length: count }, (_unused, index) => make(index));
 }
+
+/** Equity's InvestorProfileUpdated as version `version` of the investor aggregate (credit keeps the highest version's flag). */
+export function profileUpdated(investorId: string, accredited: boolean, version: number, onDay = 0): CreditEvent {
+  return { id: `ev_profile_${investorId}_${version}`, type: 'InvestorProfileUpdated', aggregateId: investorId, aggregateType: 'investor', aggregateVersion: version, occurredAt: day(onDay), payload: { investorId, accredited } };
+}

@@ -20,8 +20,9 @@ const eventArbitrary: fc.Arbitrary<Omit<CreditEvent, 'id'>> = fc
     stage: fc.constantFrom('open', 'awarded'),
     rejection: fc.constantFrom('INSUFFICIENT_FUNDS', 'LIMIT_EXCEEDED'),
     reference: fc.constantFrom('pledge', 'commitment', 'task', 'other'),
+    version: fc.integer({ min: 1, max: 8 }),
   })
-  .map(({ type, a, b, flag, share, day, stage, rejection, reference }) => {
+  .map(({ type, a, b, flag, share, day, stage, rejection, reference, version }) => {
     const occurredAt = new Date(Date.UTC(2026, 0, 1) + day * 86_400_000);
     const payload: Record<string, unknown> = {
       participantId: a,
@@ -40,8 +41,10 @@ const eventArbitrary: fc.Arbitrary<Omit<CreditEvent, 'id'>> = fc
       debitAccountId: `wallet:${a}:CNY`,
       dueAt: new Date(occurredAt.getTime() + (flag ? 1 : -1)),
       winners: [{ solverId: a }, { solverId: b }],
+      accredited: flag,
     };
-    return { type, aggregateId: 'agg', aggregateType: 'test', occurredAt, payload };
+    // InvestorProfileUpdated is in `eventTypes` (every extractor); its versions collide on purpose, so ties must be decided by value.
+    return { type, aggregateId: type === 'InvestorProfileUpdated' ? a : 'agg', aggregateType: 'test', aggregateVersion: version, occurredAt, payload };
   });
 
 const historyArbitrary = fc.array(eventArbitrary, { maxLength: 120 }).map((events) => events.map((event, index) => ({ ...event, id: `e${index}` })));

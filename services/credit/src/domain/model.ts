@@ -5,7 +5,8 @@
  * a bounded amount. Scores depend only on the counters (sums, minima and maxima), so they do not
  * depend on the order in which events are applied.
  */
-export const modelVersion = 'credit-model-1';
+/** The model's identity, returned with every score: bumped whenever a factor changes (credit-model-2 added ACCREDITED_INVESTOR). */
+export const modelVersion = 'credit-model-2';
 export const scoreMin = 350;
 export const scoreMax = 950;
 /** The score of a participant (or role) with no history yet. */
@@ -54,6 +55,8 @@ export interface ScopeFacts {
   readonly activity: number;
   readonly firstSeenAt: Date;
   readonly lastSeenAt: Date;
+  /** The investor's latest accreditation (investor scope and overall only; absent: not accredited). */
+  readonly accredited?: boolean;
 }
 
 export type Band = 'excellent' | 'good' | 'fair' | 'poor' | 'very_poor';
@@ -91,6 +94,7 @@ export const factors: readonly Factor[] = [
   { code: 'DELIVERY_RECORD', direction: 1, pointsEach: 6, pointsMax: 150, units: count('deliveriesAccepted'), zh: '按要求交付的工作', en: 'Work delivered and accepted' },
   { code: 'CAMPAIGNS_DELIVERED', direction: 1, pointsEach: 30, pointsMax: 150, units: count('campaignsDelivered'), zh: '众筹项目已完成交付', en: 'Crowdfunding campaigns delivered' },
   { code: 'CAMPAIGNS_FUNDED', direction: 1, pointsEach: 10, pointsMax: 50, units: count('campaignsSucceeded'), zh: '众筹项目达成目标', en: 'Crowdfunding campaigns that met their goal' },
+  { code: 'ACCREDITED_INVESTOR', direction: 1, pointsEach: 60, pointsMax: 60, units: (facts) => (facts.accredited === true ? 1 : 0), zh: '合格投资者认证', en: 'Accredited investor' },
   { code: 'LEAD_TRACK_RECORD', direction: 1, pointsEach: 25, pointsMax: 125, units: count('leadRoundsClosed'), zh: '作为领投人成功完成的融资', en: 'Rounds closed as lead investor' },
   { code: 'ROUNDS_CLOSED', direction: 1, pointsEach: 20, pointsMax: 100, units: count('roundsClosed'), zh: '成功完成的融资轮', en: 'Equity rounds closed' },
   { code: 'TASKS_COMPLETED', direction: 1, pointsEach: 10, pointsMax: 100, units: count('tasksCompleted'), zh: '已完成并付款的任务', en: 'Tasks completed and paid' },
@@ -161,5 +165,6 @@ export function combineFacts(a: ScopeFacts | undefined, b: ScopeFacts | undefine
     activity: a.activity + b.activity,
     firstSeenAt: a.firstSeenAt.getTime() <= b.firstSeenAt.getTime() ? a.firstSeenAt : b.firstSeenAt,
     lastSeenAt: a.lastSeenAt.getTime() >= b.lastSeenAt.getTime() ? a.lastSeenAt : b.lastSeenAt,
+    ...(a.accredited === true || b.accredited === true ? { accredited: true } : {}),
   };
 }

@@ -1,7 +1,7 @@
 // Pins the credit model: the worked examples of docs/credit-model.md give exactly the documented
 // score, band and reasons (given a history, when it is replayed, then the profile is as written).
 import { creditScore, replayCredit } from './participant-credit';
-import { event, times } from './fixtures';
+import { event, profileUpdated, times } from './fixtures';
 import { bandOf, reasonsMax, startingScore } from './model';
 
 const profileOf = (events: Parameters<typeof replayCredit>[0], participantId: string, role: Parameters<typeof creditScore>[1]) => {
@@ -73,6 +73,21 @@ describe('credit model: the documented examples', () => {
     // 600 + 60 + 10 + 2 volume (16 events) − 20 = 652
     expect(profileOf(history, 'p', '')).toEqual({ score: 652, band: 'fair', reasons: ['PAYMENT_FAILURES -20'], isNew: false });
     expect(profileOf(history, 'p', 'investor')).toMatchObject({ score: 600, isNew: true });
+  });
+
+  it('example 7: an accredited new investor qualifies as a lead (660); the latest version of the profile decides; one breach or one failed lead round drops below 650', () => {
+    expect(profileOf([profileUpdated('acc', true, 1)], 'acc', 'investor')).toEqual({ score: 660, band: 'fair', reasons: [], isNew: false });
+    expect(profileOf([profileUpdated('acc', true, 1)], 'acc', '')).toMatchObject({ score: 660 });
+    // Version 3 (accreditation withdrawn) wins over version 2, whichever arrives last; profile edits are no activity.
+    const withdrawn = [profileUpdated('acc', true, 1, 0), profileUpdated('acc', false, 3, 40), profileUpdated('acc', true, 2, 20)];
+    expect(profileOf(withdrawn, 'acc', 'investor')).toEqual({ score: 600, band: 'fair', reasons: [], isNew: false });
+    expect(profileOf([...withdrawn].reverse(), 'acc', 'investor').score).toBe(600);
+    // 600 + 60 − 15 = 645
+    const breached = [profileUpdated('acc', true, 1), event('InvestorLimitBreachAttempted', { roundId: 'rb', investorId: 'acc' })];
+    expect(profileOf(breached, 'acc', 'investor')).toEqual({ score: 645, band: 'fair', reasons: ['LIMIT_BREACHES -15'], isNew: false });
+    // 600 + 60 − 30 = 630
+    const failedLead = [profileUpdated('acc', true, 1), event('RoundFailed', { roundId: 'rf', issuerId: 'iss', leadId: 'acc', reason: 'target_not_met' })];
+    expect(profileOf(failedLead, 'acc', 'investor')).toEqual({ score: 630, band: 'fair', reasons: ['LEAD_ROUNDS_FAILED -30'], isNew: false });
   });
 
   it('returns at most four reasons, largest first', () => {

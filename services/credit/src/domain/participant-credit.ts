@@ -4,7 +4,7 @@
  * an event is pure: the new record and the score changes it caused, per role and overall.
  */
 import { canonicalCounts, combineFacts, creditRoles, type CreditRole, type FactName, type FactScope, type ScopeFacts, scoreOf, type Score } from './model';
-import { type CreditEvent, type FactDelta, factsOfEvent } from './events';
+import { type AccreditationState, type CreditEvent, type FactDelta, factsOfEvent } from './events';
 
 /** Event ids remembered per participant. */
 export const appliedEventIdsKept = 64;
@@ -13,6 +13,8 @@ export interface ParticipantCredit {
   readonly participantId: string;
   readonly scopes: Readonly<Partial<Record<FactScope, ScopeFacts>>>;
   readonly appliedEventIds: readonly string[];
+  /** The investor's accreditation of the highest investor-aggregate version seen (InvestorProfileUpdated). */
+  readonly accreditation?: AccreditationState;
   /** The changes of the last event applied, so a crash before its history was written can finish it. */
   readonly lastChanges: readonly ScoreChange[];
 }
@@ -33,12 +35,38 @@ export function emptyCredit(participantId: string): ParticipantCredit {
   return { participantId, scopes: {}, appliedEventIds: [], lastChanges: [] };
 }
 
+/**
+ * The later of two accreditation states: the higher aggregate version; at an equal version (which
+ * one aggregate never produces twice) not accredited, then the later time, so the choice is a
+ * maximum and does not depend on the order the events arrived in.
+ */
+export function laterAccreditation(a: AccreditationState | undefined, b: AccreditationState | undefined): AccreditationState | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  if (a.version !== b.version) return a.version > b.version ? a : b;
+  if (a.accredited !== b.accredited) return a.accredited ? b : a;
+  return a.at.getTime() >= b.at.getTime() ? a : b;
+}
+
+/** A scope's facts with the accreditation (a profile alone is a history of no activity and no age). */
+function withAccreditation(facts: ScopeFacts | undefined, accreditation: AccreditationState | undefined): ScopeFacts | undefined {
+  if (!accreditation) return facts;
+  const base: ScopeFacts = facts ?? { counts: {}, activity: 0, firstSeenAt: accreditation.at, lastSeenAt: accreditation.at };
+  const { accredited: _previous, ...rest } = base;
+  return accreditation.accredited ? { ...rest, accredited: true } : rest;
+}
+
+/** The facts of one scope as the model sees them (the investor scope carries the accreditation). */
+function scopeFacts(credit: ParticipantCredit, scope: FactScope): ScopeFacts | undefined {
+  return scope === 'investor' ? withAccreditation(credit.scopes.investor, credit.accreditation) : credit.scopes[scope];
+}
+
 /** The facts behind a role's score, or the overall score (role ''): every scope added up. */
 export function factsFor(credit: ParticipantCredit | undefined, role: CreditRole | ''): ScopeFacts | undefined {
   if (!credit) return undefined;
-  if (role !== '') return credit.scopes[role];
+  if (role !== '') return scopeFacts(credit, role);
   let total: ScopeFacts | undefined;
-  for (const scope of [...creditRoles, 'other'] as const) total = combineFacts(total, credit.scopes[scope]);
+  for (const scope of [...creditRoles, 'other'] as const) total = combineFacts(total, scopeFacts(credit, scope));
   return total;
 }
 
@@ -71,7 +99,9 @@ export function applyToCredit(current: ParticipantCredit, event: CreditEvent, de
   if (current.appliedEventIds.includes(event.id)) return { kind: 'duplicate' };
   const scopes: Partial<Record<FactScope, ScopeFacts>> = { ...current.scopes };
   const namesByScope = new Map<FactScope, FactName[]>();
-  for (const delta of deltas) namesByScope.set(delta.scope, [...(namesByScope.get(delta.scope) ?? []), ...(delta.fact ? [delta.fact] : [])]);
+  let accreditation = current.accreditation;
+  for (const delta of deltas.filter((each) => each.accreditation)) accreditation = laterAccreditation(accreditation, delta.accreditation);
+  for (const delta of deltas.filter((each) => !each.accreditation)) namesByScope.set(delta.scope, [...(namesByScope.get(delta.scope) ?? []), ...(delta.fact ? [delta.fact] : [])]);
   for (const [scope, names] of namesByScope) scopes[scope] = addFacts(scopes[scope], names, event.occurredAt);
   // Scopes in a fixed order, so equal records are equal bytes whatever order their events came in.
   const orderedScopes: Partial<Record<FactScope, ScopeFacts>> = {};
@@ -80,6 +110,7 @@ export function applyToCredit(current: ParticipantCredit, event: CreditEvent, de
     participantId: current.participantId,
     scopes: orderedScopes,
     appliedEventIds: [...current.appliedEventIds, event.id].slice(-appliedEventIdsKept),
+    ...(accreditation ? { accreditation } : {}),
     lastChanges: [],
   };
   const changes: ScoreChange[] = [];

@@ -1,9 +1,9 @@
 /** What the equity use cases share: their stores, collaborators, policy, and the writes every flow uses. */
 import { type AggregateStore, type Clock, DomainError, deterministicId, type Scheduler } from '@sizhong/kit';
-import type { Commitment, CommitmentEvent, EquityPolicy, Investor, LimitBreach, Round, RoundEvent } from '../domain';
+import { type Commitment, type CommitmentEvent, type EquityPolicy, type Investor, type LimitBreach, newInvestor, type Round, type RoundEvent } from '../domain';
 import type { ProfileCipher } from '../storage/profile-cipher';
 import type { RoundPositions } from '../storage/stores';
-import { commitmentEventsToOutbox, limitBreachToOutbox, roundEventsToOutbox } from './events';
+import { commitmentEventsToOutbox, limitBreachToOutbox, profileUpdatedToOutbox, roundEventsToOutbox } from './events';
 import type { CreditPort, LedgerPort } from './ports';
 
 /** Holds outlive the deadline by this much, so a close that runs late still finds them pending. */
@@ -80,6 +80,19 @@ export class EquityWrites {
         const events = breach ? [limitBreachToOutbox(breach, { aggregateId: investorId, version: current.version + 1, topicPrefix: this.options.topicPrefix })] : [];
         return { state, events, result: undefined };
       },
+      'investor',
+    );
+    return aggregate.state;
+  }
+
+  /** Sets an investor's profile with one guarded write that also announces the accreditation (InvestorProfileUpdated). */
+  async setInvestorProfile(investorId: string, decide: (investor: Investor) => Investor, accredited: boolean, at: Date): Promise<Investor> {
+    const target = (version: number) => ({ aggregateId: investorId, version, topicPrefix: this.options.topicPrefix });
+    const created = await this.options.investors.create(investorId, decide(newInvestor(investorId)), [profileUpdatedToOutbox(investorId, accredited, at, target(1))]);
+    if (created.kind === 'created') return created.aggregate.state;
+    const { aggregate } = await this.options.investors.update(
+      investorId,
+      (current) => ({ state: decide(current.state), events: [profileUpdatedToOutbox(investorId, accredited, at, target(current.version + 1))], result: undefined }),
       'investor',
     );
     return aggregate.state;

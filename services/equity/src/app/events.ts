@@ -94,6 +94,28 @@ export function commitmentEventsToOutbox(events: readonly CommitmentEvent[], tar
   });
 }
 
+/**
+ * Every profile write announces the investor's accreditation (aggregate = the investor, so the event
+ * id is fixed by the version the write produces and credit keeps the flag of the highest version).
+ * Income, net worth and the limit stay sealed here.
+ */
+export function profileUpdatedToOutbox(investorId: string, accredited: boolean, occurredAt: Date, target: Target): PendingEvent {
+  return outboxEvent(
+    equityServiceName,
+    {
+      type: 'InvestorProfileUpdated',
+      aggregateType: 'investor',
+      aggregateId: target.aggregateId,
+      aggregateVersion: target.version,
+      occurredAt,
+      payloadType: 'sizhong.events.v1.InvestorProfileUpdated',
+      codec: eventsV1.InvestorProfileUpdated,
+      payload: { investorId, accredited },
+    },
+    target.topicPrefix,
+  );
+}
+
 export function limitBreachToOutbox(breach: LimitBreach, target: Target): PendingEvent {
   return outboxEvent(
     equityServiceName,

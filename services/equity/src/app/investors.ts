@@ -3,7 +3,7 @@
  * own reads, a regulator's read (the gateway audits those) and the limit formula. Never logged.
  */
 import { type CallerIdentity, DomainError, hasRole, type Money, money } from '@sizhong/kit';
-import { type Investor, investmentLimit, newInvestor, setProfile, usedAt } from '../domain';
+import { type Investor, investmentLimit, setProfile, usedAt } from '../domain';
 import { platformCurrencies } from '../domain/policy';
 import type { EquityWrites } from './context';
 
@@ -41,8 +41,7 @@ export class Investors {
     const now = this.writes.now();
     const investorId = caller.participantId;
     const profile = { currency: annualIncome.currency, accredited: input.accredited, sealed: this.options.cipher.seal(investorId, { annualIncome, netWorth }), updatedAt: now };
-    const created = await this.options.investors.create(investorId, setProfile(newInvestor(investorId), profile), []);
-    const investor = created.kind === 'created' ? created.aggregate.state : await this.writes.decideInvestor(investorId, (current) => setProfile(current, profile));
+    const investor = await this.writes.setInvestorProfile(investorId, (current) => setProfile(current, profile), input.accredited, now);
     return this.view(investor);
   }
 

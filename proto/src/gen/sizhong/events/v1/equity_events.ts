@@ -14,7 +14,8 @@ export const protobufPackage = "sizhong.events.v1";
 export const protobufFileName = "sizhong/events/v1/equity_events.proto";
 
 /**
- * Payloads of the equity service's events (topic sizhong.equity.events.v1, key = round id).
+ * Payloads of the equity service's events (topic sizhong.equity.events.v1, key = the aggregate id:
+ * round, commitment or investor).
  * Never carries income or net worth. Credit scores leads from them; risk rules watch ties between
  * leads and issuers and repeated limit breaches.
  */
@@ -53,6 +54,16 @@ export interface CommitmentCancelled {
   commitmentId: string;
   amount?: Money | undefined;
   wasLead: boolean;
+}
+
+/**
+ * An investor's profile was set or changed (aggregate = the investor, key = investor id). Only the
+ * accreditation flag leaves equity: never income, net worth or the limit. Credit keeps the flag of
+ * the highest aggregate version it has seen (ACCREDITED_INVESTOR).
+ */
+export interface InvestorProfileUpdated {
+  investorId: string;
+  accredited: boolean;
 }
 
 /** An investor tried to commit past their 12-month limit (refused; recorded for risk). */
@@ -570,6 +581,73 @@ export const CommitmentCancelled: MessageFns<CommitmentCancelled> = {
       ? Money.fromPartial(object.amount)
       : undefined;
     message.wasLead = object.wasLead ?? false;
+    return message;
+  },
+};
+
+function createBaseInvestorProfileUpdated(): InvestorProfileUpdated {
+  return { investorId: "", accredited: false };
+}
+
+export const InvestorProfileUpdated: MessageFns<InvestorProfileUpdated> = {
+  encode(message: InvestorProfileUpdated, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.investorId !== "") {
+      writer.uint32(10).string(message.investorId);
+    }
+    if (message.accredited !== false) {
+      writer.uint32(16).bool(message.accredited);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InvestorProfileUpdated {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInvestorProfileUpdated();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.investorId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.accredited = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<InvestorProfileUpdated>): InvestorProfileUpdated {
+    return InvestorProfileUpdated.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InvestorProfileUpdated>): InvestorProfileUpdated {
+    const message = createBaseInvestorProfileUpdated();
+    message.investorId = object.investorId ?? "";
+    message.accredited = object.accredited ?? false;
     return message;
   },
 };
