@@ -1,4 +1,4 @@
-// Proves the equity service over real gRPC beside real escrow and credit services (MongoDB-wire server, Kafka): sealed profiles, every refusal, an oversubscribed round closed pro rata with exact wallets, fee and proceeds, a failed round returning everything, limits across rounds, credit scoring equity's own events, and a close that resumes (run twice, a saga a crash interrupted rolled back).
+// Proves the equity service over real gRPC beside real escrow and credit services (MongoDB-wire server, Kafka): sealed profiles, every refusal, an oversubscribed round closed pro rata with exact wallets, fee and proceeds, a failed round returning everything, limits across rounds, credit scoring equity's own events (a first lead qualified by an accredited profile alone, a breacher accredited later refused), and a close that resumes (run twice, a saga a crash interrupted rolled back).
 import { connectMongo } from '@sizhong/kit';
 import { testInfrastructure } from '@sizhong/testkit';
 import { holdTransferId } from '../src/app/context';
@@ -17,17 +17,22 @@ const lead = as('pt_lead_int', 'investor');
 const newLead = as('pt_newlead_int', 'investor');
 const followers = ['pt_fa_int', 'pt_fb_int', 'pt_fc_int'].map((id) => as(id, 'investor'));
 const small = as('pt_small_int', 'investor');
+const breacher = as('pt_breacher_int', 'investor');
 const regulator = as('pt_regulator_int', 'regulator');
 const deposits = 1_000_000n;
 
 beforeAll(async () => {
   harness = await startEquityHarness('equity-rounds', { EQUITY_LIMIT_FLOOR_MINOR: '20000' });
-  for (const participant of [lead, newLead, ...followers, small]) await harness.escrow.deposit(participant.identity.participantId, deposits);
+  for (const participant of [lead, newLead, ...followers, small, breacher]) await harness.escrow.deposit(participant.identity.participantId, deposits);
   await harness.client.call.putInvestorProfile({ annualIncome: cny(100_000_000), netWorth: cny(500_000_000), accredited: true }, lead);
   await harness.client.call.putInvestorProfile({ annualIncome: cny(100_000_000), netWorth: cny(500_000_000), accredited: true }, newLead);
   for (const follower of followers) await harness.client.call.putInvestorProfile({ annualIncome: cny(10_000_000), netWorth: cny(5_000_000), accredited: false }, follower);
   // 5% of 1 000 000 = 50 000 (above the floor of 20 000 set for this file).
   await harness.client.call.putInvestorProfile({ annualIncome: cny(1_000_000), netWorth: cny(0), accredited: false }, small);
+  await harness.client.call.putInvestorProfile({ annualIncome: cny(1_000_000), netWorth: cny(0), accredited: false }, breacher);
+  // A fresh platform: no one has led a round. The accredited profiles reach credit as
+  // InvestorProfileUpdated events: 600 + 60 (ACCREDITED_INVESTOR) = 660 ≥ 650, enough to lead.
+  for (const investor of [lead, newLead]) await harness.investorScore(investor.identity.participantId, (score) => score === 660, 'the accredited investor at 660');
 });
 
 afterAll(async () => {
@@ -97,12 +102,9 @@ describe('an oversubscribed round', () => {
     expect(opened).toMatchObject({ state: 'open_for_lead', commitmentsCap: cny(225_000), investorsMax: 200 });
 
     await expect(commit(followers[0]!, opened.id, 10_000)).rejects.toMatchObject({ code: 'LEAD_REQUIRED' });
-    // A new participant has credit's starting score (600) < 650.
-    await expect(commitLead(lead, opened.id, 50_000)).rejects.toMatchObject({ code: 'LEAD_NOT_QUALIFIED', details: { reason: 'score_too_low' } });
     await expect(commitLead(followers[0]!, opened.id, 50_000)).rejects.toMatchObject({ code: 'LEAD_NOT_QUALIFIED', details: { reason: 'not_accredited' } });
     await expect(commitLead(as('pt_issuer_int', 'investor', 'issuer'), opened.id, 50_000)).rejects.toMatchObject({ code: 'LEAD_NOT_QUALIFIED', details: { reason: 'issuer' } });
-    // Four rounds closed as lead earlier (+25 each): 700, enough to lead this one and, later, to survive a failed round (−30).
-    await expect(harness.seedLeadTrackRecord('pt_lead_int', 4)).resolves.toBe(700);
+    // The lead has led nothing yet: accreditation alone (660) qualifies them.
     await expect(commitLead(lead, opened.id, 4_000)).rejects.toMatchObject({ code: 'LEAD_SHARE_TOO_SMALL' });
 
     const leadKey = key('lead');
@@ -150,11 +152,27 @@ describe('an oversubscribed round', () => {
     expect(await available('pt_fb_int')).toBe(deposits - 31_000n);
     expect((await harness.escrow.wallet.call.getWallet({ currency: 'CNY' }, { identity: { participantId: 'pt_issuer_int', roles: ['issuer'] } })).available?.amountMinor).toBe(142_500n);
 
-    // Credit scored equity's own events: the lead's third closed round, the small investor's breach attempt.
-    await eventually(() => harness.credit.scores.call.getScore({ participantId: 'pt_lead_int', role: 'investor' }), (profile) => profile.score === 725, "the lead's score to reach 725");
+    // Credit scored equity's own events: the lead's first closed round (660 + 25), the small investor's breach attempt.
+    await eventually(() => harness.credit.scores.call.getScore({ participantId: 'pt_lead_int', role: 'investor' }), (profile) => profile.score === 685, "the lead's score to reach 685");
     await eventually(() => harness.credit.scores.call.getScore({ participantId: 'pt_small_int', role: 'investor' }), (profile) => profile.score === 585, 'the breach attempt to cost 15 points');
     const invariants = await harness.escrow.ledger.call.getInvariants({});
     expect(invariants.conserved).toBe(true);
+  });
+});
+
+describe('lead qualification on credit', () => {
+  it('an accredited investor with a bad record (a limit breach: 660 − 15 = 645) is not qualified; a non-accredited one never is', async () => {
+    const withLead = await round();
+    await commitLead(lead, withLead.id, 10_000);
+    // Before accreditation: the 12-month limit (50 000) refuses 60 000, and credit records the attempt (600 − 15).
+    await expect(commit(breacher, withLead.id, 60_000)).rejects.toMatchObject({ code: 'INVESTOR_LIMIT_EXCEEDED' });
+    await harness.investorScore('pt_breacher_int', (score) => score === 585, 'the breach attempt to cost 15 points');
+    const fresh = await round();
+    await expect(commitLead(breacher, fresh.id, 10_000)).rejects.toMatchObject({ code: 'LEAD_NOT_QUALIFIED', details: { reason: 'not_accredited' } });
+    await harness.client.call.putInvestorProfile({ annualIncome: cny(100_000_000), netWorth: cny(500_000_000), accredited: true }, breacher);
+    await harness.investorScore('pt_breacher_int', (score) => score === 645, 'the accredited breacher at 645');
+    await expect(commitLead(breacher, fresh.id, 10_000)).rejects.toMatchObject({ code: 'LEAD_NOT_QUALIFIED', details: { reason: 'score_too_low' } });
+    expect(await harness.client.call.getRound({ roundId: fresh.id }, issuer)).toMatchObject({ state: 'open_for_lead', leadId: '' });
   });
 });
 
@@ -196,7 +214,7 @@ describe('rounds that fail, fill up, or lose their lead', () => {
     await expect(harness.client.call.cancelCommitment({ commitmentId: leadCommitment.id }, lead)).resolves.toMatchObject({ state: 'cancelled' });
     expect(await harness.client.call.getRound({ roundId: later.id }, issuer)).toMatchObject({ state: 'open_for_lead', leadId: '', committed: cny(5_000), investorsCount: 1 });
     await expect(commit(followers[1]!, later.id, 5_000)).rejects.toMatchObject({ code: 'LEAD_REQUIRED' });
-    await harness.seedLeadTrackRecord('pt_newlead_int', 2);
+    // The new lead qualified by accreditation alone (660, waited for in beforeAll).
     await commitLead(newLead, later.id, 10_000);
     await expect(commit(followers[1]!, later.id, 5_000)).resolves.toMatchObject({ state: 'pending' });
     await expect(harness.client.call.cancelCommitment({ commitmentId: follow.id }, followers[0]!)).resolves.toMatchObject({ state: 'cancelled' });

@@ -1,13 +1,14 @@
 /**
  * Starts equity beside a real escrow and a real credit service for a test file (credit on the
  * same topic prefix as equity, so it scores equity's own events), with typed clients and helpers.
- * A lead's track record is seeded the way credit learns it: RoundClosed events naming them lead,
- * published in the real envelope to the equity topic (rounds that closed before this test).
+ * A lead qualifies the way one does on a fresh platform: an accredited profile (PUT) makes equity
+ * emit InvestorProfileUpdated, credit raises the investor score to 660 (ACCREDITED_INVESTOR), and
+ * the test waits for that score (scoreOf polls GetScore, bounded).
  */
 import { type CallerIdentity, createGrpcClient, type ParticipantRole } from '@sizhong/kit';
 import { equityV1 } from '@sizhong/proto';
 import { startTestService, type TestService } from '@sizhong/testkit';
-import { type CreditHarness, FixtureProducer, startCreditHarness } from '../../credit/test/support';
+import { type CreditHarness, startCreditHarness } from '../../credit/test/support';
 import { type EscrowHarness, startEscrowHarness } from '../../escrow/test/support';
 import { equityConfigShape } from '../src/config';
 import { equityService, type EquityUseCases } from '../src/equity-service';
@@ -17,8 +18,8 @@ export interface EquityHarness {
   readonly escrow: EscrowHarness;
   readonly credit: CreditHarness;
   readonly client: ReturnType<typeof createGrpcClient<typeof equityV1.EquityServiceService>>;
-  /** Publishes `rounds` RoundClosed events naming `investorId` lead, and waits until credit has scored them. */
-  seedLeadTrackRecord(investorId: string, rounds: number): Promise<number>;
+  /** Polls credit's investor score of `investorId` until `accept` holds (bounded); returns it. */
+  investorScore(investorId: string, accept: (score: number) => boolean, what: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -27,8 +28,6 @@ export function as(participantId: string, ...roles: ParticipantRole[]): { identi
 }
 
 export const cny = (amountMinor: bigint | number) => ({ currency: 'CNY', amountMinor: BigInt(amountMinor) });
-
-let seeded = 0;
 
 export async function startEquityHarness(label: string, environment: Record<string, string> = {}): Promise<EquityHarness> {
   // One after the other: topic creation on the shared broker is where parallel starts flaked.
@@ -46,32 +45,17 @@ export async function startEquityHarness(label: string, environment: Record<stri
     },
   });
   const client = createGrpcClient(equityV1.EquityServiceService, equity.address, { deadlineMs: 60_000 });
-  const fixtures = new FixtureProducer('equity', credit.topicPrefix);
   return {
     equity,
     escrow,
     credit,
     client,
-    async seedLeadTrackRecord(investorId, rounds) {
-      const before = (await credit.scores.call.getScore({ participantId: investorId, role: 'investor' })).score;
-      const now = new Date();
-      const events = Array.from({ length: rounds }, (_, index) => {
-        seeded += 1;
-        const roundId = `rd_earlier_${label}_${seeded}`;
-        return { id: `ev_seed_${label}_${seeded}_${index}`, type: 'RoundClosed', aggregateType: 'round', aggregateId: roundId, occurredAt: now, payloadType: 'RoundClosed' as const, payload: { roundId, issuerId: `pt_earlier_issuer_${seeded}`, leadId: investorId } };
-      });
-      await fixtures.publish(...events);
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const score = (await credit.scores.call.getScore({ participantId: investorId, role: 'investor' })).score;
-        if (score >= before + 25 * rounds) return score;
-        if (Date.now() > deadline) throw new Error(`credit did not score the seeded rounds of ${investorId} (score ${score})`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+    async investorScore(investorId, accept, what) {
+      const profile = await eventually(() => credit.scores.call.getScore({ participantId: investorId, role: 'investor' }), (found) => accept(found.score), what);
+      return profile.score;
     },
     async stop() {
       client.close();
-      await fixtures.close();
       await equity.stop();
       await Promise.all([escrow.stop(), credit.stop()]);
     },
