@@ -1,6 +1,5 @@
-// Proves the task routes end to end — real HTTP → gateway → real gRPC → task-dispatch, escrow and credit on the MongoDB-wire server, Kafka and their schedulers: bidding (award refused for funds, then funded, milestones paid less the fee, a 60/40 dispute paid exactly), contests split exactly, dispatch (200 solvers racing for 50 slots, a lease expiring and its slot claimed by another, auto-acceptance after a short window, skills and CREDIT_TOO_LOW), ownership answered with 404, filters and paging, idempotent posting; every answer checked against /openapi.json and every escrow ending at zero.
-import { connectMongo, createGrpcClient, createLogger, loadConfig, type ParticipantRole, randomId } from '@sizhong/kit';
-import { creditV1 } from '@sizhong/proto';
+// Proves the task routes end to end — real HTTP → gateway → real gRPC → task-dispatch, escrow and credit on the MongoDB-wire server, Kafka and their schedulers: bidding (award refused for funds, then funded, milestones paid less the fee, a 60/40 dispute paid exactly), contests split exactly, dispatch (200 solvers racing for 50 slots, a lease expiring and its slot claimed by another, auto-acceptance after a short window, skills and CREDIT_TOO_LOW), the solver's and the enterprise's credit histories moved by the task's events (read through the API), ownership answered with 404, filters and paging, idempotent posting; every answer checked against /openapi.json and every escrow ending at zero.
+import { connectMongo, createLogger, loadConfig, type ParticipantRole, randomId } from '@sizhong/kit';
 import { startTestService, type TestService, testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
 import { creditConfigShape } from '../../services/credit/src/config';
 import { creditService } from '../../services/credit/src/credit-service';
@@ -248,20 +247,20 @@ describe('bidding', () => {
     expect(await accountBalance(feeAccountId)).toBe(feeBefore + 380n);
     expect((await api('GET', '/v1/tasks/{id}', { id: taskId }, { token: solver.token })).body.state).toBe('completed');
 
-    // Credit consumed the task's events: the solver's and the enterprise's histories name them as causes
-    // (read over credit's gRPC API; the gateway has no credit route yet).
-    const creditClient = createGrpcClient(creditV1.CreditServiceService, credit.address);
-    try {
-      for (const [participant, role] of [[solver, 'solver'], [owner, 'enterprise']] as const) {
-        const history = await eventually(
-          () => creditClient.call.getHistory({ participantId: participant.participantId, role, page: { limit: 100, cursor: '' } }),
-          (found) => found.items.some((item) => ['TaskMilestoneAccepted', 'DisputeResolved', 'TaskCompleted'].includes(item.causeEventType)),
-          `${role} credit history from task events`,
-        );
-        expect(history.items.length).toBeGreaterThan(0);
-      }
-    } finally {
-      creditClient.close();
+    // Credit consumed the task's events: each participant reads, through the API, a score history
+    // naming them as causes, and a profile for the role.
+    for (const [participant, role] of [[solver, 'solver'], [owner, 'enterprise']] as const) {
+      const history = await eventually(
+        () => api('GET', `/v1/participants/{id}/credit/history?role=${role}&limit=100`, { id: participant.participantId }, { token: participant.token }),
+        (found) => found.status === 200 && (found.body.items as Array<{ causeEventType: string }>).some((item) => ['TaskMilestoneAccepted', 'DisputeResolved', 'TaskCompleted'].includes(item.causeEventType)),
+        `${role} credit history from task events`,
+      );
+      expect(history.body.items.length).toBeGreaterThan(0);
+      const profile = await api('GET', `/v1/participants/{id}/credit?role=${role}`, { id: participant.participantId }, { token: participant.token });
+      expect(profile.status).toBe(200);
+      expect(profile.body).toMatchObject({ band: expect.any(String), modelVersion: expect.any(String), reasons: expect.any(Array) });
+      expect(profile.body.score).toBeGreaterThanOrEqual(350);
+      expect(profile.body.score).toBeLessThanOrEqual(950);
     }
   });
 
