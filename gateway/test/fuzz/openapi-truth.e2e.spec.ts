@@ -14,8 +14,11 @@ const seed = process.env.SIZHONG_FUZZ_SEED ?? '20260601';
 const reportsKept = 5;
 /** The first run creates the Python environment (about half a minute) before anything else. */
 const setupTimeoutMs = 20 * 60_000;
-/** The run takes a bit over a minute on two cores; this bound only stops a hung one. */
-const fuzzTimeoutMs = 8 * 60_000;
+/**
+ * With four services behind the gateway (about 70 operations) the run takes a few minutes on two
+ * idle cores and more on a busy machine; this bound only stops a hung one.
+ */
+const fuzzTimeoutMs = 15 * 60_000;
 
 let tools: PythonTools;
 let target: FuzzTarget;
