@@ -3,7 +3,6 @@ import { connectMongo, createLogger, loadConfig, type ParticipantRole } from '@s
 import { startTestService, type TestService, testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
 import { creditConfigShape } from '../../services/credit/src/config';
 import { creditService, type CreditUseCases } from '../../services/credit/src/credit-service';
-import { FixtureProducer } from '../../services/credit/test/support';
 import { equityConfigShape } from '../../services/equity/src/config';
 import { equityService, type EquityUseCases } from '../../services/equity/src/equity-service';
 import { signPayload } from '../../services/escrow/src/app/payment-provider';
@@ -24,7 +23,6 @@ let escrow: RunningEscrow;
 let escrowDatabase: string;
 let credit: TestService<CreditUseCases>;
 let equity: TestService<EquityUseCases>;
-let fixtures: FixtureProducer;
 let test: TestGateway;
 let conformance: Conformance;
 let regulator: Participant;
@@ -65,7 +63,6 @@ beforeAll(async () => {
       PLATFORM_FEE_BPS: '500',
     },
   });
-  fixtures = new FixtureProducer('equity', credit.topicPrefix);
   test = await startTestGateway({
     label: 'gateway-equity',
     environment: { ESCROW_GRPC_ADDRESS: escrow.address, EQUITY_GRPC_ADDRESS: equity.address, CREDIT_GRPC_ADDRESS: credit.address },
@@ -76,7 +73,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await test?.close();
-  await fixtures?.close();
   await equity?.stop();
   await credit?.stop();
   await escrow?.stop();
@@ -175,21 +171,12 @@ async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => bool
   }
 }
 
-/** Credit learns a lead's track record from RoundClosed events naming them lead (rounds that closed before this test). */
-async function seedLeadTrackRecord(investor: Participant, rounds: number): Promise<void> {
-  const now = new Date();
-  await fixtures.publish(
-    ...Array.from({ length: rounds }, (_, index) => ({
-      id: `ev_e2e_seed_${investor.participantId}_${index}`,
-      type: 'RoundClosed',
-      aggregateType: 'round',
-      aggregateId: `rd_earlier_${investor.participantId}_${index}`,
-      occurredAt: now,
-      payloadType: 'RoundClosed' as const,
-      payload: { roundId: `rd_earlier_${investor.participantId}_${index}`, issuerId: 'pt_earlier_issuer', leadId: investor.participantId },
-    })),
-  );
-  await eventually(() => creditScore(investor, investor), (score) => score === 600 + 25 * rounds, 'credit to score the seeded rounds');
+/**
+ * A fresh platform has no lead track record: an accredited profile (already PUT) reaches credit as
+ * InvestorProfileUpdated, and the score (600 + 60 ACCREDITED_INVESTOR = 660 ≥ 650) qualifies the lead.
+ */
+async function qualifiedByAccreditation(investor: Participant): Promise<void> {
+  await eventually(() => creditScore(investor, investor), (score) => score === 660, 'credit to score the accreditation (660)');
 }
 
 async function creditScore(of: Participant, reader: Participant): Promise<number> {
@@ -239,7 +226,8 @@ describe('an oversubscribed round', () => {
     const investors = [leader!, unqualified!, a!, b!, c!, small!, stranger!];
     for (const investor of investors) await fund(investor, 2_000_000);
     await profile(leader!, 500_000_000, 900_000_000, true);
-    await profile(unqualified!, 500_000_000, 900_000_000, true);
+    // Wealthy but not accredited: never a lead, whatever the score.
+    await profile(unqualified!, 500_000_000, 900_000_000, false);
     for (const follower of [a!, b!, c!]) await profile(follower, 100_000_000, 100_000_000, false);
     // Below the threshold: the floor, 2 500 CNY.
     await profile(small!, 3_000_000, 1_000_000, false);
@@ -254,8 +242,8 @@ describe('an oversubscribed round', () => {
     expect(early.status).toBe(422);
     expect(early.body.code).toBe('LEAD_REQUIRED');
     const notQualified = await lead(unqualified!, round.id, 500_000);
-    expect([notQualified.status, notQualified.body.code]).toEqual([422, 'LEAD_NOT_QUALIFIED']);
-    await seedLeadTrackRecord(leader!, 2);
+    expect([notQualified.status, notQualified.body.code, notQualified.body.reason]).toEqual([422, 'LEAD_NOT_QUALIFIED', 'not_accredited']);
+    await qualifiedByAccreditation(leader!);
     const tooSmall = await lead(leader!, round.id, 49_000);
     expect([tooSmall.status, tooSmall.body.code]).toEqual([422, 'LEAD_SHARE_TOO_SMALL']);
 
@@ -306,10 +294,10 @@ describe('an oversubscribed round', () => {
     expect(regulatorTable.status).toBe(200);
     expect((await api('GET', '/v1/rounds/{id}/cap-table', { id: round.id }, { token: issuer.token })).status).toBe(200);
 
-    // The lead's credit: 600 + 2 × 25 seeded + 25 for this round.
-    await eventually(() => creditScore(leader!, leader!), (score) => score === 675, "the lead's score to reach 675");
+    // The lead's credit: 600 + 60 accredited + 25 for this round.
+    await eventually(() => creditScore(leader!, leader!), (score) => score === 685, "the lead's score to reach 685");
     const history = await api('GET', '/v1/participants/{id}/credit/history', { id: leader!.participantId }, { token: leader!.token });
-    expect(history.body.items[0]).toMatchObject({ score: 675 });
+    expect(history.body.items[0]).toMatchObject({ score: 685 });
     const invariants = await api('GET', '/v1/ledger/invariants', {}, { token: regulator.token });
     expect(invariants.body.conserved).toBe(true);
   });
@@ -322,7 +310,7 @@ describe('a round that misses its target, cancellations and a full round', () =>
     for (const investor of [leader!, follower!]) await fund(investor, 1_000_000);
     await profile(leader!, 500_000_000, 900_000_000, true);
     await profile(follower!, 100_000_000, 100_000_000, false);
-    await seedLeadTrackRecord(leader!, 2);
+    await qualifiedByAccreditation(leader!);
     const round = await createRound(issuer, { target: 1_000_000, maximum: 1_000_000, price: 1_000, endsInMs: 6_000 });
     const led = await lead(leader!, round.id, 100_000);
     const followed = await follow(follower!, round.id, 200_000);
@@ -333,8 +321,11 @@ describe('a round that misses its target, cancellations and a full round', () =>
     await eventually(() => wallet(leader!), (balance) => balance.available === '1000000' && balance.held === '0', "the lead's money back");
     expect(await wallet(follower!)).toEqual({ available: '1000000', held: '0' });
     expect(await wallet(issuer)).toEqual({ available: '0', held: '0' });
-    // The failed round as lead costs 30 points: 650 − 30.
-    await eventually(() => creditScore(leader!, leader!), (score) => score === 620, "the lead's score to fall to 620");
+    // The failed round as lead costs 30 points: 660 − 30 = 630, below 650: an accredited investor with a bad record no longer leads.
+    await eventually(() => creditScore(leader!, leader!), (score) => score === 630, "the lead's score to fall to 630");
+    const next = await createRound(issuer, { target: 1_000_000, maximum: 1_000_000, price: 1_000, endsInMs: farEndMs });
+    const refused = await lead(leader!, next.id, 100_000);
+    expect([refused.status, refused.body.code, refused.body.reason]).toEqual([422, 'LEAD_NOT_QUALIFIED', 'score_too_low']);
   });
 
   it('cancels before the cooling-off window; a lead who cancels freezes follow commitments', async () => {
@@ -343,7 +334,7 @@ describe('a round that misses its target, cancellations and a full round', () =>
     for (const investor of [leader!, follower!]) await fund(investor, 1_000_000);
     await profile(leader!, 500_000_000, 900_000_000, true);
     await profile(follower!, 100_000_000, 100_000_000, false);
-    await seedLeadTrackRecord(leader!, 2);
+    await qualifiedByAccreditation(leader!);
     const round = await createRound(issuer, { target: 1_000_000, maximum: 1_000_000, price: 1_000, endsInMs: farEndMs });
     const led = await lead(leader!, round.id, 100_000);
     const followed = await follow(follower!, round.id, 200_000);
@@ -362,7 +353,7 @@ describe('a round that misses its target, cancellations and a full round', () =>
     for (const investor of [leader!, ...crowd]) await fund(investor, 100_000);
     await profile(leader!, 500_000_000, 900_000_000, true);
     for (const investor of crowd) await profile(investor, 100_000_000, 100_000_000, false);
-    await seedLeadTrackRecord(leader!, 2);
+    await qualifiedByAccreditation(leader!);
     const round = await createRound(issuer, { target: 100_000, maximum: 100_000, price: 100, endsInMs: farEndMs, investorsMax: 3 });
     expect((await lead(leader!, round.id, 10_000)).status).toBe(201);
     expect((await follow(crowd[0]!, round.id, 1_000)).status).toBe(201);
@@ -381,7 +372,7 @@ describe('a round at the default maximum of 200 investors', () => {
     const leader = await signUp(['investor']);
     await fund(leader, 100_000);
     await profile(leader, 500_000_000, 900_000_000, true);
-    await seedLeadTrackRecord(leader, 2);
+    await qualifiedByAccreditation(leader);
     const round = await createRound(issuer, { target: 100_000, maximum: 1_000_000, price: 100, endsInMs: farEndMs });
     expect(round.investorsMax).toBe(200);
     expect((await lead(leader, round.id, 10_000)).status).toBe(201);
