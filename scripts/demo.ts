@@ -48,6 +48,9 @@ export const roundEndsInMs = 25_000;
 export const settleTimeoutMs = 30_000;
 export const creditTimeoutMs = 20_000;
 export const alertsTimeoutMs = 20_000;
+/** The platform's default EQUITY_LEAD_SCORE_MIN, and how long credit may take to score the lead's accredited profile. */
+export const leadScoreMin = 650;
+export const leadScoreTimeoutMs = 15_000;
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -385,6 +388,11 @@ async function tellStory(context: StoryContext): Promise<void> {
     ],
     (profiles) => profiles.map((profile, index) => `${[equityCast.lead, equityCast.follower1, equityCast.follower2][index]!.displayName.split(' (')[0]!} ${profile.limit12Months ? `may invest ${formatMoney(profile.limit12Months)} in 12 months` : 'accredited, no 12-month limit'}`).join(', '),
   );
+  const leadScore = await story.step(
+    `credit reads the lead's profile: an accredited investor scores enough to lead (${leadScoreMin} as investor)`,
+    async () => (await waitFor(() => creditOf(client, { account: equityCast.lead, role: 'investor' }, regulator!.token), (view) => view.score >= leadScoreMin, leadScoreTimeoutMs)).value,
+    (view) => `${view.score} as investor${view.score >= leadScoreMin ? '' : ` after ${leadScoreTimeoutMs / 1000} s: not enough to lead`}`,
+  );
   const round = await story.step(
     `${equityCast.issuer.displayName.split(' (')[0]!} opens a seed round: target 100 000 CNY, maximum 150 000, 100 CNY a share, ends in ${roundEndsInMs / 1000} s`,
     () =>
@@ -399,7 +407,7 @@ async function tellStory(context: StoryContext): Promise<void> {
     `${equityCast.lead.displayName.split(' (')[0]!} leads with 30 000 CNY (POST /v1/rounds/{id}/lead)`,
     ['LEAD_NOT_QUALIFIED'],
     (refused) =>
-      `A lead needs a credit score of at least 650 as investor (EQUITY_LEAD_SCORE_MIN); a brand-new investor starts at 600, so a young platform has no qualified lead yet (${refused.detail || refused.code}). The round cannot take followers without a lead and will fail at its deadline; the story goes on.`,
+      `A lead needs a credit score of at least ${leadScoreMin} as investor (EQUITY_LEAD_SCORE_MIN) and this one has ${leadScore.score}: on this platform a new investor cannot lead yet (${refused.detail || refused.code}). The round cannot take followers without a lead and will fail at its deadline; the story goes on.`,
     () => client.post('lead the round', `/v1/rounds/${round.id}/lead`, { token: equityCast.lead.token, key: client.newKey('lead'), body: { amount: cny(30_000) } }),
     (commitment) => `${commitment.id} ${commitment.state ?? ''}`.trim(),
   );
@@ -588,6 +596,16 @@ async function tellStory(context: StoryContext): Promise<void> {
       (capTable) => `${capTable.holders?.length ?? 0} holders, ${capTable.sharesIssued} shares`,
     );
     for (const holder of table.holders ?? []) story.line(`       ${String(names.get(holder.participantId) ?? holder.participantId).padEnd(14)} ${holder.role.padEnd(8)} ${String(holder.shares).padStart(6)} shares  ${formatMoney(holder.amount)}`);
+    const proceeds = BigInt(closed.raised.amountMinor) - BigInt(closed.fee.amountMinor);
+    await story.step(
+      'the issuer receives the proceeds less the fee',
+      async () => {
+        const waited = await waitFor(() => client.get('read the wallet', '/v1/wallet', equityCast.issuer.token), (wallet) => BigInt(wallet.available.amountMinor) >= proceeds, settleTimeoutMs);
+        if (!waited.met) throw new Error(`the issuer's wallet holds ${formatMoney(waited.value.available)}, not the ${formatMoney({ currency: 'CNY', amountMinor: proceeds.toString() })} of proceeds, ${settleTimeoutMs / 1000} s after the close`);
+        return waited.value;
+      },
+      (wallet) => `${equityCast.issuer.displayName.split(' (')[0]!}: available ${formatMoney(wallet.available)}`,
+    );
   }
 
   // ── Credit ──
@@ -595,10 +613,16 @@ async function tellStory(context: StoryContext): Promise<void> {
   const scoresAfter = await story.step(
     'credit scores after (credit reads every event from Kafka)',
     async () => {
+      // Until every score has moved (a lead refused may have nothing to be scored on) and stayed put for a poll: credit has read the story's events.
+      let previous = '';
       const waited = await waitFor(
         () => Promise.all(scored.map((entry) => creditOf(client, entry, regulator!.token))),
-        // A lead refused has nothing to be scored on: its score is not waited for.
-        (views) => views.every((view, index) => view.score !== scoresBefore[index]!.score || !view.isNew || (scored[index]!.account === equityCast.lead && led === undefined)),
+        (views) => {
+          const scores = views.map((view) => view.score).join(',');
+          const stable = scores === previous;
+          previous = scores;
+          return stable && views.every((view, index) => view.score !== scoresBefore[index]!.score || (scored[index]!.account === equityCast.lead && led === undefined));
+        },
         creditTimeoutMs,
         1_000,
       );
