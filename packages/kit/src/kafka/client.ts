@@ -26,12 +26,24 @@ export function createKafka(options: KafkaOptions): Kafka {
     logLevel: KafkaLogLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;
-      const fields = { ...rest, namespace: entry.namespace };
-      if (entry.level === KafkaLogLevel.ERROR) logger.error(fields, message);
-      else if (entry.level === KafkaLogLevel.WARN) logger.warn(fields, message);
-      else logger.debug(fields, message);
+      logger[kafkaLogLevelOf(entry)]({ ...rest, namespace: entry.namespace }, message);
     },
   });
+}
+
+/**
+ * The pino level of a kafkajs log entry. kafkajs logs at ERROR every broker error answer and every
+ * attempt it is about to retry (on a fresh broker: "The coordinator is loading", a topic another
+ * process just created); whoever made the request gets the final failure as an exception and
+ * reports it. Those are information, not errors an operator must act on.
+ */
+export function kafkaLogLevelOf(entry: Pick<LogEntry, 'level' | 'log'>): 'error' | 'warn' | 'info' | 'debug' {
+  if (entry.level === KafkaLogLevel.ERROR) {
+    const willRetry = 'retryCount' in entry.log || 'retryTime' in entry.log;
+    const brokerAnswer = /^Response \w+\(key: \d+, version: \d+\)$/.test(entry.log.message);
+    return willRetry || brokerAnswer ? 'info' : 'error';
+  }
+  return entry.level === KafkaLogLevel.WARN ? 'warn' : 'debug';
 }
 
 /** Creates missing topics; existing ones are left alone. */
