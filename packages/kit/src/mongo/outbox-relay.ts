@@ -15,6 +15,13 @@ import { kafkaMessageOf } from '../kafka/publisher';
 import { decodeEnvelope } from '../kafka/envelope';
 import type { AggregateDocument, AggregateStore } from './aggregate-store';
 
+/**
+ * The relay's own cadence (when to scan for leftovers) is operational timing, like its timers, not
+ * business time: a monotonic reading, immune to wall-clock jumps, and never the service's clock
+ * (a test's manual clock would stop the scans).
+ */
+const elapsedMs = (): number => performance.now();
+
 export const outboxPollIntervalMs = 250;
 /** How often the relay looks for pending events it was not told about (left by a crash or another replica). */
 export const outboxScanIntervalMs = 30_000;
@@ -83,7 +90,7 @@ export class OutboxRelay {
   async relayOnce(options: { scan?: boolean } = {}): Promise<number> {
     let published = 0;
     const batchSize = this.options.batchSize ?? outboxBatchSize;
-    if (options.scan) this.lastScanAtMs = Date.now();
+    if (options.scan) this.lastScanAtMs = elapsedMs();
     for (const store of this.options.stores) {
       const dirty = this.dirty.get(store)!;
       if (options.scan) {
@@ -146,7 +153,7 @@ export class OutboxRelay {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      const scan = Date.now() - this.lastScanAtMs >= (this.options.scanIntervalMs ?? outboxScanIntervalMs);
+      const scan = elapsedMs() - this.lastScanAtMs >= (this.options.scanIntervalMs ?? outboxScanIntervalMs);
       this.running = this.relayOnce({ scan })
         .then(() => undefined)
         .catch((error: unknown) => {

@@ -147,7 +147,7 @@ export async function startService<Config extends ServiceRuntimeConfig, Exposed>
     stack.push(() => relay.stop());
     scheduler.start();
     stack.push(() => scheduler.stop());
-    const processedEvents = new MongoProcessedEventStore(mongo);
+    const processedEvents = new MongoProcessedEventStore(mongo, undefined, clock);
     for (const registration of parts.consumers ?? []) {
       const consumer = new EventConsumer({
         kafka,
