@@ -6,7 +6,6 @@
  * investor data by regulators (profiles, cap tables) are recorded in the regulator-read audit log
  * before they are answered. Without EQUITY_GRPC_ADDRESS they answer 503 UNAVAILABLE.
  */
-import { DomainError, isDomainError } from '@sizhong/kit';
 import type { RegulatorReadAudit } from '../audit/regulator-reads';
 import { moneyMessage } from '../http/money';
 import type { RouteRegistrar } from '../openapi/route';
@@ -31,6 +30,7 @@ import {
   roundSchema,
   roundView,
 } from './views';
+import { sameNotFound } from '../downstream/same-not-found';
 
 const downstreamProblems = {
   503: 'The equity service (or a service it needs: escrow, credit) is unavailable, or this gateway is not connected to it (UNAVAILABLE).',
@@ -272,14 +272,4 @@ export function registerEquityRoutes(routes: RouteRegistrar, connection: EquityC
       return { status: 200, body: capTableView(table) };
     },
   );
-}
-
-/** One 404 for "no such id" and "not yours", worded alike (API.md: never reveal other tenants' objects). */
-async function sameNotFound<Result>(call: Promise<Result>, detail: string): Promise<Result> {
-  try {
-    return await call;
-  } catch (error) {
-    if (isDomainError(error) && error.code === 'NOT_FOUND') throw new DomainError('NOT_FOUND', detail);
-    throw error;
-  }
 }

@@ -5,7 +5,6 @@
  * refusals reach the client through the one error table. Without ESCROW_GRPC_ADDRESS they answer
  * 503 UNAVAILABLE (see escrow-connection.ts).
  */
-import { DomainError, isDomainError } from '@sizhong/kit';
 import { moneyMessage } from '../http/money';
 import type { RouteRegistrar } from '../openapi/route';
 import {
@@ -25,6 +24,7 @@ import {
   pledgeView,
 } from './campaign-views';
 import type { EscrowConnection } from './escrow-connection';
+import { sameNotFound } from '../downstream/same-not-found';
 
 const downstreamProblems = {
   503: 'The escrow service is unavailable, or this gateway is not connected to it (UNAVAILABLE).',
@@ -314,19 +314,4 @@ export function registerCampaignRoutes(routes: RouteRegistrar, escrow: EscrowCon
 
 function cursorAfter(lastId: string | undefined): string | null {
   return lastId === undefined || lastId === '' ? null : lastId;
-}
-
-/**
- * Escrow words "no such id" and "not yours" differently (one names the id in the message, the
- * other adds it as a detail). API.md promises one 404 for both, so that an answer never tells a
- * stranger that someone else's object exists: the gateway answers both with the same problem.
- * The status still comes from the one error table; only the wording is made uniform.
- */
-async function sameNotFound<Result>(call: Promise<Result>, detail: string): Promise<Result> {
-  try {
-    return await call;
-  } catch (error) {
-    if (isDomainError(error) && error.code === 'NOT_FOUND') throw new DomainError('NOT_FOUND', detail);
-    throw error;
-  }
 }

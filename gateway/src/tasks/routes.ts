@@ -8,7 +8,7 @@
  * naming contest winners (money moves); honoured when sent elsewhere (claims use it to name the
  * assignment). Accepting, resolving and cancelling are idempotent by their nature as well.
  */
-import { DomainError, isDomainError } from '@sizhong/kit';
+import { DomainError } from '@sizhong/kit';
 import type { taskDispatchV1 } from '@sizhong/proto';
 import { moneyMessage } from '../http/money';
 import type { SkillStore } from '../identity/skills';
@@ -44,6 +44,7 @@ import {
   taskView,
   winnersRequestSchema,
 } from './task-views';
+import { sameNotFound } from '../downstream/same-not-found';
 
 /** Commands that move money or race on a hot task wait longer than reads. */
 export const taskWriteDeadlineMs = 30_000;
@@ -470,14 +471,4 @@ export function registerTaskRoutes(routes: RouteRegistrar, connection: TaskConne
     },
     async ({ params }, { identity, signal }) => ({ status: 200, body: taskView(await sameNotFound(tasks().cancelTask({ taskId: params.id }, { identity, signal, deadlineMs }), `task ${params.id} not found`)) }),
   );
-}
-
-/** One 404 for "no such id" and "not yours", so an answer never tells a stranger what exists. */
-async function sameNotFound<Result>(call: Promise<Result>, detail: string): Promise<Result> {
-  try {
-    return await call;
-  } catch (error) {
-    if (isDomainError(error) && error.code === 'NOT_FOUND') throw new DomainError('NOT_FOUND', detail);
-    throw error;
-  }
 }
