@@ -1,6 +1,6 @@
 // Proves the campaign and pledge routes end to end — real HTTP → gateway → real gRPC → the real escrow service (the MongoDB-wire server, Kafka, its scheduler): all-or-nothing success and failure, keep-it-all, 500 concurrent pledges on a tier of 100, the last-call rule, insufficient funds, pledge caps, idempotent replays, ownership and drafts, milestone release by backer votes and refunds after a delivery failure, with wallets and the fee account exact; every answer checked against /openapi.json.
 import { connectMongo, createLogger, loadConfig, type ParticipantRole } from '@sizhong/kit';
-import { testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
+import { eventually, testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
 import { signPayload } from '../../services/escrow/src/app/payment-provider';
 import { escrowConfigShape } from '../../services/escrow/src/config';
 import { type RunningEscrow, startEscrow } from '../../services/escrow/src/escrow-service';
@@ -194,16 +194,6 @@ async function getPledge(pledgeId: string, token: string) {
   const response = await api('GET', '/v1/pledges/{id}', { id: pledgeId }, { token });
   expect(response.status).toBe(200);
   return response.body;
-}
-
-async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Waits for the scheduler to settle a campaign into one of `states`. */

@@ -1,6 +1,6 @@
 // Proves the equity routes end to end — real HTTP → gateway → real gRPC → the real equity, escrow and credit services (MongoDB-wire server, Kafka, equity's scheduler): every refusal of the issue (LEAD_REQUIRED, LEAD_SHARE_TOO_SMALL, LEAD_NOT_QUALIFIED, INVESTOR_LIMIT_EXCEEDED, COOLING_OFF_ENDED, ROUND_FULL for the investor after the maximum, 200 included), an oversubscribed round closed pro rata with exact refunds, wallets, fee, proceeds and cap table, a failed round returning everything, the lead's credit history, ownership (404s), regulator reads audited, and the stored profile holding no plaintext income or net worth; every answer checked against /openapi.json.
 import { connectMongo, createLogger, loadConfig, type ParticipantRole } from '@sizhong/kit';
-import { startTestService, type TestService, testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
+import { eventually as eventuallyWithin, startTestService, type TestService, testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
 import { creditConfigShape } from '../../services/credit/src/config';
 import { creditService, type CreditUseCases } from '../../services/credit/src/credit-service';
 import { equityConfigShape } from '../../services/equity/src/config';
@@ -161,15 +161,8 @@ async function getRound(roundId: string, token: string) {
   return response.body;
 }
 
-async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 40_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-}
+/** Credit and the close can lag on a busy machine: a longer bound than testkit's default. */
+const eventually = <T>(probe: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 40_000): Promise<T> => eventuallyWithin(probe, accept, what, timeoutMs);
 
 /**
  * A fresh platform has no lead track record: an accredited profile (already PUT) reaches credit as

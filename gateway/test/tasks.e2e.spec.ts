@@ -1,6 +1,6 @@
 // Proves the task routes end to end — real HTTP → gateway → real gRPC → task-dispatch, escrow and credit on the MongoDB-wire server, Kafka and their schedulers: bidding (award refused for funds, then funded, milestones paid less the fee, a 60/40 dispute paid exactly), contests split exactly, dispatch (200 solvers racing for 50 slots, a lease expiring and its slot claimed by another, auto-acceptance after a short window, skills and CREDIT_TOO_LOW), the solver's and the enterprise's credit histories moved by the task's events (read through the API), ownership answered with 404, filters and paging, idempotent posting; every answer checked against /openapi.json and every escrow ending at zero.
 import { connectMongo, createLogger, loadConfig, type ParticipantRole, randomId } from '@sizhong/kit';
-import { startTestService, type TestService, testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
+import { eventually, startTestService, testDatabaseName, testInfrastructure, type TestService, testTopicPrefix } from '@sizhong/testkit';
 import { creditConfigShape } from '../../services/credit/src/config';
 import { creditService } from '../../services/credit/src/credit-service';
 import { signPayload } from '../../services/escrow/src/app/payment-provider';
@@ -141,16 +141,6 @@ async function accountBalance(accountId: string): Promise<bigint> {
   const response = await api('GET', '/v1/ledger/accounts/{accountId}', { accountId }, { token: regulator.token });
   expect(response.status).toBe(200);
   return BigInt(response.body.available.amountMinor);
-}
-
-async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 interface TaskOptions {

@@ -5,7 +5,7 @@
  */
 import { buildEnvelope, createGrpcClient, createKafka, eventsTopic, EventPublisher, type PayloadType } from '@sizhong/kit';
 import { creditV1, eventsV1 } from '@sizhong/proto';
-import { startTestService, testInfrastructure } from '@sizhong/testkit';
+import { eventually, startTestService, testInfrastructure } from '@sizhong/testkit';
 import pino from 'pino';
 import { creditConfigShape } from '../src/config';
 import { creditService, type RunningCredit } from '../src/credit-service';
@@ -87,12 +87,4 @@ export class FixtureProducer {
   }
 }
 
-export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value, (_key, entry: unknown) => (typeof entry === 'bigint' ? entry.toString() : entry))}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export { eventually };

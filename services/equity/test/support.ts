@@ -7,7 +7,7 @@
  */
 import { type CallerIdentity, createGrpcClient, type ParticipantRole } from '@sizhong/kit';
 import { equityV1 } from '@sizhong/proto';
-import { startTestService, type TestService } from '@sizhong/testkit';
+import { eventually, startTestService, type TestService } from '@sizhong/testkit';
 import { type CreditHarness, startCreditHarness } from '../../credit/test/support';
 import { type EscrowHarness, startEscrowHarness } from '../../escrow/test/support';
 import { equityConfigShape } from '../src/config';
@@ -62,12 +62,4 @@ export async function startEquityHarness(label: string, environment: Record<stri
   };
 }
 
-export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export { eventually };

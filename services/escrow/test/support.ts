@@ -1,7 +1,7 @@
 /** Starts a real escrow service for a test file and gives typed clients and money helpers. */
 import { createGrpcClient, type CallerIdentity, type ParticipantRole } from '@sizhong/kit';
 import { escrowV1 } from '@sizhong/proto';
-import { startTestService } from '@sizhong/testkit';
+import { eventually, startTestService } from '@sizhong/testkit';
 import { signPayload } from '../src/app/payment-provider';
 import { escrowConfigShape } from '../src/config';
 import { escrowService, type RunningEscrow } from '../src/escrow-service';
@@ -60,12 +60,4 @@ export async function startEscrowHarness(label: string, overrides: Record<string
   };
 }
 
-export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value, (_key, entry: unknown) => (typeof entry === 'bigint' ? entry.toString() : entry))}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export { eventually };
