@@ -29,3 +29,4 @@ export * from './mongo/plain-codec';
 export * from './service/service';
 export * from './service/service-main';
 export * from './mongo/outbox-event';
+export * from './saga';

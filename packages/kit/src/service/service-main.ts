@@ -23,6 +23,8 @@ export function serviceRuntimeShape(options: { grpcPortDefault: number }) {
     KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-z0-9.-]{0,80}$/).default('').describe('prefix of every topic name (tests isolate themselves with it)'),
     SCHEDULER_INTERVAL_MS: configFields.milliseconds(1_000, 'how often due deadlines are looked for'),
     SCHEDULER_LEASE_MS: configFields.milliseconds(30_000, 'how long a claimed deadline job is reserved for the worker that claimed it'),
+    SAGA_RECOVERY_AGE_MS: configFields.milliseconds(30_000, 'how long a fresh saga is left to the request that started it before the recovery loop drives it on'),
+    SAGA_RECOVERY_INTERVAL_MS: configFields.milliseconds(1_000, 'how often the recovery loop looks for unfinished sagas that are due'),
   };
 }
 

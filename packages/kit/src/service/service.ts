@@ -20,6 +20,9 @@ import { connectMongo, type MongoConnection } from '../mongo/connection';
 import { OutboxRelay } from '../mongo/outbox-relay';
 import { MongoProcessedEventStore } from '../mongo/processed-events';
 import { Scheduler } from '../scheduler/scheduler';
+import { Sagas } from '../saga/saga';
+import { SagaLog } from '../saga/saga-log';
+import { registerSagaGauges, sagaRecoveryLoop } from '../saga/saga-recovery';
 
 /** What every service's configuration carries besides its own settings (see `serviceRuntimeShape`). */
 export interface ServiceRuntimeConfig {
@@ -32,6 +35,9 @@ export interface ServiceRuntimeConfig {
   readonly KAFKA_TOPIC_PREFIX: string;
   readonly SCHEDULER_INTERVAL_MS: number;
   readonly SCHEDULER_LEASE_MS: number;
+  /** Defaults to `sagaRecoveryAgeDefaultMs` (tests that start services by hand may leave it out). */
+  readonly SAGA_RECOVERY_AGE_MS?: number | undefined;
+  readonly SAGA_RECOVERY_INTERVAL_MS?: number | undefined;
 }
 
 /** What the skeleton hands the service to build on. */
@@ -47,6 +53,11 @@ export interface ServiceContext<Config extends ServiceRuntimeConfig> {
   readonly scheduler: Scheduler;
   /** The service's own events topic (`sizhong.<name>.events.v1` with the configured prefix). */
   readonly eventsTopic: string;
+  /**
+   * The one saga model on the service's `<name>_sagas` records: define sagas with
+   * `sagas.define(…)` while building; the skeleton then runs their recovery loop.
+   */
+  readonly sagas: Sagas;
 }
 
 /** One gRPC service and its handlers; `grpcService(definition, handlers)` keeps the two typed together. */
@@ -138,8 +149,11 @@ export async function startService<Config extends ServiceRuntimeConfig, Exposed>
     stack.push(() => producer.disconnect());
     const scheduler = new Scheduler({ mongo, name: definition.name, owner: `${hostname()}:${process.pid}`, clock, logger, intervalMs: config.SCHEDULER_INTERVAL_MS, leaseMs: config.SCHEDULER_LEASE_MS });
     await scheduler.ensureIndexes();
+    const sagaLog = new SagaLog(mongo, definition.name);
+    await sagaLog.ensureIndexes();
+    const sagas = new Sagas({ log: sagaLog, clock, logger, ...(config.SAGA_RECOVERY_AGE_MS === undefined ? {} : { recoveryAgeMs: config.SAGA_RECOVERY_AGE_MS }) });
 
-    const parts = await definition.build({ name: definition.name, config, clock, logger, mongo, kafka, producer, scheduler, eventsTopic: topic });
+    const parts = await definition.build({ name: definition.name, config, clock, logger, mongo, kafka, producer, scheduler, eventsTopic: topic, sagas });
     if (parts.stop) stack.push(parts.stop);
 
     const relay = new OutboxRelay({ stores: parts.outboxes ?? [], producer, logger });
@@ -163,6 +177,11 @@ export async function startService<Config extends ServiceRuntimeConfig, Exposed>
       stack.push(() => consumer.stop());
     }
     for (const loop of parts.loops ?? []) stack.push(startLoop(loop, logger));
+    if (sagas.kinds.length > 0) {
+      // Every service that runs sagas drives the unfinished ones on: no saga waits for a person.
+      stack.push(startLoop(sagaRecoveryLoop({ sagas, logger, ...(config.SAGA_RECOVERY_INTERVAL_MS === undefined ? {} : { intervalMs: config.SAGA_RECOVERY_INTERVAL_MS }) }), logger));
+      registerSagaGauges(definition.name, sagaLog, () => clock.now());
+    }
 
     const server = new GrpcServer({ logger, host: config.GRPC_HOST, port: config.GRPC_PORT });
     for (const registration of parts.grpc) registration.register(server);

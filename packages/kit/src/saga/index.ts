@@ -1,0 +1,3 @@
+export * from './saga';
+export * from './saga-log';
+export * from './saga-recovery';
