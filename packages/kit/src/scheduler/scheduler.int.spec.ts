@@ -1,6 +1,6 @@
 // Proves the scheduler against the real MongoDB-wire server: due jobs run once and future ones wait, competing workers on
 // separate connections run each job exactly once, a dead worker's lease expires and a stale worker cannot record its
-// attempt, failures retry and end failed at the attempt limit, stop() waits for handlers, and done jobs are pruned.
+// attempt, failures retry with capped pauses until they succeed (never given up) and are listed as stuck, stop() waits for handlers, and done jobs are pruned.
 import { testDatabaseName, testInfrastructure } from '@sizhong/testkit';
 import pino from 'pino';
 import { ManualClock } from '../clock';
@@ -9,7 +9,8 @@ import {
   jobErrorLengthMax,
   jobPayloadBytesMax,
   Scheduler,
-  schedulerAttemptsMax,
+  schedulerRetryDelayMaxMs,
+  schedulerStuckAfterAttempts,
   schedulerBatchSize,
   schedulerDoneRetentionMs,
   schedulerPruneBatchSize,
@@ -40,7 +41,6 @@ afterAll(async () => {
 
 interface WorkerOptions {
   readonly connection?: number;
-  readonly attemptsMax?: number;
   readonly intervalMs?: number;
 }
 
@@ -268,17 +268,22 @@ describe('Scheduler', () => {
     expect(job?.lastError).toBeUndefined();
   });
 
-  it(`retries a failing job after growing pauses and marks it failed at attempt ${schedulerAttemptsMax}`, async () => {
+  it(`retries a failing job after growing pauses capped at ${schedulerRetryDelayMaxMs} ms, past ${schedulerStuckAfterAttempts} attempts, until it succeeds`, async () => {
     const clock = new ManualClock(start);
     const attempts: number[] = [];
+    const failuresBeforeSuccess = schedulerStuckAfterAttempts * 2;
     const subject = worker('failing', 'worker-a', clock, async (job) => {
       attempts.push(job.attempt);
-      throw new Error(`downstream unavailable ${'!'.repeat(1_000)}`);
+      if (attempts.length <= failuresBeforeSuccess) throw new Error(`downstream unavailable ${'!'.repeat(1_000)}`);
     });
     await subject.schedule({ id: 'job-fails', kind: 'settle', dueAt: clock.now() });
     await expect(subject.runOnce()).resolves.toBe(0);
-    for (let failed = 1; failed < schedulerAttemptsMax; failed += 1) {
-      await expect(subject.jobs.findOne({ _id: 'job-fails' })).resolves.toMatchObject({ state: 'scheduled', attempt: failed });
+    for (let failed = 1; failed <= failuresBeforeSuccess; failed += 1) {
+      const job = await subject.jobs.findOne({ _id: 'job-fails' });
+      expect(job).toMatchObject({ state: 'scheduled', attempt: failed });
+      expect(job?.lastError).toMatch(/^downstream unavailable !+$/);
+      expect(job?.lastError).toHaveLength(jobErrorLengthMax);
+      expect(schedulerRetryDelayAfterMs(failed)).toBeLessThanOrEqual(schedulerRetryDelayMaxMs);
       clock.advance(schedulerRetryDelayAfterMs(failed) - 1);
       await subject.runOnce();
       expect(attempts).toHaveLength(failed);
@@ -286,56 +291,64 @@ describe('Scheduler', () => {
       await subject.runOnce();
       expect(attempts).toHaveLength(failed + 1);
     }
-    clock.advance(schedulerRetryDelayAfterMs(schedulerAttemptsMax) * 10);
-    await subject.runOnce();
-    expect(attempts).toEqual(Array.from({ length: schedulerAttemptsMax }, (_, index) => index + 1));
-    const job = await subject.jobs.findOne({ _id: 'job-fails' });
-    expect(job).toMatchObject({ state: 'failed', attempt: schedulerAttemptsMax, finishedAt: expect.any(Date) });
-    expect(job?.lastError).toMatch(/^downstream unavailable !+$/);
-    expect(job?.lastError).toHaveLength(jobErrorLengthMax);
+    expect(schedulerRetryDelayAfterMs(failuresBeforeSuccess)).toBe(schedulerRetryDelayMaxMs);
+    await expect(subject.jobs.findOne({ _id: 'job-fails' })).resolves.toMatchObject({ state: 'done', attempt: failuresBeforeSuccess + 1, finishedAt: expect.any(Date) });
   });
 
-  it(`completes a job that succeeds on attempt ${schedulerAttemptsMax}, the last one allowed`, async () => {
+  it(`lists a job as stuck from its ${schedulerStuckAfterAttempts}th failed attempt, with why, and makes it due again on demand`, async () => {
+    const clock = new ManualClock(start);
+    let healthy = false;
+    const subject = worker('stuck', 'worker-a', clock, async () => {
+      if (!healthy) throw new Error('escrow unavailable');
+    });
+    await subject.schedule({ id: 'job-stuck', kind: 'settle', dueAt: clock.now() });
+    await subject.schedule({ id: 'job-fine', kind: 'settle', dueAt: secondsFrom(clock, 3_600) });
+    for (let attempt = 1; attempt < schedulerStuckAfterAttempts; attempt += 1) {
+      await subject.runOnce();
+      clock.advance(schedulerRetryDelayAfterMs(attempt));
+    }
+    await expect(subject.stuckJobs()).resolves.toEqual([]);
+    await subject.runOnce();
+    const stuck = await subject.stuckJobs();
+    expect(stuck.map((job) => ({ id: job._id, attempt: job.attempt, lastError: job.lastError }))).toEqual([{ id: 'job-stuck', attempt: schedulerStuckAfterAttempts, lastError: 'escrow unavailable' }]);
+
+    healthy = true;
+    await expect(subject.runOnce()).resolves.toBe(0);
+    await expect(subject.makeDue('job-stuck')).resolves.toBe(true);
+    await expect(subject.runOnce()).resolves.toBe(1);
+    await expect(subject.stuckJobs()).resolves.toEqual([]);
+    await expect(subject.makeDue('job-stuck')).resolves.toBe(false);
+  });
+
+  it('claims again a job a former version marked failed, and completes it', async () => {
     const clock = new ManualClock(start);
     let calls = 0;
-    const subject = worker('last-attempt', 'worker-a', clock, async () => {
-      calls += 1;
-      if (calls < schedulerAttemptsMax) throw new Error('not yet');
-    });
-    await subject.schedule({ id: 'job-late', kind: 'settle', dueAt: clock.now() });
-    for (let round = 0; round < schedulerAttemptsMax; round += 1) {
-      await subject.runOnce();
-      clock.advance(schedulerRetryDelayAfterMs(round + 1));
-    }
-    expect(calls).toBe(schedulerAttemptsMax);
-    await expect(subject.jobs.findOne({ _id: 'job-late' })).resolves.toMatchObject({ state: 'done', attempt: schedulerAttemptsMax, lastError: 'not yet' });
+    const subject = worker('revived', 'worker-a', clock, async () => void (calls += 1));
+    await subject.jobs.insertOne({ _id: 'job-given-up', kind: 'settle', dueAt: secondsFrom(clock, -60), payload: {}, state: 'failed', attempt: 5, lastError: 'gave up', scheduledAt: secondsFrom(clock, -120), finishedAt: secondsFrom(clock, -60) });
+    await expect(subject.runOnce()).resolves.toBe(1);
+    expect(calls).toBe(1);
+    await expect(subject.jobs.findOne({ _id: 'job-given-up' })).resolves.toMatchObject({ state: 'done', attempt: 6 });
   });
 
-  it('marks failed, without running it again, a job whose lease expired on its last attempt', async () => {
+  it('takes over a job whose lease expired any number of times, and completes it when a worker finishes', async () => {
     const clock = new ManualClock(start);
     let hangingCalls = 0;
     const hanging = worker('lease-exhausted', 'worker-hanging', clock, () => {
       hangingCalls += 1;
       return new Promise<void>(() => undefined);
-    }, { attemptsMax: 2 });
-    let calls = 0;
-    const survivor = worker('lease-exhausted', 'worker-survivor', clock, async () => void (calls += 1), { attemptsMax: 2, connection: 1 });
-    await hanging.schedule({ id: 'job-hangs', kind: 'settle', dueAt: clock.now() });
-    void hanging.runOnce();
-    await waitFor(() => hangingCalls === 1);
-    clock.advance(leaseMs);
-    void hanging.runOnce();
-    await waitFor(() => hangingCalls === 2);
-    clock.advance(leaseMs);
-
-    await expect(survivor.runOnce()).resolves.toBe(0);
-    expect(calls).toBe(0);
-    await expect(survivor.jobs.findOne({ _id: 'job-hangs' })).resolves.toMatchObject({
-      state: 'failed',
-      attempt: 3,
-      owner: 'worker-survivor',
-      lastError: `attempt 2 did not finish within its lease of ${leaseMs} ms`,
     });
+    let calls = 0;
+    const survivor = worker('lease-exhausted', 'worker-survivor', clock, async () => void (calls += 1), { connection: 1 });
+    await hanging.schedule({ id: 'job-hangs', kind: 'settle', dueAt: clock.now() });
+    for (let hung = 1; hung <= schedulerStuckAfterAttempts + 1; hung += 1) {
+      void hanging.runOnce();
+      await waitFor(() => hangingCalls === hung);
+      clock.advance(leaseMs);
+    }
+
+    await expect(survivor.runOnce()).resolves.toBe(1);
+    expect(calls).toBe(1);
+    await expect(survivor.jobs.findOne({ _id: 'job-hangs' })).resolves.toMatchObject({ state: 'done', attempt: schedulerStuckAfterAttempts + 2, owner: 'worker-survivor' });
   });
 
   it('stop() waits for a running handler and claims nothing more', async () => {
@@ -364,7 +377,7 @@ describe('Scheduler', () => {
     await expect(subject.jobs.findOne({ _id: 'job-2' })).resolves.toMatchObject({ state: 'scheduled', attempt: 0 });
   });
 
-  it(`deletes done jobs past the retention, ${schedulerPruneBatchSize} per prune, and keeps recent and failed ones`, async () => {
+  it(`deletes done jobs past the retention, ${schedulerPruneBatchSize} per prune, and keeps recent and unfinished ones`, async () => {
     const clock = new ManualClock(start);
     const subject = worker('prune', 'worker-a', clock, async () => undefined);
     const expiredAt = new Date(clock.now().getTime() - schedulerDoneRetentionMs);

@@ -19,10 +19,17 @@
  * worker ran the job. A caller whose deadline changes schedules a new id (escrow puts the due time
  * into the ids of jobs that move).
  *
+ * **No job gives up.** A failing job is retried with a doubling pause capped at
+ * `schedulerRetryDelayMaxMs`, for as long as it fails: a deadline whose work moves money must end
+ * with the money where the rules say, however long a dependency is down. A job that has failed
+ * `schedulerStuckAfterAttempts` times is reported (an error log at that attempt, a warning at each
+ * later one, and `stuckJobs()` with its last error for the admin command). Jobs a former version
+ * marked `failed` are claimed again like scheduled ones.
+ *
  * Done jobs stay for `schedulerDoneRetentionMs` (who ran what, when) and are then deleted by the
  * loop, so that the due query, which scans the collection on mongo-java-server (it accepts
  * non-unique indexes but does not use them), does not slow down as jobs accumulate. Failed jobs are
- * kept until someone looks at them. On MongoDB the `{state: 1, dueAt: 1}` index serves both
+ * kept until they succeed. On MongoDB the `{state: 1, dueAt: 1}` index serves both
  * branches of the due query (the `running` branch reads only running jobs, at most one per worker
  * plus those of dead workers) and the prune's `state: 'done'` range.
  *
@@ -42,8 +49,10 @@ export const schedulerLeaseDefaultMs = 30_000;
  * slow a backlog down; it bounds how long a round keeps pruning and `stop()` waiting.
  */
 export const schedulerBatchSize = 50;
-/** Claims of one job (each run, failed or lost with an expired lease) before it is marked failed. */
-export const schedulerAttemptsMax = 5;
+/** Claims of one job (each run, failed or lost with an expired lease) after which it is reported as stuck; it is still retried. */
+export const schedulerStuckAfterAttempts = 5;
+/** Stuck jobs one `stuckJobs()` call returns. */
+export const schedulerStuckListMax = 1_000;
 /** Pause before the first retry of a failed job; it doubles with each further failure. */
 export const schedulerRetryDelayMs = 1_000;
 /** The longest pause between two attempts of a failing job. */
@@ -59,8 +68,9 @@ export const schedulerPruneIntervalMs = 60 * 60 * 1_000;
 export const schedulerPruneBatchSize = 1_000;
 
 /**
- * scheduled → running (claimed) → done | scheduled (retry after a failure) | failed (attempts
- * exhausted). A running job whose lease has passed is claimed again as if it were scheduled.
+ * scheduled → running (claimed) → done | scheduled (retry after a failure). A running job whose
+ * lease has passed is claimed again as if it were scheduled. `failed` is only ever read: jobs a
+ * former version gave up on, which are claimed again like scheduled ones.
  */
 export type JobState = 'scheduled' | 'running' | 'done' | 'failed';
 
@@ -120,8 +130,8 @@ export interface SchedulerOptions {
   readonly intervalMs?: number;
   /** How long a claim is reserved for its worker (default `schedulerLeaseDefaultMs`). */
   readonly leaseMs?: number;
-  /** Default `schedulerAttemptsMax`. */
-  readonly attemptsMax?: number;
+  /** Default `schedulerStuckAfterAttempts`. */
+  readonly stuckAfterAttempts?: number;
 }
 
 /** The pause before attempt `failedAttempt + 1`: 1 s, 2 s, 4 s, … up to `schedulerRetryDelayMaxMs`. */
@@ -142,7 +152,7 @@ export class Scheduler {
   private readonly handlers = new Map<string, JobHandler>();
   private readonly intervalMs: number;
   private readonly leaseMs: number;
-  private readonly attemptsMax: number;
+  private readonly stuckAfterAttempts: number;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   private stopRequested = false;
@@ -155,10 +165,10 @@ export class Scheduler {
     for (const [kind, handler] of Object.entries(options.handlers ?? {})) this.handlers.set(kind, handler);
     this.intervalMs = options.intervalMs ?? schedulerIntervalDefaultMs;
     this.leaseMs = options.leaseMs ?? schedulerLeaseDefaultMs;
-    this.attemptsMax = options.attemptsMax ?? schedulerAttemptsMax;
+    this.stuckAfterAttempts = options.stuckAfterAttempts ?? schedulerStuckAfterAttempts;
     if (!(this.intervalMs >= 0)) throw new Error(`scheduler intervalMs must be at least 0, not ${this.intervalMs}`);
     if (!(this.leaseMs > 0)) throw new Error(`scheduler leaseMs must be positive, not ${this.leaseMs}`);
-    if (!Number.isInteger(this.attemptsMax) || this.attemptsMax < 1) throw new Error(`scheduler attemptsMax must be a positive integer, not ${this.attemptsMax}`);
+    if (!Number.isInteger(this.stuckAfterAttempts) || this.stuckAfterAttempts < 1) throw new Error(`scheduler stuckAfterAttempts must be a positive integer, not ${this.stuckAfterAttempts}`);
   }
 
   /** Adds the handler of a job kind; only before `start()`, so every round claims the same kinds. */
@@ -258,8 +268,8 @@ export class Scheduler {
   private async claim(): Promise<JobDocument | null> {
     const now = this.options.clock.now();
     return this.jobs.findOneAndUpdate(
-      { kind: { $in: [...this.handlers.keys()] }, $or: [{ state: 'scheduled', dueAt: { $lte: now } }, { state: 'running', leaseUntil: { $lte: now } }] },
-      { $set: { state: 'running', owner: this.options.owner, leaseUntil: new Date(now.getTime() + this.leaseMs) }, $inc: { attempt: 1 } },
+      { kind: { $in: [...this.handlers.keys()] }, $or: [{ state: { $in: ['scheduled', 'failed'] }, dueAt: { $lte: now } }, { state: 'running', leaseUntil: { $lte: now } }] },
+      { $set: { state: 'running', owner: this.options.owner, leaseUntil: new Date(now.getTime() + this.leaseMs) }, $inc: { attempt: 1 }, $unset: { finishedAt: '' } },
       { sort: { dueAt: 1 }, returnDocument: 'after' },
     );
   }
@@ -268,13 +278,6 @@ export class Scheduler {
   private async run(job: JobDocument): Promise<boolean> {
     const logger = this.options.logger.child({ jobId: job._id, kind: job.kind, attempt: job.attempt });
     const claim: Claim = { _id: job._id, owner: this.options.owner, attempt: job.attempt, state: 'running' };
-    if (job.attempt > this.attemptsMax) {
-      // Failures stop at attemptsMax, so only a takeover after an expired lease gets here.
-      const lastError = `attempt ${job.attempt - 1} did not finish within its lease of ${this.leaseMs} ms`;
-      await this.record(claim, { $set: { state: 'failed', finishedAt: this.options.clock.now(), lastError }, $unset: { leaseUntil: '' } });
-      logger.error({ lastError }, 'job lost its lease too often; giving up');
-      return false;
-    }
     const handler = this.handlers.get(job.kind);
     if (!handler) throw new Error(`claimed job ${job._id} of kind ${job.kind}, which this worker has no handler for`);
     try {
@@ -291,15 +294,23 @@ export class Scheduler {
   private async recordFailure(job: JobDocument, claim: Claim, error: unknown, logger: Logger): Promise<void> {
     const lastError = (error instanceof Error ? error.message : String(error)).slice(0, jobErrorLengthMax);
     const now = this.options.clock.now();
-    if (job.attempt >= this.attemptsMax) {
-      const recorded = await this.record(claim, { $set: { state: 'failed', finishedAt: now, lastError }, $unset: { leaseUntil: '' } });
-      if (recorded) logger.error({ err: error }, 'job failed on its last attempt; giving up');
-      return;
-    }
     const retryAt = new Date(now.getTime() + schedulerRetryDelayAfterMs(job.attempt));
     const recorded = await this.record(claim, { $set: { state: 'scheduled', dueAt: retryAt, lastError }, $unset: { leaseUntil: '' } });
-    if (recorded) logger.warn({ err: error, retryAt }, 'job failed; it will be retried');
-    else logger.warn({ err: error }, 'job failed after another worker took it over; its outcome stands');
+    if (!recorded) logger.warn({ err: error }, 'job failed after another worker took it over; its outcome stands');
+    else if (job.attempt === this.stuckAfterAttempts) logger.error({ err: error, retryAt }, `job has failed ${job.attempt} times; it is stuck and still retried (npm run admin -- stuck)`);
+    else if (job.attempt > this.stuckAfterAttempts) logger.warn({ err: error, retryAt }, `stuck job failed again (attempt ${job.attempt}); it is retried`);
+    else logger.warn({ err: error, retryAt }, 'job failed; it will be retried');
+  }
+
+  /** Jobs not done after `stuckAfterAttempts` claims, oldest due first, with why (their last error). */
+  async stuckJobs(limit: number = schedulerStuckListMax): Promise<JobDocument[]> {
+    return this.jobs.find({ state: { $ne: 'done' }, attempt: { $gte: this.stuckAfterAttempts } }, { sort: { dueAt: 1 }, limit }).toArray();
+  }
+
+  /** Makes a job that is not done or running due now (the admin command's "retry it now"); false otherwise. */
+  async makeDue(jobId: string): Promise<boolean> {
+    const result = await this.jobs.updateOne({ _id: jobId, state: { $in: ['scheduled', 'failed'] } }, { $set: { state: 'scheduled', dueAt: this.options.clock.now() } });
+    return result.matchedCount === 1;
   }
 
   /** Writes an attempt's outcome if its claim is still the job's latest; false when it was taken over. */
