@@ -215,7 +215,8 @@ class DefinedSaga<Input, Facts extends object, Answer> implements Saga<Input, An
     try {
       for (const stage of this.definition.stages) {
         const steps = Array.isArray(stage) ? (stage as readonly SagaStep<Input, Facts>[]) : [stage as SagaStep<Input, Facts>];
-        const outcomes = await Promise.allSettled(steps.map((step) => step.run(input, facts)));
+        // A step that throws before returning its promise fails like one that rejects.
+        const outcomes = await Promise.allSettled(steps.map(async (step) => step.run(input, facts)));
         const failures: StepFailure[] = [];
         outcomes.forEach((outcome, index) => {
           const step = steps[index]!;
@@ -233,7 +234,7 @@ class DefinedSaga<Input, Facts extends object, Answer> implements Saga<Input, An
       }
       let answer: Answer;
       try {
-        answer = await this.definition.finish.run(input, facts);
+        answer = await Promise.resolve().then(() => this.definition.finish.run(input, facts));
       } catch (error) {
         throw new StepFailure(error, definiteRefusal(error, this.definition.finish.refusals));
       }
