@@ -5,6 +5,12 @@
  * `findLocalPlatform`), so it works right after `npm start` with nothing exported.
  *
  *   npm run admin -- create-participant --role regulator --email r@example.org --password '…' [--display-name 'R. Egulator']
+ *   npm run admin -- stuck [--service escrow] [--older-than 60] [--json]
+ *   npm run admin -- drive --service escrow --id <saga or job id>
+ *
+ * `stuck` lists, per service, the sagas not yet completed or given back and the deadline jobs that
+ * keep failing, with their last error; `drive` makes one of them due now, so the service's recovery
+ * loop or scheduler takes it at once (the work itself always runs in the service, with its code).
  *
  * Exit codes: 0 created, 1 refused or failed (e.g. the email is taken, or no MONGO_URL and no
  * running platform), 2 usage error, 78 invalid configuration.
@@ -23,12 +29,14 @@ import {
   systemClock,
 } from '@sizhong/kit';
 import { type GatewayConfig, loadGatewayConfig } from './config';
+import { parseStuckWorkCommand, runStuckWorkCommand, StuckWorkUsageError, stuckWorkUsage } from './admin-stuck-work';
 import { ParticipantStore } from './identity/participant-store';
 import { Participants } from './identity/participants';
 import { displayNameSchema, emailSchema, newPasswordSchema } from './identity/schemas';
 
 export const adminUsage = `Usage:
   npm run admin -- create-participant --role <role> --email <email> (--password <password> | --password-stdin) [--display-name <name>]
+${stuckWorkUsage}
 
   --role            one of ${participantRoles.join(', ')}; repeat it or separate with commas for several
   --email           the participant's email (compared case-insensitively, must be unused)
@@ -100,6 +108,15 @@ function findGatewayDatabase(config: GatewayConfig): { mongoUrl: string; name: s
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'stuck' || argv[0] === 'drive') {
+    try {
+      return await runStuckWorkCommand(parseStuckWorkCommand(argv), process.env, (text) => process.stdout.write(text));
+    } catch (error) {
+      if (!(error instanceof StuckWorkUsageError)) throw error;
+      process.stderr.write(`admin: ${error.message}\n\n${adminUsage}\n`);
+      return 2;
+    }
+  }
   let command: CreateParticipantCommand;
   try {
     command = parseCreateParticipant(argv);

@@ -1,8 +1,8 @@
-// Proves the admin command as a real child process against the test database: it creates a regulator who can then sign in, refuses a taken email, answers usage errors clearly with exit code 2, says what to run first when it finds no database, and refuses invalid configuration with 78. (Finding the platform `npm start` runs is proved in scripts/start.e2e.spec.ts.)
+// Proves the admin command as a real child process against the test database: it creates a regulator who can then sign in, lists unfinished sagas and stuck jobs and drives them on, refuses a taken email, answers usage errors clearly with exit code 2, says what to run first when it finds no database, and refuses invalid configuration with 78. (Finding the platform `npm start` runs is proved in scripts/start.e2e.spec.ts.)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectMongo, type MongoConnection } from '@sizhong/kit';
+import { connectMongo, type JobDocument, type MongoConnection, type SagaRecord, schedulerStuckAfterAttempts, type StuckWorkReport } from '@sizhong/kit';
 import { testDatabaseName, testInfrastructure } from '@sizhong/testkit';
 import { HttpClient, signIn, startTestGateway, type TestGateway, testPassword, uniqueEmail } from './support/test-gateway';
 import { cleanEnvironment, runScript } from './support/processes';
@@ -100,5 +100,60 @@ describe('npm run admin -- create-participant', () => {
     expect(refused.exitCode).toBe(78);
     expect(refused.stderr.match(/GATEWAY_DATABASE="no spaces allowed"/g)).toHaveLength(1);
     expect(refused.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('npm run admin -- stuck / drive', () => {
+  it('lists an unfinished saga and a stuck job with their last errors, and drives each on (made due now)', async () => {
+    const escrowDatabase = testDatabaseName('admin-stuck-escrow');
+    const escrow = await connectMongo(testInfrastructure().mongoUrl, escrowDatabase);
+    try {
+      const createdAt = new Date(Date.now() - 120_000);
+      const farAway = new Date(Date.now() + 3_600_000);
+      await escrow.collection<SagaRecord>('escrow_sagas').insertMany([
+        { _id: 'sg-unfinished', kind: 'pledge', state: 'running', input: {}, fingerprint: 'f', attempts: 3, nextAttemptAt: farAway, lastError: 'DomainError: deadline exceeded', createdAt, updatedAt: createdAt },
+        { _id: 'sg-done', kind: 'pledge', state: 'completed', input: {}, fingerprint: 'f', attempts: 0, nextAttemptAt: createdAt, createdAt, updatedAt: createdAt },
+      ]);
+      await escrow.collection<JobDocument>('escrow_jobs').insertMany([
+        { _id: 'settle:cp-1', kind: 'settle-campaign', dueAt: farAway, payload: {}, state: 'scheduled', attempt: schedulerStuckAfterAttempts, lastError: 'escrow unavailable', scheduledAt: createdAt },
+        { _id: 'settle:cp-2', kind: 'settle-campaign', dueAt: farAway, payload: {}, state: 'scheduled', attempt: 1, scheduledAt: createdAt },
+      ]);
+      const withEscrow = { ...environment, ESCROW_DATABASE: escrowDatabase };
+
+      const listed = await runScript(adminScript, ['stuck', '--service', 'escrow', '--json'], withEscrow);
+      expect(listed.stderr).toBe('');
+      expect(listed.exitCode).toBe(0);
+      const [report] = JSON.parse(listed.stdout) as StuckWorkReport[];
+      expect(report!.sagas).toEqual([expect.objectContaining({ id: 'sg-unfinished', kind: 'pledge', state: 'running', attempts: 3, lastError: 'DomainError: deadline exceeded' })]);
+      expect(report!.jobs).toEqual([expect.objectContaining({ id: 'settle:cp-1', attempt: schedulerStuckAfterAttempts, lastError: 'escrow unavailable' })]);
+      const readable = await runScript(adminScript, ['stuck', '--service', 'escrow'], withEscrow);
+      expect(readable.stdout).toContain('escrow: 1 unfinished saga(s), 1 stuck job(s)');
+      expect((await runScript(adminScript, ['stuck', '--service', 'escrow', '--older-than', '3600', '--json'], withEscrow)).stdout).toContain('"sagas":[]');
+
+      for (const id of ['sg-unfinished', 'settle:cp-1']) {
+        const driven = await runScript(adminScript, ['drive', '--service', 'escrow', '--id', id], withEscrow);
+        expect(driven.exitCode).toBe(0);
+        expect(JSON.parse(driven.stdout)).toMatchObject({ service: 'escrow', id, found: id.startsWith('sg-') ? 'saga' : 'job' });
+      }
+      expect((await escrow.collection<SagaRecord>('escrow_sagas').findOne({ _id: 'sg-unfinished' }))!.nextAttemptAt.getTime()).toBeLessThanOrEqual(Date.now());
+      expect((await escrow.collection<JobDocument>('escrow_jobs').findOne({ _id: 'settle:cp-1' }))!.dueAt.getTime()).toBeLessThanOrEqual(Date.now());
+      const finished = await runScript(adminScript, ['drive', '--service', 'escrow', '--id', 'sg-done'], withEscrow);
+      expect(finished.exitCode).toBe(1);
+      expect(finished.stderr).toContain('no unfinished saga or job sg-done');
+    } finally {
+      await escrow.db.dropDatabase();
+      await escrow.close();
+    }
+  });
+
+  it.each([
+    [['stuck', '--service', 'bakery'], 'unknown service "bakery"'],
+    [['drive', '--id', 'x'], 'drive needs exactly one --service'],
+    [['drive', '--service', 'escrow'], 'drive needs --id'],
+    [['stuck', '--older-than', 'soon'], '--older-than takes whole seconds'],
+  ])('answers usage error %j with exit code 2', async (args, message) => {
+    const refused = await runScript(adminScript, args, environment);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain(message);
   });
 });
