@@ -1,8 +1,11 @@
 // Lint rules for every workspace. The domain rule keeps services/*/src/domain pure: no framework,
-// no I/O, no clock or randomness imports (ARCHITECTURE.md §7, STYLE.md rule 1).
+// no I/O, no clock or randomness imports (ARCHITECTURE.md §7, STYLE.md rule 1). The saga rules
+// (scripts/lint/saga-rules.mjs) keep compensation on definite refusals only and saga records in
+// the kit (docs/storage.md "Sagas").
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import sagaRules from './scripts/lint/saga-rules.mjs';
 
 const forbiddenInDomain = [
   'mongoose', 'mongodb', 'kafkajs', '@grpc/*', 'express', 'express-*', '@opentelemetry/*', 'pino', 'pino-*',
@@ -21,6 +24,18 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       'no-restricted-syntax': ['error', { selector: "CallExpression[callee.name='parseFloat']", message: 'Money is bigint minor units: never parseFloat.' }],
     },
+  },
+  {
+    files: ['services/*/src/app/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    plugins: { sizhong: sagaRules },
+    rules: { 'sizhong/definite-refusals-only': 'error' },
+  },
+  {
+    files: ['services/**/*.ts', 'gateway/**/*.ts', 'packages/**/*.ts', 'scripts/**/*.ts'],
+    ignores: ['packages/kit/src/saga/**', '**/*.spec.ts'],
+    plugins: { sizhong: sagaRules },
+    rules: { 'sizhong/saga-records-in-kit-only': 'error' },
   },
   {
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],

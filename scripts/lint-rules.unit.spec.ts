@@ -1,4 +1,4 @@
-// Proves the lint rule that keeps services/*/src/domain pure actually fires, and stays quiet elsewhere.
+// Proves the lint rules fire and stay quiet where they should: domain/ stays pure, a caught DomainError is compensated or ignored only for named codes, and saga records are touched only by the kit.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -50,5 +50,30 @@ describe('domain purity lint rule', () => {
 
   it('allows I/O outside domain/', async () => {
     expect(await messages("import mongoose from 'mongoose';\nexport const m = mongoose;", appFile)).toEqual([]);
+  });
+});
+
+describe('saga lint rules', () => {
+  const header = "import { DomainError, isDomainError } from '@sizhong/kit';\nexport const used = [DomainError, isDomainError, giveBack];\ndeclare function hold(): Promise<void>;\ndeclare function giveBack(): Promise<void>;\n";
+
+  it.each([
+    ['a catch that compensates any DomainError', 'export async function f() {\n  try { await hold(); } catch (error) {\n    if (error instanceof DomainError) await giveBack();\n    throw error;\n  }\n}'],
+    ['a .catch that swallows any DomainError', 'export const f = () => hold().catch((error: unknown) => {\n  if (!(error instanceof DomainError)) throw error;\n});'],
+    ['isDomainError without a code', 'export const f = () => hold().catch(async (failure: unknown) => {\n  if (isDomainError(failure)) await giveBack();\n});'],
+  ])('refuses %s in app/', async (_name, body) => {
+    expect(await messages(header + body, appFile)).toEqual([expect.stringMatching(/^sizhong\/definite-refusals-only: A caught DomainError may be a gRPC failure/)]);
+  });
+
+  it.each([
+    ['a code compared in the same test', "export async function f() {\n  try { await hold(); } catch (error) {\n    if (error instanceof DomainError && error.code === 'INSUFFICIENT_FUNDS') await giveBack();\n    throw error;\n  }\n}"],
+    ['a code list checked on a later line', "export const f = () => hold().catch(async (error: unknown) => {\n  if (!(error instanceof DomainError)) throw error;\n  if (!['TIER_SOLD_OUT'].includes(error.code)) throw error;\n  await giveBack();\n});"],
+  ])('allows %s', async (_name, body) => {
+    expect(await messages(header + body, appFile)).toEqual([]);
+  });
+
+  it('refuses saga collections outside the kit, and allows them in the kit', async () => {
+    const code = "declare const db: { collection(name: string): { deleteOne(filter: object): Promise<void> } };\nexport const f = (service: string) => db.collection(`${service}_sagas`).deleteOne({ _id: 'x' });";
+    expect(await messages(code, appFile)).toEqual([expect.stringMatching(/^sizhong\/saga-records-in-kit-only: Saga records are the kit's/)]);
+    expect(await messages(code, join(repositoryRoot, 'packages', 'kit', 'src', 'saga', 'saga-log.ts'))).toEqual([]);
   });
 });
