@@ -52,7 +52,22 @@ export interface SagaRecord {
 /** Characters of an error message kept in `lastError`. */
 export const sagaErrorLengthMax = 500;
 
-export class SagaLog {
+/**
+ * What the saga model needs of a record store. `SagaLog` (one collection per service) is the
+ * store of every saga unless its definition names another: a hot path may keep its records inside
+ * a document it writes anyway (see `SagaDefinition.records`), with the same states and guards.
+ */
+export interface SagaRecordStore {
+  begin(record: SagaRecord): Promise<{ kind: 'begun' } | { kind: 'exists'; record: SagaRecord }>;
+  load(id: string): Promise<SagaRecord | null>;
+  complete(id: string, answer: Document, now: Date): Promise<boolean>;
+  compensating(id: string, change: { refusal: SagaRefusal; taken: readonly string[]; facts: Document }, now: Date): Promise<boolean>;
+  givenBack(id: string, now: Date): Promise<void>;
+  noteFailure(id: string, error: unknown, now: Date): Promise<void>;
+  claimDue(kinds: readonly string[], now: Date, backoffMs: (attempts: number) => number): Promise<SagaRecord | null>;
+}
+
+export class SagaLog implements SagaRecordStore {
   readonly records: Collection<SagaRecord>;
 
   constructor(mongo: MongoConnection, serviceName: string) {

@@ -38,14 +38,18 @@ export interface SagaRecoveryOptions {
 /** Drives due sagas on; returns how many it attempted (failed attempts included). */
 export async function recoverSagas(options: SagaRecoveryOptions): Promise<number> {
   const { sagas, logger } = options;
-  const kinds = sagas.kinds;
-  if (kinds.length === 0) return 0;
   const stuckAfterMs = options.stuckAfterMs ?? sagaStuckAfterMs;
   let attempted = 0;
-  for (; attempted < sagaRecoveryBatch; attempted++) {
+  const stores = [...sagas.stores];
+  while (attempted < sagaRecoveryBatch && stores.length > 0) {
     const now = sagas.options.clock.now();
-    const record = await sagas.log.claimDue(kinds, now, sagaRetryDelayAfterMs);
-    if (!record) break;
+    const { store, kinds } = stores[0]!;
+    const record = await store.claimDue(kinds, now, sagaRetryDelayAfterMs);
+    if (!record) {
+      stores.shift();
+      continue;
+    }
+    attempted++;
     const ageMs = now.getTime() - record.createdAt.getTime();
     if (ageMs >= stuckAfterMs) {
       logger.warn({ sagaId: record._id, kind: record.kind, state: record.state, attempts: record.attempts, ageMs, lastError: record.lastError }, `saga ${record._id} (${record.kind}) is still ${record.state} after ${Math.round(ageMs / 1000)} s`);

@@ -25,7 +25,7 @@ import type { Clock } from '../clock';
 import { DomainError, type ErrorCode } from '../errors';
 import { KeyedMutex } from '../keyed-mutex';
 import { plainCodec } from '../mongo/plain-codec';
-import { type SagaLog, type SagaRecord, type SagaRefusal } from './saga-log';
+import type { SagaLog, SagaRecord, SagaRecordStore, SagaRefusal } from './saga-log';
 
 /**
  * Codes that say nothing about whether the callee acted: a deadline passed, a peer was unreachable,
@@ -57,6 +57,11 @@ export interface SagaDefinition<Input, Facts extends object, Answer> {
   readonly finish: { readonly refusals: readonly ErrorCode[]; run(input: Input, facts: Facts): Promise<Answer> };
   /** Facts before any step ran. */
   initialFacts(input: Input): Facts;
+  /**
+   * Where this saga's records live; defaults to the service's `SagaLog`. A hot path may keep them
+   * in a document it writes anyway, behind the same interface (recovery then claims from it too).
+   */
+  readonly records?: SagaRecordStore;
   /** Plain data in and out of the record; defaults to storing the value as it is (bigint and Date kept). */
   readonly codec?: { input?: PlainConverter<Input>; answer?: PlainConverter<Answer>; facts?: PlainConverter<Facts> };
 }
@@ -94,6 +99,7 @@ export interface SagasOptions {
 /** One per service: defines its sagas on its log and knows them by kind for recovery. */
 export class Sagas {
   private readonly byKind = new Map<string, Saga<unknown, unknown>>();
+  private readonly storeOfKind = new Map<string, SagaRecordStore>();
   private readonly mutex = new KeyedMutex();
 
   constructor(readonly options: SagasOptions) {}
@@ -106,14 +112,23 @@ export class Sagas {
     return this.options.log;
   }
 
+  /** Each record store with the kinds kept in it (recovery claims from each). */
+  get stores(): readonly { store: SagaRecordStore; kinds: string[] }[] {
+    const grouped = new Map<SagaRecordStore, string[]>();
+    for (const [kind, store] of this.storeOfKind) grouped.set(store, [...(grouped.get(store) ?? []), kind]);
+    return [...grouped].map(([store, kinds]) => ({ store, kinds }));
+  }
+
   define<Input, Facts extends object, Answer>(definition: SagaDefinition<Input, Facts, Answer>): Saga<Input, Answer> {
     if (this.byKind.has(definition.kind)) throw new Error(`saga kind ${definition.kind} is defined twice`);
     for (const step of [...definition.stages.flat(), { name: 'finish', ...definition.finish }]) {
       const unknown = step.refusals.filter((code) => unknownOutcomeCodes.includes(code));
       if (unknown.length > 0) throw new Error(`saga ${definition.kind}: step ${step.name} lists ${unknown.join(', ')} as a definite refusal, but those codes mean an unknown outcome`);
     }
-    const saga = new DefinedSaga(definition, this.options, this.mutex);
+    const store = definition.records ?? this.options.log;
+    const saga = new DefinedSaga(definition, { ...this.options, store }, this.mutex);
     this.byKind.set(definition.kind, saga as Saga<unknown, unknown>);
+    this.storeOfKind.set(definition.kind, store);
     return saga;
   }
 
@@ -153,7 +168,7 @@ class DefinedSaga<Input, Facts extends object, Answer> implements Saga<Input, An
 
   constructor(
     private readonly definition: SagaDefinition<Input, Facts, Answer>,
-    private readonly options: SagasOptions,
+    private readonly options: SagasOptions & { readonly store: SagaRecordStore },
     private readonly mutex: KeyedMutex,
   ) {
     this.input = definition.codec?.input ?? plainCodec<Input>();
@@ -168,7 +183,7 @@ class DefinedSaga<Input, Facts extends object, Answer> implements Saga<Input, An
   async run(start: SagaStart<Input>): Promise<Answer> {
     return this.mutex.run(start.id, async () => {
       const now = this.options.clock.now();
-      const begun = await this.options.log.begin({
+      const begun = await this.options.store.begin({
         _id: start.id,
         kind: this.kind,
         state: 'running',
@@ -189,7 +204,7 @@ class DefinedSaga<Input, Facts extends object, Answer> implements Saga<Input, An
 
   async resume(id: string): Promise<Answer> {
     return this.mutex.run(id, async () => {
-      const record = await this.options.log.load(id);
+      const record = await this.options.store.load(id);
       if (!record) throw new DomainError('NOT_FOUND', `saga ${id} not found`);
       return this.answerFrom(record);
     });
@@ -239,7 +254,7 @@ class DefinedSaga<Input, Facts extends object, Answer> implements Saga<Input, An
         throw new StepFailure(error, definiteRefusal(error, this.definition.finish.refusals));
       }
       const now = this.options.clock.now();
-      if (!(await this.options.log.complete(id, this.answer.toDocument(answer), now))) return this.answerFromStored(id);
+      if (!(await this.options.store.complete(id, this.answer.toDocument(answer), now))) return this.answerFromStored(id);
       return answer;
     } catch (thrown) {
       const failure = thrown instanceof StepFailure ? thrown : new StepFailure(thrown, undefined);
@@ -248,7 +263,7 @@ class DefinedSaga<Input, Facts extends object, Answer> implements Saga<Input, An
         throw failure.error;
       }
       const now = this.options.clock.now();
-      const moved = await this.options.log.compensating(id, { refusal: failure.refusal, taken, facts: this.facts.toDocument(facts) }, now);
+      const moved = await this.options.store.compensating(id, { refusal: failure.refusal, taken, facts: this.facts.toDocument(facts) }, now);
       // Another driver finished the saga first: its outcome stands.
       if (!moved) return this.answerFromStored(id);
       return this.compensate(id, input, failure.refusal, taken, facts);
@@ -266,17 +281,17 @@ class DefinedSaga<Input, Facts extends object, Answer> implements Saga<Input, An
       await this.noteFailure(id, error);
       throw error;
     }
-    await this.options.log.givenBack(id, this.options.clock.now());
+    await this.options.store.givenBack(id, this.options.clock.now());
     throw refusalError(refusal);
   }
 
   private async answerFromStored(id: string): Promise<Answer> {
-    const record = await this.options.log.load(id);
+    const record = await this.options.store.load(id);
     if (!record) throw new Error(`saga ${id} vanished: saga records are never deleted`);
     return this.answerFrom(record);
   }
 
   private async noteFailure(id: string, error: unknown): Promise<void> {
-    await this.options.log.noteFailure(id, error, this.options.clock.now()).catch((noteError: unknown) => this.options.logger.warn({ err: noteError, sagaId: id }, 'could not note a saga failure'));
+    await this.options.store.noteFailure(id, error, this.options.clock.now()).catch((noteError: unknown) => this.options.logger.warn({ err: noteError, sagaId: id }, 'could not note a saga failure'));
   }
 }
