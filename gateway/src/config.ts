@@ -2,7 +2,7 @@
  * The gateway's settings, read once from the environment by main.ts (and admin.ts) and passed
  * down. Every setting has a documented default; `describeConfig(gatewayConfigShape)` lists them.
  */
-import { configFields, loadConfig } from '@sizhong/kit';
+import { configFields, grpcFaultsField, loadConfig } from '@sizhong/kit';
 import { z } from 'zod';
 
 /** `host:port` of a downstream gRPC server; unset means that service is not part of this run. */
@@ -58,6 +58,7 @@ export const gatewayConfigShape = {
     .optional()
     .describe('more services /readyz checks (a service the gateway has no routes for yet, such as a newly generated one), as name=host:port pairs; the platform runner sets it'),
   LOG_LEVEL: configFields.logLevel(),
+  GRPC_FAULTS: grpcFaultsField,
   OTEL_EXPORTER_OTLP_ENDPOINT: configFields.optionalUrl('OTLP/HTTP endpoint for traces; unset means spans are not exported'),
   AUTH_TOKEN_SECRET: z
     .string()

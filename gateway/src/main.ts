@@ -18,6 +18,8 @@ import {
   type MongoConnection,
   startTelemetry,
   type Telemetry,
+  installGrpcFaults,
+  parseGrpcFaultPlan,
 } from '@sizhong/kit';
 import { createApp, type GatewayDependencies } from './app';
 import { type GatewayConfig, loadGatewayConfig } from './config';
@@ -90,6 +92,7 @@ function closeServer(server: Server): Promise<void> {
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
+  installGrpcFaults(parseGrpcFaultPlan(config.GRPC_FAULTS));
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
   const gateway = await startGateway(config, { logger });
   // The platform runner reads this line, so it is printed whatever LOG_LEVEL says.

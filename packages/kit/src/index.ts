@@ -30,3 +30,4 @@ export * from './service/service';
 export * from './service/service-main';
 export * from './mongo/outbox-event';
 export * from './saga';
+export * from './grpc/faults';

@@ -6,6 +6,7 @@ import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js'
 import { healthV1 } from '@sizhong/proto';
 import { SpanKind, injectTraceContext, withSpan } from '../telemetry';
 import { fromServiceError } from './errors';
+import { installedGrpcFaults } from './faults';
 import { writeIdentity } from './metadata';
 import type { CallOptions, MethodDefinitionLike, ServiceCaller, ServiceDefinitionLike } from './types';
 
@@ -44,7 +45,16 @@ function outgoingMetadata(callOptions: CallOptions): Metadata {
   return metadata;
 }
 
+/** Health checks are never faulted: readiness must stay the truth about the process. */
+const healthServicePrefix = '/grpc.health.v1.Health/';
+
 function unary(client: Client, method: MethodDefinitionLike, request: unknown, callOptions: CallOptions, defaultDeadlineMs: number): Promise<unknown> {
+  const faults = installedGrpcFaults();
+  if (faults && !method.path.startsWith(healthServicePrefix)) return faults.around(method.path, () => unaryCall(client, method, request, callOptions, defaultDeadlineMs));
+  return unaryCall(client, method, request, callOptions, defaultDeadlineMs);
+}
+
+function unaryCall(client: Client, method: MethodDefinitionLike, request: unknown, callOptions: CallOptions, defaultDeadlineMs: number): Promise<unknown> {
   return withSpan(
     method.path,
     () =>

@@ -1,4 +1,5 @@
-// Proves a real gRPC round trip on 127.0.0.1:0: health, identity, deadlines, tracing, and every DomainError code mapped.
+// Proves a real gRPC round trip on 127.0.0.1:0: health, identity, deadlines, tracing, every DomainError code mapped, and
+// the fault-injection run's faults (a lost answer after the server acted, a call never sent, a seeded replay).
 import { Client, credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { commonV1, healthV1 } from '@sizhong/proto';
@@ -7,6 +8,7 @@ import { DomainError, errorCodes, isErrorCode } from '../errors';
 import { grpcStatusByErrorCode } from './errors';
 import { startTelemetry, withSpan } from '../telemetry';
 import { checkHealth, createGrpcClient } from './client';
+import { GrpcFaultInjector, installGrpcFaults, parseGrpcFaultPlan } from './faults';
 import { GrpcServer, type RunningGrpcServer } from './server';
 
 const { Money, CallerIdentity } = commonV1;
@@ -39,11 +41,16 @@ const telemetry = startTelemetry({ serviceName: 'grpc-test', spanProcessors: [ne
 const logger = pino({ level: 'silent' });
 let server: RunningGrpcServer;
 let abortedSlowCalls = 0;
+/** Calls the server answered: a lost answer still counts here. */
+let doubled = 0;
 
 beforeAll(async () => {
   server = await new GrpcServer({ logger })
     .addService(ProbeService, {
-      double: async (request) => ({ currency: request.currency, amountMinor: request.amountMinor * 2n }),
+      double: async (request) => {
+        doubled += 1;
+        return { currency: request.currency, amountMinor: request.amountMinor * 2n };
+      },
       whoAmI: async (_request, context) => ({ participantId: context.identity?.participantId ?? '', roles: [...(context.identity?.roles ?? [])] }),
       raise: async (request) => {
         if (!isErrorCode(request.participantId)) throw new Error('not a code');
@@ -181,5 +188,49 @@ describe('gRPC server and client', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const serverSpan = spans.getFinishedSpans().find((span) => span.name === ProbeService.double.path && span.kind === 1);
     expect(serverSpan?.spanContext().traceId).toBe(traceId);
+  });
+});
+
+describe('fault injection (GRPC_FAULTS, for the fault-injection run only)', () => {
+  afterEach(() => installGrpcFaults(undefined));
+
+  it('a lost answer: the server acts, the caller sees DEADLINE_EXCEEDED (an unknown outcome)', async () => {
+    installGrpcFaults(parseGrpcFaultPlan('seed=7,lostAnswer=1'));
+    const client = createGrpcClient(ProbeService, server.address);
+    const before = doubled;
+    await expect(client.call.double({ currency: 'CNY', amountMinor: 21n })).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    expect(doubled).toBe(before + 1);
+    await expect(checkHealth(server.address)).resolves.toBe(true);
+    client.close();
+  });
+
+  it('unavailable: the call is never sent', async () => {
+    installGrpcFaults(parseGrpcFaultPlan('seed=7,unavailable=1'));
+    const client = createGrpcClient(ProbeService, server.address);
+    const before = doubled;
+    await expect(client.call.double({ currency: 'CNY', amountMinor: 21n })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(doubled).toBe(before);
+    client.close();
+  });
+
+  it('a delay holds the request back, then it is answered', async () => {
+    installGrpcFaults(parseGrpcFaultPlan('seed=7,delay=1,delayMaxMs=200'));
+    const client = createGrpcClient(ProbeService, server.address);
+    await expect(client.call.double({ currency: 'CNY', amountMinor: 21n })).resolves.toEqual({ currency: 'CNY', amountMinor: 42n });
+    client.close();
+  });
+
+  it('the same seed draws the same faults; plans are validated', () => {
+    const draws = (seed: number) => {
+      const injector = new GrpcFaultInjector(parseGrpcFaultPlan(`seed=${seed},delay=0.2,lostAnswer=0.2,unavailable=0.2,delayMaxMs=1000`)!);
+      return Array.from({ length: 50 }, () => injector.next());
+    };
+    expect(draws(42)).toEqual(draws(42));
+    expect(draws(42)).not.toEqual(draws(43));
+    expect(new Set(draws(42).map((fault) => fault.kind))).toEqual(new Set(['none', 'delay', 'lost_answer', 'unavailable']));
+    expect(parseGrpcFaultPlan('')).toBeUndefined();
+    expect(() => parseGrpcFaultPlan('lostAnswer=0.7,unavailable=0.7')).toThrow('at most 1');
+    expect(() => parseGrpcFaultPlan('chaos=1')).toThrow('"chaos=1" is not one of');
+    expect(() => parseGrpcFaultPlan('delay=-1')).toThrow('at least 0');
   });
 });

@@ -9,10 +9,24 @@ import { z } from 'zod';
 import { configFields, exitOnConfigurationError, loadConfig, serviceConfigShape } from '../config';
 import { createLogger } from '../logging';
 import { startTelemetry } from '../telemetry';
+import { installGrpcFaults, parseGrpcFaultPlan } from '../grpc/faults';
 import { type ServiceDefinition, type ServiceRuntimeConfig, startService } from './service';
 
 /** A stop that takes longer than this is cut short with exit code 1. */
 export const serviceStopTimeoutMs = 30_000;
+
+/** Fault injection for the seeded fault-injection run only (grpc/faults.ts); empty, the default, injects nothing. */
+export const grpcFaultsField = z
+  .string()
+  .default('')
+  .superRefine((text, context) => {
+    try {
+      parseGrpcFaultPlan(text);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  })
+  .describe('fault injection into outgoing gRPC calls, for the fault-injection run only: "seed=42,delay=0.1,delayMaxMs=3000,lostAnswer=0.05,unavailable=0.05" (empty: none)');
 
 /** The settings the skeleton reads, besides each service's own (which add their database variable). */
 export function serviceRuntimeShape(options: { grpcPortDefault: number }) {
@@ -24,6 +38,7 @@ export function serviceRuntimeShape(options: { grpcPortDefault: number }) {
     SCHEDULER_INTERVAL_MS: configFields.milliseconds(1_000, 'how often due deadlines are looked for'),
     SCHEDULER_LEASE_MS: configFields.milliseconds(30_000, 'how long a claimed deadline job is reserved for the worker that claimed it'),
     SAGA_RECOVERY_AGE_MS: configFields.milliseconds(30_000, 'how long a fresh saga is left to the request that started it before the recovery loop drives it on'),
+    GRPC_FAULTS: grpcFaultsField,
     SAGA_RECOVERY_INTERVAL_MS: configFields.milliseconds(1_000, 'how often the recovery loop looks for unfinished sagas that are due'),
   };
 }
@@ -39,6 +54,7 @@ export function runServiceMain<S extends Shape, Exposed>(definition: ServiceDefi
     exitOnConfigurationError(error, definition.name);
     throw error;
   }
+  installGrpcFaults(parseGrpcFaultPlan(config.GRPC_FAULTS));
   const telemetry = startTelemetry({ serviceName: definition.name, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
   const crash = (error: unknown) => {

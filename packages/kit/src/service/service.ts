@@ -38,6 +38,8 @@ export interface ServiceRuntimeConfig {
   /** Defaults to `sagaRecoveryAgeDefaultMs` (tests that start services by hand may leave it out). */
   readonly SAGA_RECOVERY_AGE_MS?: number | undefined;
   readonly SAGA_RECOVERY_INTERVAL_MS?: number | undefined;
+  /** Read by `runServiceMain` only (grpc/faults.ts). */
+  readonly GRPC_FAULTS?: string | undefined;
 }
 
 /** What the skeleton hands the service to build on. */
