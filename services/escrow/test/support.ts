@@ -1,5 +1,5 @@
 /** Starts a real escrow service for a test file and gives typed clients and money helpers. */
-import { createGrpcClient, type CallerIdentity, type ParticipantRole } from '@sizhong/kit';
+import { createGrpcClient, type CallerIdentity, type Clock, type ParticipantRole } from '@sizhong/kit';
 import { escrowV1 } from '@sizhong/proto';
 import { eventually, startTestService } from '@sizhong/testkit';
 import { signPayload } from '../src/app/payment-provider';
@@ -26,8 +26,9 @@ export function participant(participantId: string, ...roles: ParticipantRole[]):
 
 let depositSequence = 0;
 
-export async function startEscrowHarness(label: string, overrides: Record<string, string> = {}): Promise<EscrowHarness> {
-  const service = await startTestService(escrowService, escrowConfigShape, { label, environment: { PSP_WEBHOOK_SECRET: webhookSecret, ...overrides } });
+/** A replica of another harness: pass its `ESCROW_DATABASE` and `KAFKA_TOPIC_PREFIX`; `clock` gives a replica its own time. */
+export async function startEscrowHarness(label: string, overrides: Record<string, string> = {}, options: { clock?: Clock } = {}): Promise<EscrowHarness> {
+  const service = await startTestService(escrowService, escrowConfigShape, { label, environment: { PSP_WEBHOOK_SECRET: webhookSecret, ...overrides }, ...(options.clock ? { clock: options.clock } : {}) });
   const escrow: RunningEscrow = { ...service, ...service.exposed };
   const { database, topicPrefix } = service;
   const wallet = createGrpcClient(escrowV1.WalletServiceService, escrow.address, { deadlineMs: 30_000 });

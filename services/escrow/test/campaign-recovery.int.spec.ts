@@ -1,0 +1,99 @@
+// Proves campaign payments always finish: a settlement that fails for longer than the scheduler's old retries
+// (about 15 s) settles once its ledger calls work again, and the payout of the last milestone, failed when the
+// backer accepted it, reaches the creator afterwards without anyone's help.
+import { connectMongo } from '@sizhong/kit';
+import { escrowV1 } from '@sizhong/proto';
+import { testInfrastructure } from '@sizhong/testkit';
+import { type EscrowHarness, eventually, participant, startEscrowHarness } from './support';
+
+jest.setTimeout(120_000);
+
+const cny = (amountMinor: bigint) => ({ currency: 'CNY', amountMinor });
+/** Longer than the old scheduler's five attempts (1 + 2 + 4 + 8 s of pauses). */
+const ledgerOutageMs = 20_000;
+
+let harness: EscrowHarness;
+
+beforeAll(async () => {
+  harness = await startEscrowHarness('campaign_recovery', { DEADLINE_MIN_MS: '1000', CAMPAIGN_LAST_CALL_MS: '1000', SAGA_RECOVERY_AGE_MS: '1000', SCHEDULER_INTERVAL_MS: '100', CAMPAIGN_RECOVERY_AGE_MS: '1000', CAMPAIGN_RECOVERY_INTERVAL_MS: '500' });
+});
+
+afterAll(async () => {
+  await harness.stop();
+});
+
+async function launchCampaign(key: string, owner: ReturnType<typeof participant>, endsInMs: number, milestones: escrowV1.MilestoneInput[] = []) {
+  const now = Date.now();
+  const created = await harness.campaigns.call.createCampaign(
+    {
+      idempotencyKey: key,
+      title: `Campaign ${key}`,
+      description: 'A product worth backing',
+      goal: cny(1_000n),
+      fundingModel: 'all_or_nothing',
+      endsAt: new Date(now + endsInMs),
+      deliveryDate: new Date(now + endsInMs + 120_000),
+      tiers: [{ title: 'Any', price: cny(100n) }],
+      milestones,
+    },
+    { identity: owner },
+  );
+  return harness.campaigns.call.launchCampaign({ campaignId: created.id }, { identity: owner });
+}
+
+/** Makes one ledger use case fail as an unreachable database would, until the returned function is called. */
+function breakLedger(method: 'postPending' | 'createTransfer'): () => void {
+  const ledger = harness.escrow.ledger as unknown as Record<string, unknown>;
+  const working = ledger[method];
+  ledger[method] = () => Promise.reject(new Error(`ledger ${method} is unavailable`));
+  return () => void (ledger[method] = working);
+}
+
+describe('campaign recovery', () => {
+  it('settles a campaign whose settlement failed for longer than the scheduler retried', async () => {
+    const owner = participant('pt_recovery_creator', 'creator');
+    await harness.deposit('pt_recovery_backer', 5_000n);
+    const campaign = await launchCampaign('settle-outage', owner, 1_500);
+    await harness.campaigns.call.placePledge({ campaignId: campaign.id, idempotencyKey: 'k', tierId: campaign.tiers[0]!.id, amount: cny(2_000n) }, { identity: participant('pt_recovery_backer', 'backer') });
+    const repair = breakLedger('postPending');
+    await new Promise((resolve) => setTimeout(resolve, campaign.endsAt!.getTime() - Date.now() + ledgerOutageMs));
+    repair();
+    const delivered = await eventually(() => harness.campaigns.call.getCampaign({ campaignId: campaign.id }), (current) => current.state === 'delivered', 'the campaign delivered after the outage', 60_000);
+    expect(delivered.payout).toEqual({ collected: cny(2_000n), fee: cny(100n), net: cny(1_900n) });
+    await eventually(() => harness.available(owner.participantId), (balance) => balance === 1_900n, "the creator's payout");
+    expect(await harness.available('pt_recovery_backer')).toBe(3_000n);
+  });
+
+  it('settles a campaign whose settle job was lost (a crash between the launch and its schedule)', async () => {
+    const owner = participant('pt_recovery_lost_creator', 'creator');
+    await harness.deposit('pt_recovery_lost_backer', 5_000n);
+    const campaign = await launchCampaign('lost-job', owner, 1_500);
+    await harness.campaigns.call.placePledge({ campaignId: campaign.id, idempotencyKey: 'k', tierId: campaign.tiers[0]!.id, amount: cny(3_000n) }, { identity: participant('pt_recovery_lost_backer', 'backer') });
+    const mongo = await connectMongo(testInfrastructure().mongoUrl, harness.database);
+    try {
+      const removed = await mongo.db.collection('escrow_jobs').deleteOne({ _id: `settle-campaign:${campaign.id}` as unknown as never });
+      expect(removed.deletedCount).toBe(1);
+    } finally {
+      await mongo.close();
+    }
+    const delivered = await eventually(() => harness.campaigns.call.getCampaign({ campaignId: campaign.id }), (current) => current.state === 'delivered', 'the campaign delivered without its job', 30_000);
+    expect(delivered.payout).toEqual({ collected: cny(3_000n), fee: cny(150n), net: cny(2_850n) });
+    await eventually(() => harness.available(owner.participantId), (balance) => balance === 2_850n, "the creator's payout");
+  });
+
+  it('pays out the last milestone whose payout failed when it was accepted', async () => {
+    const owner = participant('pt_recovery_ms_creator', 'creator');
+    const backer = participant('pt_recovery_ms_backer', 'backer');
+    await harness.deposit(backer.participantId, 5_000n);
+    const campaign = await launchCampaign('payout-outage', owner, 1_500, [{ title: 'Shipped', shareBps: 10_000, dueAt: new Date(Date.now() + 60_000) }]);
+    await harness.campaigns.call.placePledge({ campaignId: campaign.id, idempotencyKey: 'k', tierId: campaign.tiers[0]!.id, amount: cny(2_000n) }, { identity: backer });
+    await eventually(() => harness.campaigns.call.getCampaign({ campaignId: campaign.id }), (current) => current.state === 'delivering', 'delivery started');
+    const repair = breakLedger('createTransfer');
+    // The acceptance is decided (the last milestone released, the campaign delivered); its payout fails.
+    await expect(harness.campaigns.call.acceptMilestone({ campaignId: campaign.id, index: 0 }, { identity: backer })).rejects.toBeDefined();
+    const delivered = await harness.campaigns.call.getCampaign({ campaignId: campaign.id });
+    expect(delivered.state).toBe('delivered');
+    repair();
+    await eventually(() => harness.available(owner.participantId), (balance) => balance === 1_900n, "the last milestone's payout", 60_000);
+  });
+});
