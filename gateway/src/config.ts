@@ -2,16 +2,16 @@
  * The gateway's settings, read once from the environment by main.ts (and admin.ts) and passed
  * down. Every setting has a documented default; `describeConfig(gatewayConfigShape)` lists them.
  */
-import { configFields, grpcFaultsField, loadConfig } from '@sizhong/kit';
+import { configFields, grpcAddressPattern, grpcFaultsField, loadConfig } from '@sizhong/kit';
 import { z } from 'zod';
 
 /** `host:port` of a downstream gRPC server; unset means that service is not part of this run. */
 const grpcAddress = (service: string) =>
   z
     .string()
-    .regex(/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, 'expected host:port')
+    .regex(grpcAddressPattern, 'expected host:port (or host:port,host:port… for replicas)')
     .optional()
-    .describe(`gRPC address (host:port) of the ${service} service; unset means /readyz does not check it`);
+    .describe(`gRPC address (host:port, or host:port,host:port… for its replicas, called round robin) of the ${service} service; unset means /readyz does not check it`);
 
 const positiveInteger = (defaultValue: number, maximum: number, description: string) =>
   z.coerce.number().int().min(1).max(maximum).default(defaultValue).describe(description);

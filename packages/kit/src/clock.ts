@@ -5,6 +5,15 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/**
+ * The system clock shifted by `skewMs` (positive: ahead). Only the fault-injection run sets a skew
+ * (CLOCK_SKEW_MS), to show that replicas whose clocks disagree stay correct: deadlines are fenced by
+ * state, never by one replica's idea of the time.
+ */
+export function skewedClock(skewMs: number): Clock {
+  return skewMs === 0 ? systemClock : { now: () => new Date(Date.now() + skewMs) };
+}
+
 /** A clock tests move by hand. */
 export class ManualClock implements Clock {
   private current: number;

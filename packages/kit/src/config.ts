@@ -229,6 +229,17 @@ export const configFields = {
       .optional()
       .transform((value) => (value === undefined ? undefined : value.split(',').map((item) => item.trim()).filter(Boolean)))
       .describe(description),
+  /**
+   * A gRPC address `host:port`, or several (`host:port,host:port`: the replicas of one service,
+   * called round robin, a replica that stops answering left out until it answers again).
+   */
+  grpcAddress: (description: string) =>
+    z
+      .string()
+      .regex(grpcAddressPattern, 'expected host:port (or host:port,host:port… for replicas)')
+      .meta({ examples: ['127.0.0.1:50051'] })
+      .optional()
+      .describe(description),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
   /** `example` is printed when the value is refused, so it should be a real, working form. */
   optionalUrl: (description: string, example?: string) =>
@@ -240,6 +251,9 @@ export const configFields = {
   optionalMongoUrl: (description: string, example = 'mongodb://127.0.0.1:27027/') =>
     z.string().refine((value) => mongoConnectionStringPattern.test(value), mongoConnectionStringRule).meta({ examples: [example] }).optional().describe(description),
 };
+
+/** `host:port` (a name, an IPv4 address or a bracketed IPv6 address), comma separated for replicas. */
+export const grpcAddressPattern = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}(?:,(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5})*$/;
 
 /** `mongodb://[user:password@]host[:port][,host[:port]…][/database][?options]`, or `mongodb+srv://[user:password@]name[/database][?options]`. */
 export const mongoConnectionStringPattern = /^mongodb:\/\/([^@/\s]+@)?[^@/\s,?]+(,[^@/\s,?]+)*(\/[^\s?]*)?(\?\S*)?$|^mongodb\+srv:\/\/([^@/\s]+@)?[^@/\s,:?]+(\/[^\s?]*)?(\?\S*)?$/;

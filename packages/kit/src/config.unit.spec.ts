@@ -1,6 +1,8 @@
 // Proves configuration is validated once with clear messages (variable, problem, rule, example; secrets hidden), documented defaults, and the exit-78 convention.
 import { z } from 'zod';
+import { skewedClock, systemClock } from './clock';
 import { ConfigurationError, configFields, configurationErrorExitCode, describeConfig, exitOnConfigurationError, loadConfig, serviceConfigShape } from './config';
+import { clockSkewMaxMs, serviceRuntimeShape } from './service/service-main';
 
 const shape = {
   ...serviceConfigShape,
@@ -126,5 +128,33 @@ describe('MONGO_URL', () => {
 
   it.each(['http://127.0.0.1:27017/', 'mongodb://', 'mongodb+srv://a:27017,b:27017/', 'mongodb://a b:27017/', 'mongodb://a,,b/'])('refuses %s with the rule', (value) => {
     expect(() => loadConfig(shape, { MONGO_URL: value })).toThrow(/MONGO_URL[\s\S]*MongoDB connection string/);
+  });
+});
+
+describe('gRPC addresses, fault plans and clock skew', () => {
+  const shape = { ...serviceRuntimeShape({ grpcPortDefault: 50_099 }), ESCROW_GRPC_ADDRESS: configFields.grpcAddress('escrow') };
+
+  it('takes one address or the replicas of a service, and refuses anything else', () => {
+    expect(loadConfig(shape, { ESCROW_GRPC_ADDRESS: '127.0.0.1:50051' }).ESCROW_GRPC_ADDRESS).toBe('127.0.0.1:50051');
+    expect(loadConfig(shape, { ESCROW_GRPC_ADDRESS: '127.0.0.1:50051,127.0.0.1:50061' }).ESCROW_GRPC_ADDRESS).toBe('127.0.0.1:50051,127.0.0.1:50061');
+    expect(() => loadConfig(shape, { ESCROW_GRPC_ADDRESS: '127.0.0.1:50051,' })).toThrow(ConfigurationError);
+    expect(() => loadConfig(shape, { ESCROW_GRPC_ADDRESS: 'http://escrow' })).toThrow('expected host:port');
+  });
+
+  it('injects no faults and no skew unless told, and refuses a malformed plan or a skew past the limit', () => {
+    const defaults = loadConfig(shape, {});
+    expect(defaults.GRPC_FAULTS).toBe('');
+    expect(defaults.CLOCK_SKEW_MS).toBe(0);
+    expect(loadConfig(shape, { CLOCK_SKEW_MS: String(-clockSkewMaxMs) }).CLOCK_SKEW_MS).toBe(-clockSkewMaxMs);
+    expect(() => loadConfig(shape, { CLOCK_SKEW_MS: String(clockSkewMaxMs + 1) })).toThrow(ConfigurationError);
+    expect(() => loadConfig(shape, { GRPC_FAULTS: 'lostAnswer=2' })).toThrow('at most 1');
+  });
+
+  it('a skewed clock runs the given distance ahead of (or behind) the system clock', () => {
+    const before = Date.now();
+    const ahead = skewedClock(60_000).now().getTime();
+    expect(ahead - before).toBeGreaterThanOrEqual(60_000);
+    expect(ahead - Date.now()).toBeLessThanOrEqual(60_000);
+    expect(skewedClock(0)).toBe(systemClock);
   });
 });

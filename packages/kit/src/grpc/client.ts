@@ -27,7 +27,7 @@ export function createGrpcClient<Definition extends ServiceDefinitionLike>(
   address: string,
   options: GrpcClientOptions = {},
 ): GrpcClient<Definition> {
-  const client = new Client(address, credentials.createInsecure());
+  const client = new Client(grpcTarget(address), credentials.createInsecure(), grpcChannelOptions(address));
   const defaultDeadlineMs = options.deadlineMs ?? grpcDeadlineDefaultMs;
   const caller: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(definition)) {
@@ -36,6 +36,23 @@ export function createGrpcClient<Definition extends ServiceDefinitionLike>(
       : (request: unknown, callOptions: CallOptions = {}) => unary(client, method, request, callOptions, defaultDeadlineMs);
   }
   return { call: caller as ServiceCaller<Definition>, close: () => client.close() };
+}
+
+/**
+ * `host:port`, or the replicas of one service as `host:port,host:port`: those become one channel
+ * over every address (grpc-js's `ipv4:`/`ipv6:`/`dns:` targets) balanced round robin, so calls are
+ * spread over the replicas and a replica that stops answering is left out until it answers again.
+ */
+export function grpcTarget(address: string): string {
+  const addresses = address.split(',').map((part) => part.trim());
+  if (addresses.length === 1) return address;
+  if (addresses.every((part) => /^\d{1,3}(\.\d{1,3}){3}:\d+$/.test(part))) return `ipv4:${addresses.join(',')}`;
+  if (addresses.every((part) => part.startsWith('['))) return `ipv6:${addresses.join(',')}`;
+  throw new Error(`replica addresses must be IP addresses (ipv4 or bracketed ipv6), not names: ${address}`);
+}
+
+function grpcChannelOptions(address: string): Record<string, string> {
+  return address.includes(',') ? { 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }) } : {};
 }
 
 function outgoingMetadata(callOptions: CallOptions): Metadata {

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { DomainError, errorCodes, isErrorCode } from '../errors';
 import { grpcStatusByErrorCode } from './errors';
 import { startTelemetry, withSpan } from '../telemetry';
-import { checkHealth, createGrpcClient } from './client';
+import { checkHealth, createGrpcClient, grpcTarget } from './client';
 import { GrpcFaultInjector, installGrpcFaults, parseGrpcFaultPlan } from './faults';
 import { GrpcServer, type RunningGrpcServer } from './server';
 
@@ -232,5 +232,50 @@ describe('fault injection (GRPC_FAULTS, for the fault-injection run only)', () =
     expect(() => parseGrpcFaultPlan('lostAnswer=0.7,unavailable=0.7')).toThrow('at most 1');
     expect(() => parseGrpcFaultPlan('chaos=1')).toThrow('"chaos=1" is not one of');
     expect(() => parseGrpcFaultPlan('delay=-1')).toThrow('at least 0');
+  });
+});
+
+describe('replicas: host:port,host:port', () => {
+  it('spreads calls over both replicas round robin, and goes on with one when the other stops', async () => {
+    const answered = [0, 0];
+    const replicas = await Promise.all(
+      [0, 1].map((index) =>
+        new GrpcServer({ logger })
+          .addService(ProbeService, {
+            double: async (request) => {
+              answered[index]! += 1;
+              return { currency: request.currency, amountMinor: request.amountMinor * 2n };
+            },
+            whoAmI: async () => ({ participantId: '', roles: [] }),
+            raise: async () => ({ currency: 'CNY', amountMinor: 0n }),
+            crash: async () => ({ currency: 'CNY', amountMinor: 0n }),
+            slow: async () => ({ currency: 'CNY', amountMinor: 0n }),
+          })
+          .start(),
+      ),
+    );
+    const client = createGrpcClient(ProbeService, replicas.map((replica) => replica.address).join(','));
+    try {
+      for (let call = 0; call < 20; call += 1) await client.call.double({ currency: 'CNY', amountMinor: 1n });
+      expect(answered[0]).toBeGreaterThan(0);
+      expect(answered[1]).toBeGreaterThan(0);
+      expect(answered[0]! + answered[1]!).toBe(20);
+
+      await replicas[0]!.shutdown();
+      const before = answered[1]!;
+      for (let call = 0; call < 10; call += 1) await expect(client.call.double({ currency: 'CNY', amountMinor: 1n })).resolves.toEqual({ currency: 'CNY', amountMinor: 2n });
+      expect(answered[1]! - before).toBe(10);
+    } finally {
+      client.close();
+      await replicas[1]!.shutdown();
+    }
+  });
+
+  it('names the target grpc-js balances over, and refuses host names in a replica list', () => {
+    expect(grpcTarget('127.0.0.1:50051')).toBe('127.0.0.1:50051');
+    expect(grpcTarget('escrow:50051')).toBe('escrow:50051');
+    expect(grpcTarget('127.0.0.1:50051,127.0.0.1:50061')).toBe('ipv4:127.0.0.1:50051,127.0.0.1:50061');
+    expect(grpcTarget('[::1]:50051,[::1]:50061')).toBe('ipv6:[::1]:50051,[::1]:50061');
+    expect(() => grpcTarget('escrow-0:50051,escrow-1:50051')).toThrow('replica addresses must be IP addresses');
   });
 });

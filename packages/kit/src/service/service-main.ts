@@ -8,12 +8,16 @@
 import { z } from 'zod';
 import { configFields, exitOnConfigurationError, loadConfig, serviceConfigShape } from '../config';
 import { createLogger } from '../logging';
+import { skewedClock } from '../clock';
 import { startTelemetry } from '../telemetry';
 import { installGrpcFaults, parseGrpcFaultPlan } from '../grpc/faults';
 import { type ServiceDefinition, type ServiceRuntimeConfig, startService } from './service';
 
 /** A stop that takes longer than this is cut short with exit code 1. */
 export const serviceStopTimeoutMs = 30_000;
+
+/** The largest clock skew a process may be given (CLOCK_SKEW_MS). */
+export const clockSkewMaxMs = 10 * 60_000;
 
 /** Fault injection for the seeded fault-injection run only (grpc/faults.ts); empty, the default, injects nothing. */
 export const grpcFaultsField = z
@@ -39,6 +43,13 @@ export function serviceRuntimeShape(options: { grpcPortDefault: number }) {
     SCHEDULER_LEASE_MS: configFields.milliseconds(30_000, 'how long a claimed deadline job is reserved for the worker that claimed it'),
     SAGA_RECOVERY_AGE_MS: configFields.milliseconds(30_000, 'how long a fresh saga is left to the request that started it before the recovery loop drives it on'),
     GRPC_FAULTS: grpcFaultsField,
+    CLOCK_SKEW_MS: z.coerce
+      .number()
+      .int()
+      .min(-clockSkewMaxMs)
+      .max(clockSkewMaxMs)
+      .default(0)
+      .describe(`shifts this process's clock (milliseconds, ±${clockSkewMaxMs}); for the fault-injection run only, to prove replicas with clocks apart stay correct`),
     SAGA_RECOVERY_INTERVAL_MS: configFields.milliseconds(1_000, 'how often the recovery loop looks for unfinished sagas that are due'),
   };
 }
@@ -63,7 +74,7 @@ export function runServiceMain<S extends Shape, Exposed>(definition: ServiceDefi
   };
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
-  startService(definition, config, { logger }).then((service) => {
+  startService(definition, config, { logger, clock: skewedClock(config.CLOCK_SKEW_MS ?? 0) }).then((service) => {
     let stopping = false;
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.on(signal, () => {

@@ -40,6 +40,8 @@ export interface ServiceRuntimeConfig {
   readonly SAGA_RECOVERY_INTERVAL_MS?: number | undefined;
   /** Read by `runServiceMain` only (grpc/faults.ts). */
   readonly GRPC_FAULTS?: string | undefined;
+  /** Read by `runServiceMain` only: the service's clock is `skewedClock(CLOCK_SKEW_MS)`. */
+  readonly CLOCK_SKEW_MS?: number | undefined;
 }
 
 /** What the skeleton hands the service to build on. */
