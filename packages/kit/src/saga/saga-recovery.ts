@@ -7,6 +7,7 @@
  */
 import { metrics } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import type { Scheduler } from '../scheduler/scheduler';
 import type { BackgroundLoop } from '../service/service';
 import type { Sagas } from './saga';
 import type { SagaLog, SagaState } from './saga-log';
@@ -106,5 +107,22 @@ export function registerSagaGauges(serviceName: string, log: SagaLog, now: () =>
       }
     },
     [unfinished, oldest],
+  );
+}
+
+/**
+ * Observable gauge of stuck deadline jobs (not done after `schedulerStuckAfterAttempts` claims) by
+ * kind, read when a metrics reader collects; `npm run admin -- stuck` lists them with their errors.
+ */
+export function registerStuckJobGauge(serviceName: string, scheduler: Pick<Scheduler, 'stuckJobs'>): void {
+  const meter = metrics.getMeter('sizhong-kit');
+  const stuck = meter.createObservableGauge('sizhong.jobs.stuck', { description: 'Deadline jobs still failing after the stuck threshold of attempts, by kind' });
+  meter.addBatchObservableCallback(
+    async (observer) => {
+      const counts = new Map<string, number>();
+      for (const job of await scheduler.stuckJobs()) counts.set(job.kind, (counts.get(job.kind) ?? 0) + 1);
+      for (const [kind, count] of counts) observer.observe(stuck, count, { service: serviceName, kind });
+    },
+    [stuck],
   );
 }

@@ -2,13 +2,15 @@
 // only a step's listed refusal compensates (in reverse, parallel partners included), an unknown outcome leaves the saga
 // for a retry or recovery, same-id retries answer from the record, and recovery drives unfinished sagas on without limit.
 import { testDatabaseName, testInfrastructure } from '@sizhong/testkit';
+import { metrics } from '@opentelemetry/api';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import pino from 'pino';
 import { ManualClock } from '../clock';
 import { DomainError } from '../errors';
 import { connectMongo, type MongoConnection } from '../mongo/connection';
 import { type Saga, type SagaStep, Sagas, unknownOutcomeCodes } from './saga';
 import { SagaLog } from './saga-log';
-import { recoverSagas, sagaRetryDelayAfterMs, sagaRetryDelayMaxMs, sagaStatistics, sagaStuckAfterMs } from './saga-recovery';
+import { recoverSagas, registerSagaGauges, registerStuckJobGauge, sagaRetryDelayAfterMs, sagaRetryDelayMaxMs, sagaStatistics, sagaStuckAfterMs } from './saga-recovery';
 
 const logger = pino({ level: 'silent' });
 const recoveryAgeMs = 30_000;
@@ -259,5 +261,36 @@ describe('saga recovery', () => {
     await expect(recoverSagas({ sagas, logger })).resolves.toBe(1);
     await expect(sagas.log.load('s-admin')).resolves.toMatchObject({ state: 'completed' });
     await expect(sagas.log.makeDue('s-admin', sagas.options.clock.now())).resolves.toBe(false);
+  });
+});
+
+describe('what is stuck, as metrics', () => {
+  class CollectingReader extends MetricReader {
+    protected override async onForceFlush(): Promise<void> {}
+    protected override async onShutdown(): Promise<void> {}
+  }
+
+  it('gauges unfinished sagas by kind and state with the oldest age, and stuck jobs by kind', async () => {
+    const reader = new CollectingReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    metrics.setGlobalMeterProvider(provider);
+    try {
+      const service = `gauges_${Date.now()}`;
+      const log = new SagaLog(mongo, service);
+      const createdAt = new Date('2026-12-07T12:00:00Z');
+      await log.begin({ _id: 'g-1', kind: 'pledge', state: 'running', input: {}, fingerprint: 'f', attempts: 0, nextAttemptAt: createdAt, createdAt, updatedAt: createdAt });
+      await log.begin({ _id: 'g-2', kind: 'pledge', state: 'completed', input: {}, fingerprint: 'f', attempts: 0, nextAttemptAt: createdAt, createdAt, updatedAt: createdAt });
+      registerSagaGauges(service, log, () => new Date(createdAt.getTime() + 90_000));
+      registerStuckJobGauge(service, { stuckJobs: async () => [{ _id: 'settle:t-1', kind: 'settle-task-payments', dueAt: createdAt, payload: {}, state: 'scheduled', attempt: 9, scheduledAt: createdAt }] });
+
+      const { resourceMetrics } = await reader.collect();
+      const points = Object.fromEntries(resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).map((metric) => [metric.descriptor.name, metric.dataPoints.filter((point) => point.attributes['service'] === service).map((point) => ({ attributes: point.attributes, value: point.value }))]));
+      expect(points['sizhong.sagas.unfinished']).toEqual([{ attributes: { service, kind: 'pledge', state: 'running' }, value: 1 }]);
+      expect(points['sizhong.sagas.oldest_age']).toEqual([{ attributes: { service, kind: 'pledge', state: 'running' }, value: 90 }]);
+      expect(points['sizhong.jobs.stuck']).toEqual([{ attributes: { service, kind: 'settle-task-payments' }, value: 1 }]);
+    } finally {
+      await provider.shutdown();
+      metrics.disable();
+    }
   });
 });

@@ -22,7 +22,7 @@ import { MongoProcessedEventStore } from '../mongo/processed-events';
 import { Scheduler } from '../scheduler/scheduler';
 import { Sagas } from '../saga/saga';
 import { SagaLog } from '../saga/saga-log';
-import { registerSagaGauges, sagaRecoveryLoop } from '../saga/saga-recovery';
+import { registerSagaGauges, registerStuckJobGauge, sagaRecoveryLoop } from '../saga/saga-recovery';
 
 /** What every service's configuration carries besides its own settings (see `serviceRuntimeShape`). */
 export interface ServiceRuntimeConfig {
@@ -165,6 +165,7 @@ export async function startService<Config extends ServiceRuntimeConfig, Exposed>
     stack.push(() => relay.stop());
     scheduler.start();
     stack.push(() => scheduler.stop());
+    registerStuckJobGauge(definition.name, scheduler);
     const processedEvents = new MongoProcessedEventStore(mongo, undefined, clock);
     for (const registration of parts.consumers ?? []) {
       const consumer = new EventConsumer({
