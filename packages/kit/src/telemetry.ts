@@ -3,8 +3,10 @@
  * in logs and cross gRPC and Kafka); spans are exported over OTLP only when an endpoint is
  * configured, so without one the cost is a few object allocations per request.
  */
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { context, metrics, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -22,6 +24,8 @@ export interface Telemetry {
 }
 
 let active: NodeTracerProvider | undefined;
+/** How often metrics are pushed to the OTLP endpoint. */
+export const metricsExportIntervalMs = 60_000;
 
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   if (active) {
@@ -38,9 +42,18 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   });
   provider.register();
   active = provider;
+  // Metrics (the stuck-work gauges) go to the same collector as the traces, once a minute.
+  const meterProvider = options.otlpEndpoint
+    ? new MeterProvider({
+        resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }),
+        readers: [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter({ url: new URL('/v1/metrics', options.otlpEndpoint).toString() }), exportIntervalMillis: metricsExportIntervalMs })],
+      })
+    : undefined;
+  if (meterProvider) metrics.setGlobalMeterProvider(meterProvider);
   return {
     shutdown: async () => {
       await provider.shutdown();
+      await meterProvider?.shutdown();
       if (active === provider) active = undefined;
     },
   };
