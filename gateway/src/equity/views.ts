@@ -19,7 +19,7 @@ export const equityLimits = {
   financialsMinorMax: 1_000_000_000_000_000n,
 } as const;
 
-export const roundStates = ['open_for_lead', 'open', 'closed', 'failed'] as const;
+export const roundStates = ['open_for_lead', 'open', 'closing', 'closed', 'failed'] as const;
 export const commitmentStates = ['pending', 'cancelled', 'allocated', 'refunded'] as const;
 export const commitmentRoles = ['lead', 'follower'] as const;
 
@@ -92,7 +92,7 @@ export const roundSchema = z
     id: z.string(),
     issuerId: z.string(),
     title: z.string(),
-    state: z.enum(roundStates).describe('open_for_lead → open (a lead committed) → closed | failed at endsAt; a lead who cancels sends it back to open_for_lead'),
+    state: z.enum(roundStates).describe('open_for_lead → open (a lead committed) → closing (from endsAt, while the close resolves what is under way) → closed | failed; a lead who cancels sends it back to open_for_lead'),
     target: moneySchema,
     maximum: moneySchema,
     pricePerShare: moneySchema,

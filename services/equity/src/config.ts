@@ -30,6 +30,7 @@ export const equityConfigShape = {
   EQUITY_OVERSUBSCRIPTION_CAP_BPS: z.coerce.number().int().min(10_000).max(100_000).default(15_000).describe('commitments accepted up to this share of a round\'s maximum (basis points)'),
   EQUITY_LEAD_SCORE_MIN: z.coerce.number().int().min(350).max(950).default(650).describe('credit score (role investor) a lead investor needs'),
   EQUITY_INVESTORS_MAX: z.coerce.number().int().min(1).max(2_000).default(200).describe('investors per round when the issuer names no other number'),
+  EQUITY_ESCROW_DEADLINE_MS: configFields.milliseconds(15_000, 'how long equity waits for one escrow call; past it the outcome is unknown and the saga is left to recovery'),
   EQUITY_CLOSE_RECOVERY_INTERVAL_MS: configFields.milliseconds(60_000, 'how often rounds whose close the scheduler gave up on (or a crash interrupted) are looked for'),
   EQUITY_LIMIT_FLOOR_MINOR: minorUnits(regulationCrowdfundingLimits.limitFloorMinor, 'the 12-month limit of a non-accredited investor is at least this'),
   EQUITY_LIMIT_THRESHOLD_MINOR: minorUnits(regulationCrowdfundingLimits.limitThresholdMinor, 'income or net worth below this: 5% (else 10%) of the greater of them'),

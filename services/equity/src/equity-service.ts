@@ -15,7 +15,7 @@ import { Rounds } from './app/rounds';
 import type { EquityConfig } from './config';
 import { assertEquityPolicy, defaultEquityPolicy, type EquityPolicy } from './domain';
 import { ProfileCipher } from './storage/profile-cipher';
-import { createCommitmentStore, createInvestorStore, createRoundStore, RoundPositions } from './storage/stores';
+import { createCommitmentStore, createInvestorStore, createRoundStore, RoundAdmissions, RoundPositions } from './storage/stores';
 import { GrpcCredit, GrpcLedger } from './transport/grpc/downstream';
 import { equityServiceHandlers } from './transport/grpc/equity-handlers';
 
@@ -53,7 +53,7 @@ export function equityPolicy(config: EquityConfig): EquityPolicy {
 export const equityService: ServiceDefinition<EquityConfig, EquityUseCases> = {
   name: equityServiceName,
   databaseName: (config) => config.EQUITY_DATABASE,
-  async build({ config, clock, logger, mongo, scheduler }) {
+  async build({ config, clock, logger, mongo, scheduler, sagas }) {
     const rounds = createRoundStore(mongo, logger);
     const commitmentStore = createCommitmentStore(mongo, logger);
     const investorStore = createInvestorStore(mongo, logger);
@@ -61,13 +61,15 @@ export const equityService: ServiceDefinition<EquityConfig, EquityUseCases> = {
     for (const store of [rounds, commitmentStore, investorStore, positions]) await store.ensureIndexes();
 
     const secret = resolveLocalSecret({ configured: config.EQUITY_PROFILE_KEY, dataDirectory: defaultDataDirectory(), fileName: profileKeyFileName, lengthMin: 32 }).secret;
-    const ledger = new GrpcLedger(config.ESCROW_GRPC_ADDRESS);
+    const ledger = new GrpcLedger(config.ESCROW_GRPC_ADDRESS, config.EQUITY_ESCROW_DEADLINE_MS);
     const credit = new GrpcCredit(config.CREDIT_GRPC_ADDRESS);
     const writes = new EquityWrites({
       rounds,
       commitments: commitmentStore,
       investors: investorStore,
       positions,
+      admissions: new RoundAdmissions(rounds, clock),
+      sagas,
       ledger,
       credit,
       cipher: new ProfileCipher(secret),

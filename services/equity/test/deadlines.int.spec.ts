@@ -1,5 +1,5 @@
 // Proves deadlines are fenced by the round's state, not by clocks: a lead whose credit check answers after endsAt is refused (equity reads the time at the guard), a follower whose hold answers after the close is given back by the close without waiting for the hold's expiry, and a replica whose clock is behind cannot land a commitment after another replica closed the round.
-import { ManualClock, type RunningService } from '@sizhong/kit';
+import { type CallerIdentity, ManualClock, type RunningService } from '@sizhong/kit';
 import { commitmentIdOf } from '../src/app/commitments';
 import type { EquityUseCases } from '../src/equity-service';
 import { as, cny, eventually, type EquityHarness, startEquityHarness, startEquityReplica } from './support';
@@ -48,8 +48,8 @@ async function held(participantId: string): Promise<bigint> {
   return wallet.held?.amountMinor ?? 0n;
 }
 
-async function stateOf(commitmentId: string, who: { identity: { participantId: string; roles: string[] } }): Promise<string> {
-  return harness.client.call.getCommitment({ commitmentId }, who as never).then(
+async function stateOf(commitmentId: string, who: { identity: CallerIdentity }): Promise<string> {
+  return harness.client.call.getCommitment({ commitmentId }, who).then(
     (found) => found.state,
     (error: { code?: string }) => {
       if (error.code === 'NOT_FOUND') return 'none';

@@ -1,7 +1,6 @@
-// Proves the equity service over real gRPC beside real escrow and credit services (MongoDB-wire server, Kafka): sealed profiles, every refusal, an oversubscribed round closed pro rata with exact wallets, fee and proceeds, a failed round returning everything, limits across rounds, credit scoring equity's own events (a first lead qualified by an accredited profile alone, a breacher accredited later refused), and a close that resumes (run twice, a saga a crash interrupted rolled back).
+// Proves the equity service over real gRPC beside real escrow and credit services (MongoDB-wire server, Kafka): sealed profiles, every refusal, an oversubscribed round closed pro rata with exact wallets, fee and proceeds, a failed round returning everything, limits across rounds, credit scoring equity's own events (a first lead qualified by an accredited profile alone, a breacher accredited later refused), and a close that resumes (run twice, a saga a lost escrow answer left unfinished given back).
 import { connectMongo } from '@sizhong/kit';
 import { testInfrastructure } from '@sizhong/testkit';
-import { holdTransferId } from '../src/app/context';
 import { escrowAccountIdOf } from '../src/app/commitments';
 import { as, cny, eventually, type EquityHarness, startEquityHarness } from './support';
 
@@ -22,7 +21,7 @@ const regulator = as('pt_regulator_int', 'regulator');
 const deposits = 1_000_000n;
 
 beforeAll(async () => {
-  harness = await startEquityHarness('equity-rounds', { EQUITY_LIMIT_FLOOR_MINOR: '20000' });
+  harness = await startEquityHarness('equity-rounds', { EQUITY_LIMIT_FLOOR_MINOR: '20000', EQUITY_ESCROW_DEADLINE_MS: '1500' });
   for (const participant of [lead, newLead, ...followers, small, breacher]) await harness.escrow.deposit(participant.identity.participantId, deposits);
   await harness.client.call.putInvestorProfile({ annualIncome: cny(100_000_000), netWorth: cny(500_000_000), accredited: true }, lead);
   await harness.client.call.putInvestorProfile({ annualIncome: cny(100_000_000), netWorth: cny(500_000_000), accredited: true }, newLead);
@@ -223,15 +222,17 @@ describe('rounds that fail, fill up, or lose their lead', () => {
     expect(await harness.client.call.getRound({ roundId: later.id }, issuer)).toMatchObject({ state: 'open', leadId: 'pt_newlead_int', committed: cny(15_000), investorsCount: 2 });
   });
 
-  it('a commitment a crash interrupted after its hold (no commitment document) is rolled back at close', async () => {
-    const crashed = await round({}, 5_000);
-    await commitLead(lead, crashed.id, 100_000);
+  it('a commitment saga left unfinished (escrow made its hold after equity gave up waiting) is given back at close, hold voided', async () => {
+    const unfinished = await round({}, 6_000);
+    await commitLead(lead, unfinished.id, 100_000);
     const before = await available('pt_fc_int');
-    const commitmentId = 'cm_interrupted_by_a_crash';
-    await harness.equity.exposed.positions.add(crashed.id, 'pt_fc_int', { commitmentId, amountMinor: 7_000n, role: 'follower', placedAt: new Date() });
-    await harness.equity.exposed.ledger.hold({ transferId: holdTransferId(commitmentId), investorId: 'pt_fc_int', escrowAccountId: escrowAccountIdOf({ id: crashed.id, pricePerShare: cny(1_000) }), amount: cny(7_000), timeoutMs: dayMs, commitmentId });
-    expect(await available('pt_fc_int')).toBe(before - 7_000n);
-    await expect(closeNow(crashed.id)).resolves.toMatchObject({ state: 'closed', raisedMinor: 100_000n });
+    const hold = harness.gate.arm('createTransfer', (request) => request['referenceKind'] === 'commitment');
+    const placing = commit(followers[2]!, unfinished.id, 7_000);
+    await hold.reached;
+    await expect(placing).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    hold.release();
+    await eventually(() => available('pt_fc_int'), (now) => now === before - 7_000n, 'escrow to make the late hold');
+    await expect(closeNow(unfinished.id)).resolves.toMatchObject({ state: 'closed', raisedMinor: 100_000n });
     expect(await available('pt_fc_int')).toBe(before);
     expect(await held('pt_fc_int')).toBe(0n);
   });

@@ -218,11 +218,11 @@ export class PausingProxy {
   ) {}
 
   static async start(target: { host: string; port: number }): Promise<PausingProxy> {
-    let proxy!: PausingProxy;
-    const server = createServer((client) => proxy.accept(client, target));
+    const started: { proxy?: PausingProxy } = {};
+    const server = createServer((client) => started.proxy?.accept(client, target));
     const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
-    proxy = new PausingProxy(server, port);
-    return proxy;
+    started.proxy = new PausingProxy(server, port);
+    return started.proxy;
   }
 
   /** Resolves once a client message with `pattern` went through; every later client byte waits for `resume`. */

@@ -1,15 +1,26 @@
 /**
- * Close at `endsAt`, run by the scheduler (and again until it completes: every step is idempotent,
- * so a close a crash interrupted resumes where it stopped). The deadline is a fact the guarded
- * counter writes check, so from `endsAt` on no commitment can land. The close then rolls back the
- * sagas a crash left unfinished, decides the outcome on the pending commitment documents
- * themselves (not on the live counters) and writes it into the round once, allocation included;
- * only then does money move: each hold posted for exactly its allocation (the rest returns to the
- * investor) or voided, then the fee and the proceeds paid out of the round's escrow account.
+ * Close at `endsAt`, run by the scheduler and, behind it, by the recovery loop, again and again
+ * until it completes: every step is idempotent, so a close a crash or an unreachable escrow
+ * interrupted resumes where it stopped, and nothing makes it give up.
+ *
+ *   1. the fence: one version-guarded write moves the round to `closing`. Commitments and
+ *      cancellations get in only through the round's guarded writes on the open states, so from
+ *      here on none does, whatever a replica's clock says;
+ *   2. the sagas under way for the round, read from their records (`equity_sagas`), are driven on
+ *      here: one already admitted lands, one not yet admitted is refused by the fence and gives
+ *      its hold back (its hold step is run again first, so a hold escrow made after equity gave up
+ *      waiting is found and voided, not left to expire). An unknown outcome (escrow unreachable)
+ *      stops the close here; it is run again later;
+ *   3. the outcome is decided on the pending commitment documents and written into the round once,
+ *      allocation and fee (fixed when the round opened) included, with `RoundClosed` or
+ *      `RoundFailed` on its outbox;
+ *   4. only then does money move: each hold posted for exactly its allocation (the rest returns to
+ *      the investor) or voided, then the fee and the proceeds paid out of the round's escrow
+ *      account; then the round is marked settled.
  */
-import { deterministicId, money, splitByBasisPoints } from '@sizhong/kit';
-import { closeRound, type Commitment, markSettled, resolveCommitment, type Round, settleUsage } from '../domain';
-import { escrowAccountIdOf } from './commitments';
+import { deterministicId, money } from '@sizhong/kit';
+import { closeRound, type Commitment, isAcceptingCommitments, markSettled, resolveCommitment, type Round, settleUsage, startClosing } from '../domain';
+import { commitmentSagaKinds, escrowAccountIdOf } from './commitments';
 import { closeConcurrency, type EquityWrites, forEachConcurrently, holdTransferId, ignoreResolved } from './context';
 import { feeAccountId, walletAccountId } from './ports';
 
@@ -17,6 +28,8 @@ import { feeAccountId, walletAccountId } from './ports';
 export const closeRecoveryAgeMs = 5 * 60_000;
 /** Rounds one recovery run looks at. */
 export const closeRecoveryBatch = 20;
+/** Unfinished sagas one close reads to find those of its round (they are few: each ends within seconds unless escrow is down). */
+export const unfinishedSagasScanMax = 10_000;
 
 export class Closing {
   constructor(private readonly writes: EquityWrites) {}
@@ -27,9 +40,12 @@ export class Closing {
 
   async close(roundId: string): Promise<Round> {
     let round = (await this.options.rounds.get(roundId, 'round')).state;
-    if (round.state === 'open_for_lead' || round.state === 'open') {
+    if (isAcceptingCommitments(round)) {
       if (this.writes.now().getTime() < round.endsAt.getTime()) return round;
-      await this.rollBackUnfinished(round);
+      round = await this.writes.decideRound(roundId, (current) => startClosing(current, this.writes.now()));
+    }
+    if (round.state === 'closing') {
+      await this.resolveUnderWay(roundId);
       const pending = (await this.writes.commitmentsOf(roundId)).filter((commitment) => commitment.state === 'pending');
       const facts = pending.map((commitment) => ({ commitmentId: commitment.id, investorId: commitment.investorId, role: commitment.role, amountMinor: commitment.amount.amountMinor, placedAt: commitment.placedAt }));
       round = await this.writes.decideRound(roundId, (current) => closeRound(current, facts, this.options.policy.feeBps, this.writes.now()));
@@ -42,14 +58,14 @@ export class Closing {
   }
 
   /**
-   * The safety net behind the scheduler (whose job gives up after its attempts, for example while
-   * escrow is down for long): rounds past their deadline by `closeRecoveryAgeMs` and still open, and
-   * rounds decided but not settled, are closed again (every step is idempotent). Two scans, bounded.
+   * The safety net behind the scheduler: rounds past their deadline by `closeRecoveryAgeMs` and
+   * not yet decided (open or closing), and rounds decided but not settled, are closed again
+   * (every step is idempotent). Two scans, bounded.
    */
   async recover(ageMs: number = closeRecoveryAgeMs): Promise<number> {
     const now = this.writes.now();
     const overdue = await this.options.rounds.find(
-      { 'state.state': { $in: ['open_for_lead', 'open'] }, 'state.endsAt': { $lte: new Date(now.getTime() - ageMs) } },
+      { 'state.state': { $in: ['open_for_lead', 'open', 'closing'] }, 'state.endsAt': { $lte: new Date(now.getTime() - ageMs) } },
       { limit: closeRecoveryBatch },
     );
     const unsettled = await this.options.rounds.find({ 'state.state': { $in: ['closed', 'failed'] }, 'state.settledAt': { $exists: false } }, { limit: closeRecoveryBatch });
@@ -58,16 +74,14 @@ export class Closing {
     return stuck.length;
   }
 
-  /** Positions naming a commitment that was never written: a saga a crash interrupted. Nothing of it may land now: void its hold, give back its limit. */
-  private async rollBackUnfinished(round: Round): Promise<void> {
-    const written = new Set((await this.writes.commitmentsOf(round.id)).map((commitment) => commitment.id));
-    const positions = await this.options.positions.ofRound(round.id);
-    const unfinished = positions.flatMap((position) => position.commitments.filter((entry) => !written.has(entry.commitmentId)).map((entry) => ({ ...entry, investorId: position.investorId })));
-    await forEachConcurrently(unfinished, closeConcurrency, async (entry) => {
-      await this.options.ledger.void(holdTransferId(entry.commitmentId)).catch(ignoreResolved);
-      await this.writes.decideInvestor(entry.investorId, (current) => settleUsage(current, entry.commitmentId, 0n));
-      await this.options.positions.remove(round.id, entry.investorId, entry.commitmentId);
-    });
+  /**
+   * Drives every unfinished commitment and cancellation saga of the round on, as their records
+   * say (behind the fence each either lands or is given back); an unknown outcome is thrown.
+   */
+  private async resolveUnderWay(roundId: string): Promise<void> {
+    const kinds: readonly string[] = [commitmentSagaKinds.commitment, commitmentSagaKinds.cancellation];
+    const records = (await this.options.sagas.log.unfinished(unfinishedSagasScanMax)).filter((record) => kinds.includes(record.kind) && record.input['roundId'] === roundId);
+    for (const record of records) await this.options.sagas.resume(record);
   }
 
   private async payOut(round: Extract<Round, { state: 'closed' }>): Promise<void> {
@@ -78,13 +92,10 @@ export class Closing {
       await this.writes.decideCommitment(line.commitmentId, (current) => resolveCommitment(current, line, this.writes.now()));
       await this.writes.decideInvestor(line.investorId, (current) => settleUsage(current, line.commitmentId, line.amountMinor));
     });
-    // A commitment whose saga finished after the decision (it passed the round's counters before the
-    // deadline, its document landed after the close read them) has no allocation: it is returned.
-    const allocated = new Set(round.allocations.map((line) => line.commitmentId));
-    const stragglers = (await this.writes.commitmentsOf(round.id)).filter((commitment) => commitment.state === 'pending' && !allocated.has(commitment.id));
-    await forEachConcurrently(stragglers, closeConcurrency, (commitment) => this.refund(commitment));
+    // The fee was fixed in the decision (at the rate fixed when the round opened); the rest is the issuer's.
     const currency = round.pricePerShare.currency;
-    const [fee, net] = splitByBasisPoints(money(currency, round.raisedMinor), BigInt(this.options.policy.feeBps));
+    const fee = money(currency, round.feeMinor);
+    const net = money(currency, round.raisedMinor - round.feeMinor);
     const escrow = escrowAccountIdOf(round);
     if (fee.amountMinor > 0n) {
       await this.options.ledger.pay({ transferId: deterministicId('tr', 'round-fee', round.id), debitAccountId: escrow, creditAccountId: feeAccountId(currency), amount: fee, referenceKind: 'round-fee', referenceId: round.id });

@@ -1,23 +1,36 @@
 /**
- * Committing and cancelling: sagas of idempotent steps over four documents and the ledger.
+ * Committing and cancelling, as sagas of the kit's one model (docs/storage.md "Sagas"): each
+ * saga's record is written first (in `equity_sagas`, id = the commitment id, itself derived from
+ * round, investor and Idempotency-Key) and never deleted; each step is keyed, verifies what it
+ * finds when run again, names its own compensation and the codes that are a definite refusal of
+ * it. Any other failure — escrow's deadline passing, escrow unreachable, a lost write race — is an
+ * unknown outcome: nothing is given back, the saga stays `running` for a same-key retry, the
+ * recovery loop or the round's close, which drive it on.
  *
- * A commitment (round trips per step; 6 writes for a follower, 7 for a lead):
- *   0. reads: the round (with its counters), the investor, the caller's position; a lead also
- *      asks credit for its score ............................................. 3 reads (+1 gRPC)
- *   1. the investor's usage takes the amount within the 12-month limit ............... 1 write
- *   2. the investor's position takes the commitment id (the saga's durable record, and whether
- *      the investor is new to the round) ......................................... 1 write
- *   3. the round's counters take it, guarded by the state, the deadline, the lead, the
- *      oversubscription cap and the investor count (so no commitment lands after the deadline
- *      or past a limit) ............................................................ 1 write
- *   4. the hold: a pending transfer wallet → the round's escrow ....................... 1 gRPC
- *   5. the commitment document, with its event on the outbox ......................... 1 write
- *   6. (lead) the round: open_for_lead → open ........................................ 1 write
- * Any refusal gives back what the earlier steps took. A retry with the same Idempotency-Key names
- * the same commitment and the same transfer, so each step recognises its own earlier application;
- * a saga a crash left unfinished is rolled back at close (its hold voided) unless retried before.
+ * A commitment (round trips; 7 writes and 1 gRPC call for a follower, as many for a lead):
+ *   0. reads: the saga's record (a same-key retry answers from it), the round, the investor, the
+ *      caller's position; a lead also asks credit for its score; then the pre-checks, with the
+ *      time read after that call ............................................ 4 reads (+1 gRPC)
+ *   1. the saga's record .................................................................. 1 write
+ *   2. `limit`: the investor's usage takes the amount within the 12-month limit ............ 1 write
+ *   3. `position`: the investor's position in the round takes the commitment id ........... 1 write
+ *   4. `hold`: a pending transfer wallet → the round's escrow; a repeat answers the transfer as
+ *      it is, and only `pending` is a hold ............................................... 1 gRPC
+ *   5. `admission`: the round's guarded write (the fence): the open state, `endsAt > now` with the
+ *      time read at the write, the cap, the lead and the investor count; a lead joins the round
+ *      (open_for_lead → open) in the same write ................................ 1 read + 1 write
+ *   6. finish: the commitment document with its event on the outbox ...................... 1 write
+ *   7. the record completed ............................................................... 1 write
+ * The hold comes before the admission so that a saga whose hold is unknown is not yet in the
+ * round: once the close has fenced the round, the admission refuses it for certain and the saga
+ * gives its hold back (the close drives every unfinished saga of its round on before deciding).
+ *
+ * A cancellation (saga id `cancel:<commitment>`): the round's guarded write takes the commitment
+ * off (open states and `cancellableUntil > now`, now read at the write; a lead's takes the round
+ * back to open_for_lead in the same write), then the commitment is cancelled, its hold voided,
+ * the limit and the position given back.
  */
-import { type CallerIdentity, DomainError, deterministicId, hasRole, type Money, requestFingerprint } from '@sizhong/kit';
+import { type CallerIdentity, DomainError, deterministicId, hasRole, type Money, requestFingerprint, type Saga, type SagaStep } from '@sizhong/kit';
 import {
   admit,
   cancelCommitment,
@@ -27,11 +40,10 @@ import {
   commitmentsPerInvestorPerRoundMax,
   type Commitment,
   type CommitmentRole,
-  leadJoined,
-  leadLeft,
   type LimitBreach,
   placeCommitment,
   qualifyLead,
+  recordCancellation,
   reserveUsage,
   type Round,
   settleUsage,
@@ -49,15 +61,63 @@ export interface CommitInput {
   readonly role: CommitmentRole;
 }
 
+export const commitmentSagaKinds = { commitment: 'commitment', cancellation: 'cancellation' } as const;
+
 export function commitmentIdOf(roundId: string, investorId: string, idempotencyKey: string): string {
   return deterministicId('cm', 'commitment', roundId, investorId, idempotencyKey);
 }
 
+export function cancellationIdOf(commitmentId: string): string {
+  return `cancel:${commitmentId}`;
+}
+
+/** What every step of a commitment needs, kept in the saga's record (the round's definition never changes). */
+export interface CommitmentSagaInput {
+  readonly commitmentId: string;
+  readonly roundId: string;
+  readonly issuerId: string;
+  readonly investorId: string;
+  readonly role: CommitmentRole;
+  readonly amount: Money;
+  readonly escrowAccountId: string;
+  readonly endsAt: Date;
+  readonly commitmentsCapMinor: bigint;
+  readonly investorsMax: number;
+  readonly placedAt: Date;
+}
+
+export interface CancellationSagaInput {
+  readonly commitmentId: string;
+  readonly roundId: string;
+  readonly investorId: string;
+  readonly role: CommitmentRole;
+  readonly amountMinor: bigint;
+  readonly transferId: string;
+}
+
+type NoFacts = Record<string, never>;
+
 export class Commitments {
+  private readonly commitment: Saga<CommitmentSagaInput, Commitment>;
+  private readonly cancellation: Saga<CancellationSagaInput, Commitment>;
+
   constructor(
     private readonly writes: EquityWrites,
     private readonly investors: Investors,
-  ) {}
+  ) {
+    this.commitment = writes.options.sagas.define<CommitmentSagaInput, NoFacts, Commitment>({
+      kind: commitmentSagaKinds.commitment,
+      stages: [this.limitStep(), this.positionStep(), this.holdStep(), this.admissionStep()],
+      finish: { refusals: [], run: (input) => this.land(input) },
+      initialFacts: () => ({}),
+    });
+    this.cancellation = writes.options.sagas.define<CancellationSagaInput, NoFacts, Commitment>({
+      kind: commitmentSagaKinds.cancellation,
+      stages: [this.withdrawalStep()],
+      finish: { refusals: [], run: (input) => this.finishCancellation(input) },
+      initialFacts: () => ({}),
+    });
+  }
 
   private get options() {
     return this.writes.options;
@@ -68,17 +128,15 @@ export class Commitments {
     const investorId = caller.participantId;
     const commitmentId = commitmentIdOf(input.roundId, investorId, input.idempotencyKey);
     const fingerprint = requestFingerprint({ roundId: input.roundId, role: input.role, amount: input.amount });
-    const existing = await this.options.commitments.collection.findOne({ _id: commitmentId }, { projection: { requestFingerprint: 1 } });
-    if (existing) {
-      if (existing.requestFingerprint !== fingerprint) throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request');
-      const commitment = (await this.options.commitments.get(commitmentId, 'commitment')).state;
-      if (commitment.role === 'lead' && commitment.state === 'pending') await this.writes.decideRound(commitment.roundId, (round) => (round.state === 'open_for_lead' ? leadJoined(round, investorId, commitmentId, this.writes.now()) : { round, events: [] }));
-      return commitment;
+    // A same-key retry reads the saga's record: its answer, its original refusal, or where it stands.
+    const record = await this.options.sagas.log.load(commitmentId);
+    if (record) {
+      if (record.kind !== commitmentSagaKinds.commitment || record.fingerprint !== fingerprint) throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request');
+      return this.commitment.resume(commitmentId);
     }
 
     const loadedRound = await this.options.rounds.get(input.roundId, 'round');
     const round = loadedRound.state;
-    const now = this.writes.now();
     checkCommitmentAmount(round, input.amount);
     const investor = await this.options.investors.load(investorId);
     if (input.role === 'lead') {
@@ -92,89 +150,127 @@ export class Commitments {
       checkNotIssuer(round, investorId);
     }
     const position = await this.options.positions.get(round.id, investorId);
-    const newInvestor = !position || position.commitments.length === 0 || position.commitments[0]?.commitmentId === commitmentId;
+    const newInvestor = !position || position.commitments.length === 0;
+    // The time is read here, after the call to credit: a late answer cannot carry an earlier `now` past the deadline.
+    const now = this.writes.now();
     admit(round, totalsOf(loadedRound.counters), { role: input.role, amount: input.amount, newInvestor }, now);
     if (!investor) throw new DomainError('INVALID_STATE', 'set an investor profile (PUT /v1/investors/me/profile) before committing', { reason: 'profile_required' });
 
-    await this.reserveLimit(investor.state.id, round, commitmentId, input.amount, now);
-    const first = await this.takePlace(round, investorId, commitmentId, input, now);
-    try {
-      await this.options.ledger.hold({
-        transferId: holdTransferId(commitmentId),
-        investorId,
-        escrowAccountId: escrowAccountIdOf(round),
-        amount: input.amount,
-        timeoutMs: Math.max(1, round.endsAt.getTime() + holdGraceMs - now.getTime()),
-        commitmentId,
-      });
-    } catch (error) {
-      if (error instanceof DomainError) await this.giveBack(round, investorId, commitmentId, input, { counted: true, first });
-      throw error;
-    }
-    const decision = placeCommitment({ id: commitmentId, roundId: round.id, issuerId: round.issuerId, investorId, role: input.role, amount: input.amount, transferId: holdTransferId(commitmentId), placedAt: now });
-    const created = await this.options.commitments.create(commitmentId, decision.commitment, commitmentEventsToOutbox(decision.events, { aggregateId: commitmentId, version: 1, topicPrefix: this.options.topicPrefix }), fingerprint);
-    if (input.role === 'lead') await this.writes.decideRound(round.id, (current) => leadJoined(current, investorId, commitmentId, this.writes.now()));
-    return created.aggregate.state;
-  }
-
-  /** Step 1: the limit. A refusal is recorded for risk (InvestorLimitBreachAttempted) before it is answered. */
-  private async reserveLimit(investorId: string, round: Round, commitmentId: string, amount: Money, now: Date): Promise<void> {
-    try {
-      await this.writes.decideInvestor(investorId, (current) => reserveUsage(current, this.investors.limitOf(current), amount, { commitmentId, roundId: round.id, at: now }, now));
-    } catch (error) {
-      if (!(error instanceof DomainError) || error.code !== 'INVESTOR_LIMIT_EXCEEDED') throw error;
-      await this.writes.decideInvestor(
-        investorId,
-        (current) => current,
-        this.breach(investorId, round.id, amount, BigInt(String(error.details['remainingMinor'] ?? '0')), now),
-      );
-      throw error;
-    }
-  }
-
-  private breach(investorId: string, roundId: string, attempted: Money, remainingMinor: bigint, now: Date): LimitBreach {
-    return { type: 'InvestorLimitBreachAttempted', investorId, roundId, attempted, remaining: { currency: attempted.currency, amountMinor: remainingMinor }, occurredAt: now };
-  }
-
-  /** Steps 2 and 3: the position, then the round's guarded counters; a refusal says why and gives the position and the limit back. */
-  private async takePlace(round: Round, investorId: string, commitmentId: string, input: CommitInput, now: Date): Promise<boolean> {
-    const added = await this.options.positions.add(round.id, investorId, { commitmentId, amountMinor: input.amount.amountMinor, role: input.role, placedAt: now });
-    if (added === 'limit_reached') {
-      await this.writes.decideInvestor(investorId, (current) => settleUsage(current, commitmentId, 0n));
-      throw new DomainError('LIMIT_EXCEEDED', `an investor holds at most ${commitmentsPerInvestorPerRoundMax} pending commitments in one round`, { max: commitmentsPerInvestorPerRoundMax });
-    }
-    const position = added === 'present' ? await this.options.positions.get(round.id, investorId) : null;
-    const first = added === 'added_first' || position?.commitments[0]?.commitmentId === commitmentId;
-    const lead = input.role === 'lead';
-    const guard: Record<string, unknown> = {
-      'state.state': lead ? 'open_for_lead' : 'open',
-      'state.endsAt': { $gt: now },
-      'counters.committedMinor': { $lte: round.commitmentsCapMinor - input.amount.amountMinor },
-      'counters.leadPresent': lead ? 0 : 1,
-      ...(first ? { 'counters.investorsCount': { $lt: round.investorsMax } } : {}),
+    const sagaInput: CommitmentSagaInput = {
+      commitmentId,
+      roundId: round.id,
+      issuerId: round.issuerId,
+      investorId,
+      role: input.role,
+      amount: input.amount,
+      escrowAccountId: escrowAccountIdOf(round),
+      endsAt: round.endsAt,
+      commitmentsCapMinor: round.commitmentsCapMinor,
+      investorsMax: round.investorsMax,
+      placedAt: now,
     };
-    const increments = { committedMinor: input.amount.amountMinor, ...(first ? { investorsCount: 1 } : {}), ...(lead ? { leadPresent: 1 } : {}) };
-    const outcome = await this.options.rounds.incrementCounters(round.id, counterKeys.reserve(commitmentId), increments, guard);
-    if (outcome.kind !== 'refused') return first;
-    await this.giveBack(round, investorId, commitmentId, input, { counted: false, first });
-    const current = outcome.current;
-    if (current) admit(current.state as Round, totalsOf(current.counters), { role: input.role, amount: input.amount, newInvestor: first }, now);
-    throw new DomainError('CONCURRENT_MODIFICATION', 'the round changed during this commitment; try again', { roundId: round.id });
+    return this.commitment.run({ id: commitmentId, input: sagaInput, fingerprint });
   }
 
-  /** The compensation: the hold is voided, the counters, the position and the limit give the commitment back. */
-  private async giveBack(round: Round, investorId: string, commitmentId: string, input: CommitInput, taken: { counted: boolean; first: boolean }): Promise<void> {
-    await this.options.ledger.void(holdTransferId(commitmentId)).catch(ignoreResolved);
-    const removed = await this.options.positions.remove(round.id, investorId, commitmentId);
-    if (taken.counted) {
-      const lead = input.role === 'lead';
-      await this.options.rounds.incrementCounters(round.id, counterKeys.release(commitmentId), {
-        committedMinor: -input.amount.amountMinor,
-        ...(removed === 'emptied' ? { investorsCount: -1 } : {}),
-        ...(lead ? { leadPresent: -1 } : {}),
-      });
-    }
-    await this.writes.decideInvestor(investorId, (current) => settleUsage(current, commitmentId, 0n));
+  /** `limit`: the 12-month limit takes the amount (once per commitment). A refusal is recorded for risk (InvestorLimitBreachAttempted) before it is answered. */
+  private limitStep(): SagaStep<CommitmentSagaInput, NoFacts> {
+    return {
+      name: 'limit',
+      refusals: ['INVESTOR_LIMIT_EXCEEDED', 'CURRENCY_MISMATCH', 'INVALID_STATE', 'LIMIT_EXCEEDED'],
+      run: async (input) => {
+        const entry = { commitmentId: input.commitmentId, roundId: input.roundId, at: input.placedAt };
+        try {
+          await this.writes.decideInvestor(input.investorId, (current) => reserveUsage(current, this.investors.limitOf(current), input.amount, entry, this.writes.now()));
+        } catch (error) {
+          if (!(error instanceof DomainError) || error.code !== 'INVESTOR_LIMIT_EXCEEDED') throw error;
+          const remainingMinor = BigInt(String(error.details['remainingMinor'] ?? '0'));
+          await this.writes.decideInvestor(input.investorId, (current) => current, this.breach(input, remainingMinor));
+          throw error;
+        }
+      },
+      compensate: async (input) => void (await this.writes.decideInvestor(input.investorId, (current) => settleUsage(current, input.commitmentId, 0n))),
+    };
+  }
+
+  private breach(input: CommitmentSagaInput, remainingMinor: bigint): LimitBreach {
+    return { type: 'InvestorLimitBreachAttempted', investorId: input.investorId, roundId: input.roundId, attempted: input.amount, remaining: { currency: input.amount.currency, amountMinor: remainingMinor }, occurredAt: this.writes.now() };
+  }
+
+  /** `position`: the investor's position in the round names the commitment (at most commitmentsPerInvestorPerRoundMax pending). */
+  private positionStep(): SagaStep<CommitmentSagaInput, NoFacts> {
+    return {
+      name: 'position',
+      refusals: ['LIMIT_EXCEEDED'],
+      run: async (input) => {
+        const added = await this.options.positions.add(input.roundId, input.investorId, { commitmentId: input.commitmentId, amountMinor: input.amount.amountMinor, role: input.role, placedAt: input.placedAt });
+        if (added === 'limit_reached') throw new DomainError('LIMIT_EXCEEDED', `an investor holds at most ${commitmentsPerInvestorPerRoundMax} pending commitments in one round`, { max: commitmentsPerInvestorPerRoundMax });
+      },
+      compensate: async (input) => void (await this.options.positions.remove(input.roundId, input.investorId, input.commitmentId)),
+    };
+  }
+
+  /** `hold`: the money held in escrow. A repeat answers the transfer as it is: a voided or expired one is not a hold. */
+  private holdStep(): SagaStep<CommitmentSagaInput, NoFacts> {
+    return {
+      name: 'hold',
+      refusals: ['INSUFFICIENT_FUNDS', 'CURRENCY_MISMATCH', 'TRANSFER_NOT_PENDING', 'TRANSFER_EXPIRED'],
+      run: async (input) => {
+        const transferId = holdTransferId(input.commitmentId);
+        const transfer = await this.options.ledger.hold({
+          transferId,
+          investorId: input.investorId,
+          escrowAccountId: input.escrowAccountId,
+          amount: input.amount,
+          // Far past any recovery horizon: recovery or the close, never expiry, ends the saga.
+          timeoutMs: Math.max(1, input.endsAt.getTime() + holdGraceMs - this.writes.now().getTime()),
+          commitmentId: input.commitmentId,
+        });
+        if (transfer.state !== 'pending') throw new DomainError('TRANSFER_NOT_PENDING', `the commitment's transfer is ${transfer.state}: nothing is held`, { transferId });
+      },
+      compensate: (input) => this.options.ledger.void(holdTransferId(input.commitmentId)).catch(ignoreResolved),
+    };
+  }
+
+  /** `admission`: the round's guarded write, the deadline's fence (see RoundAdmissions). */
+  private admissionStep(): SagaStep<CommitmentSagaInput, NoFacts> {
+    return {
+      name: 'admission',
+      refusals: ['INVALID_STATE', 'LEAD_REQUIRED', 'ROUND_FULL'],
+      run: async (input) => {
+        const lead = input.role === 'lead';
+        const position = await this.options.positions.get(input.roundId, input.investorId);
+        const newInvestor = !position || position.commitments[0]?.commitmentId === input.commitmentId;
+        const round = { id: input.roundId, commitmentsCapMinor: input.commitmentsCapMinor, investorsMax: input.investorsMax };
+        const outcome = await this.options.admissions.admit(round, counterKeys.reserve(input.commitmentId), {
+          amountMinor: input.amount.amountMinor,
+          newInvestor,
+          ...(lead ? { lead: { investorId: input.investorId, commitmentId: input.commitmentId } } : {}),
+        });
+        if (outcome.kind !== 'refused') return;
+        // The document is written only after this step took effect (whose key the round keeps among its last ones only).
+        if (await this.options.commitments.load(input.commitmentId)) return;
+        const current = outcome.current;
+        if (current) admit(current.state as Round, totalsOf(current.counters), { role: input.role, amount: input.amount, newInvestor }, this.writes.now());
+        throw new DomainError('CONCURRENT_MODIFICATION', 'the round changed during this commitment; try again', { roundId: input.roundId });
+      },
+      compensate: async (input) => {
+        const position = await this.options.positions.get(input.roundId, input.investorId);
+        const leftInvestor = position?.commitments.length === 1 && position.commitments[0]?.commitmentId === input.commitmentId;
+        await this.options.admissions.release(input.roundId, counterKeys.release(input.commitmentId), {
+          amountMinor: input.amount.amountMinor,
+          leftInvestor,
+          ...(input.role === 'lead' ? { leadCommitmentId: input.commitmentId } : {}),
+        });
+      },
+    };
+  }
+
+  /** The finish: the commitment document with its event (once; a repeat finds it). */
+  private async land(input: CommitmentSagaInput): Promise<Commitment> {
+    const { commitmentId } = input;
+    const decision = placeCommitment({ id: commitmentId, roundId: input.roundId, issuerId: input.issuerId, investorId: input.investorId, role: input.role, amount: input.amount, transferId: holdTransferId(commitmentId), placedAt: input.placedAt });
+    const created = await this.options.commitments.create(commitmentId, decision.commitment, commitmentEventsToOutbox(decision.events, { aggregateId: commitmentId, version: 1, topicPrefix: this.options.topicPrefix }));
+    return created.aggregate.state;
   }
 
   async get(caller: CallerIdentity, commitmentId: string): Promise<Commitment> {
@@ -183,46 +279,50 @@ export class Commitments {
     return viewableCommitment(loaded.state, caller);
   }
 
-  /**
-   * The investor cancels: one guarded write takes the commitment off the round's counters and
-   * decides the cooling-off window at the same moment; then the commitment is cancelled, its hold
-   * voided, the limit and position given back, and a lead's departure reopens the round for a lead.
-   */
+  /** The investor cancels their commitment (a saga per commitment: a repeat answers what the first one ended with). */
   async cancel(caller: CallerIdentity, commitmentId: string): Promise<Commitment> {
     const commitment = await this.get(caller, commitmentId);
     if (commitment.investorId !== caller.participantId) throw new DomainError('NOT_FOUND', 'commitment not found', { commitmentId });
-    if (commitment.state === 'cancelled') {
-      await this.finishCancellation(commitment);
-      return commitment;
-    }
+    const id = cancellationIdOf(commitmentId);
+    if (await this.options.sagas.log.load(id)) return this.cancellation.resume(id);
+    if (commitment.state === 'cancelled') return commitment;
     const round = (await this.options.rounds.get(commitment.roundId, 'round')).state;
-    const now = this.writes.now();
-    cancelCommitment(commitment, round, caller.participantId, now);
-    const lead = commitment.role === 'lead';
-    const outcome = await this.options.rounds.incrementCounters(
-      round.id,
-      counterKeys.cancel(commitmentId),
-      { committedMinor: -commitment.amount.amountMinor, ...(lead ? { leadPresent: -1 } : {}) },
-      { 'state.state': { $in: ['open_for_lead', 'open'] }, 'state.cancellableUntil': { $gt: now } },
-    );
-    if (outcome.kind === 'refused') {
-      const current = outcome.current?.state as Round | undefined;
-      if (current && current.state !== 'open' && current.state !== 'open_for_lead') throw new DomainError('INVALID_STATE', `round is ${current.state}`, { roundId: round.id });
-      throw new DomainError('COOLING_OFF_ENDED', 'commitments can no longer be cancelled this close to the deadline', { cancellableUntil: round.cancellableUntil.toISOString() });
-    }
-    const cancelled = await this.writes.decideCommitment(commitmentId, (current) => cancelCommitment(current, round, caller.participantId, now));
-    await this.finishCancellation(cancelled);
-    return cancelled;
+    // The pre-check; the round's guarded write decides the window again, with the time read at the write.
+    cancelCommitment(commitment, round, caller.participantId, this.writes.now());
+    const input: CancellationSagaInput = { commitmentId, roundId: commitment.roundId, investorId: commitment.investorId, role: commitment.role, amountMinor: commitment.amount.amountMinor, transferId: commitment.transferId };
+    return this.cancellation.run({ id, input, fingerprint: requestFingerprint({ commitmentId }) });
   }
 
-  /** After the commitment is cancelled (idempotent): void its hold, give back the limit and the position, reopen for a lead. */
-  async finishCancellation(commitment: Commitment): Promise<void> {
-    await this.options.ledger.void(commitment.transferId).catch(ignoreResolved);
-    await this.writes.decideInvestor(commitment.investorId, (current) => settleUsage(current, commitment.id, 0n));
-    if ((await this.options.positions.remove(commitment.roundId, commitment.investorId, commitment.id)) === 'emptied') {
-      await this.options.rounds.incrementCounters(commitment.roundId, counterKeys.left(commitment.id), { investorsCount: -1 });
+  /** `withdrawal`: the round's guarded write takes the commitment off its counters (a lead's also reopens the round for a lead). */
+  private withdrawalStep(): SagaStep<CancellationSagaInput, NoFacts> {
+    return {
+      name: 'withdrawal',
+      refusals: ['COOLING_OFF_ENDED', 'INVALID_STATE'],
+      run: async (input) => {
+        const lead = input.role === 'lead';
+        const outcome = await this.options.admissions.cancel(input.roundId, counterKeys.cancel(input.commitmentId), { amountMinor: input.amountMinor, ...(lead ? { leadCommitmentId: input.commitmentId } : {}) });
+        if (outcome.kind !== 'refused') return;
+        // The commitment is cancelled only after this step took effect.
+        if ((await this.options.commitments.load(input.commitmentId))?.state.state === 'cancelled') return;
+        const current = outcome.current?.state as Round | undefined;
+        if (!current || (current.state !== 'open' && current.state !== 'open_for_lead')) throw new DomainError('INVALID_STATE', `round is ${current?.state ?? 'missing'}`, { roundId: input.roundId });
+        if (this.writes.now().getTime() >= current.cancellableUntil.getTime()) {
+          throw new DomainError('COOLING_OFF_ENDED', 'commitments can no longer be cancelled this close to the deadline', { cancellableUntil: current.cancellableUntil.toISOString() });
+        }
+        throw new DomainError('INVALID_STATE', "this lead commitment is not the round's lead", { roundId: input.roundId });
+      },
+    };
+  }
+
+  /** The finish: the commitment cancelled, its hold voided, the limit and the position given back (each once). */
+  private async finishCancellation(input: CancellationSagaInput): Promise<Commitment> {
+    const cancelled = await this.writes.decideCommitment(input.commitmentId, (current) => recordCancellation(current, this.writes.now()));
+    await this.options.ledger.void(input.transferId).catch(ignoreResolved);
+    await this.writes.decideInvestor(input.investorId, (current) => settleUsage(current, input.commitmentId, 0n));
+    if ((await this.options.positions.remove(input.roundId, input.investorId, input.commitmentId)) === 'emptied') {
+      await this.options.admissions.investorLeft(input.roundId, counterKeys.left(input.commitmentId));
     }
-    if (commitment.role === 'lead') await this.writes.decideRound(commitment.roundId, (round) => leadLeft(round, commitment.id, this.writes.now()));
+    return cancelled;
   }
 }
 

@@ -1,18 +1,22 @@
 /** What the equity use cases share: their stores, collaborators, policy, and the writes every flow uses. */
-import { type AggregateStore, type Clock, DomainError, deterministicId, type Scheduler } from '@sizhong/kit';
+import { type AggregateStore, type Clock, DomainError, deterministicId, type Sagas, type Scheduler } from '@sizhong/kit';
 import { type Commitment, type CommitmentEvent, type EquityPolicy, type Investor, type LimitBreach, newInvestor, type Round, type RoundEvent } from '../domain';
 import type { ProfileCipher } from '../storage/profile-cipher';
-import type { RoundPositions } from '../storage/stores';
+import type { RoundAdmissions, RoundPositions } from '../storage/stores';
 import { commitmentEventsToOutbox, limitBreachToOutbox, profileUpdatedToOutbox, roundEventsToOutbox } from './events';
 import type { CreditPort, LedgerPort } from './ports';
 
-/** Holds outlive the deadline by this much, so a close that runs late still finds them pending. */
+/**
+ * Holds outlive the deadline by this much: far past any recovery horizon (recovery retries an
+ * unfinished saga at least every 5 minutes, with no attempt limit, and the close drives every
+ * saga of its round on), so recovery or the close ends a saga, never a hold's expiry.
+ */
 export const holdGraceMs = 30 * 24 * 3_600_000;
 export const roundPageSizeMax = 100;
 /** Commitments a close resolves at once (posting or voiding their holds). */
 export const closeConcurrency = 8;
 export const roundJobKinds = { close: 'close-round' } as const;
-/** The close runs this long after `endsAt`: commitment sagas under way at the deadline land first (a few writes each). */
+/** The close runs this long after `endsAt` (it fences the round first and resolves what is under way itself, so this is only courtesy to sagas about to land). */
 export const closeGraceMs = 2_000;
 
 export interface EquityOptions {
@@ -20,6 +24,8 @@ export interface EquityOptions {
   readonly commitments: AggregateStore<Commitment>;
   readonly investors: AggregateStore<Investor>;
   readonly positions: RoundPositions;
+  readonly admissions: RoundAdmissions;
+  readonly sagas: Sagas;
   readonly ledger: LedgerPort;
   readonly credit: CreditPort;
   readonly cipher: ProfileCipher;

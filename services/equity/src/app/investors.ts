@@ -68,7 +68,7 @@ export class Investors {
       ...opened,
       accredited: profile.accredited,
       limit12Months: investmentLimit({ ...opened, accredited: profile.accredited }, this.options.policy),
-      used: money(profile.currency, usedAt(investor.usage, this.writes.now())),
+      used: money(profile.currency, usedAt(investor.usage, profile.currency, this.writes.now())),
       updatedAt: profile.updatedAt,
     };
   }

@@ -16,8 +16,12 @@ export interface HoldRequest {
 export interface LedgerPort {
   /** Opens the round's escrow account (`escrow:round:<id>:<currency>`) unless it exists; answers its id. */
   openRoundEscrow(roundId: string, currency: string): Promise<string>;
-  /** A pending transfer from the investor's wallet to the round's escrow (idempotent by transfer id). */
-  hold(request: HoldRequest): Promise<void>;
+  /**
+   * A pending transfer from the investor's wallet to the round's escrow (idempotent by transfer id:
+   * a repeat answers the transfer as it is now, which the caller checks: a voided or expired
+   * transfer is not a hold). INSUFFICIENT_FUNDS and CURRENCY_MISMATCH are definite refusals.
+   */
+  hold(request: HoldRequest): Promise<{ state: string }>;
   /** Posts `amountMinor` of a pending transfer; the rest returns to the investor. Repeating it is a no-op. */
   post(transferId: string, amountMinor: bigint): Promise<void>;
   /** Voids a pending transfer; one already resolved (or never created) is fine. */

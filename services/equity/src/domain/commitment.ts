@@ -50,6 +50,17 @@ export function cancelCommitment(commitment: Commitment, round: Pick<RoundDefini
   return { commitment: cancelled, events: [{ type: 'CommitmentCancelled', commitment: cancelled, occurredAt: now }] };
 }
 
+/**
+ * The cancellation is recorded once the round's guarded write took the commitment off its
+ * counters (that write decided the cooling-off window): pending → cancelled, a replay unchanged.
+ */
+export function recordCancellation(commitment: Commitment, now: Date): { commitment: Commitment; events: CommitmentEvent[] } {
+  if (commitment.state === 'cancelled') return { commitment, events: [] };
+  if (commitment.state !== 'pending') throw new DomainError('INVALID_STATE', `commitment is ${commitment.state}`, { commitmentId: commitment.id });
+  const cancelled: Commitment = { ...commitment, state: 'cancelled', resolvedAt: now };
+  return { commitment: cancelled, events: [{ type: 'CommitmentCancelled', commitment: cancelled, occurredAt: now }] };
+}
+
 /** Close: posted for its allocation (refunded when that is zero shares). A replay is a no-op. */
 export function resolveCommitment(commitment: Commitment, line: AllocationLine | undefined, now: Date): { commitment: Commitment; events: CommitmentEvent[] } {
   if (commitment.state !== 'pending') return { commitment, events: [] };

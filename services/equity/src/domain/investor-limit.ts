@@ -33,6 +33,11 @@ export interface UsageEntry {
   readonly commitmentId: string;
   readonly roundId: string;
   readonly amountMinor: bigint;
+  /**
+   * The round's currency. Entries written before usage was kept per currency have none; they
+   * count in every currency (the conservative reading: they were in the profile's one currency).
+   */
+  readonly currency?: string;
   readonly at: Date;
 }
 
@@ -41,8 +46,9 @@ export function countsAt(entry: UsageEntry, now: Date): boolean {
   return now.getTime() - entry.at.getTime() < limitWindowMs;
 }
 
-export function usedAt(usage: readonly UsageEntry[], now: Date): bigint {
-  return usage.filter((entry) => countsAt(entry, now)).reduce((sum, entry) => sum + entry.amountMinor, 0n);
+/** What the investor has used of a limit in `currency` at `now`: amounts in other currencies are never added to it. */
+export function usedAt(usage: readonly UsageEntry[], currency: string, now: Date): bigint {
+  return usage.filter((entry) => countsAt(entry, now) && (entry.currency === undefined || entry.currency === currency)).reduce((sum, entry) => sum + entry.amountMinor, 0n);
 }
 
 /** Refuses a commitment past the limit: INVESTOR_LIMIT_EXCEEDED names what remains. */
@@ -51,7 +57,7 @@ export function checkLimit(limit: Money | undefined, usage: readonly UsageEntry[
   if (limit.currency !== amount.currency) {
     throw new DomainError('CURRENCY_MISMATCH', `the investor's limit is in ${limit.currency}; this round is in ${amount.currency}`, { field: 'amount.currency' });
   }
-  const used = usedAt(usage, now);
+  const used = usedAt(usage, limit.currency, now);
   const remaining = limit.amountMinor > used ? limit.amountMinor - used : 0n;
   if (amount.amountMinor > remaining) {
     throw new DomainError('INVESTOR_LIMIT_EXCEEDED', `this commitment would exceed the investor's 12-month limit`, {

@@ -41,7 +41,7 @@ describe('usage across rounds', () => {
   it('refuses a commitment past what remains with INVESTOR_LIMIT_EXCEEDED', () => {
     let investor = reserveUsage(newInvestor('pt_a'), limit, usd(300_000), { commitmentId: 'cm_1', roundId: 'rd_1', at: fixtureNow }, fixtureNow);
     investor = reserveUsage(investor, limit, usd(100_000), { commitmentId: 'cm_2', roundId: 'rd_2', at: fixtureNow }, fixtureNow);
-    expect(usedAt(investor.usage, fixtureNow)).toBe(400_000n);
+    expect(usedAt(investor.usage, 'USD', fixtureNow)).toBe(400_000n);
     expect(() => reserveUsage(investor, limit, usd(100), { commitmentId: 'cm_3', roundId: 'rd_3', at: fixtureNow }, fixtureNow)).toThrow(
       expect.objectContaining({ code: 'INVESTOR_LIMIT_EXCEEDED', details: expect.objectContaining({ remainingMinor: '0' }) }) as DomainError,
     );
@@ -55,7 +55,7 @@ describe('usage across rounds', () => {
   it('a cancelled or refunded commitment gives its share back; an allocated one keeps what was posted', () => {
     let investor = reserveUsage(newInvestor('pt_a'), limit, usd(400_000), { commitmentId: 'cm_1', roundId: 'rd_1', at: fixtureNow }, fixtureNow);
     investor = settleUsage(investor, 'cm_1', 150_000n);
-    expect(usedAt(investor.usage, fixtureNow)).toBe(150_000n);
+    expect(usedAt(investor.usage, 'USD', fixtureNow)).toBe(150_000n);
     investor = settleUsage(investor, 'cm_1', 0n);
     expect(investor.usage).toEqual([]);
   });
@@ -66,6 +66,15 @@ describe('usage across rounds', () => {
     expect(() => checkLimit(limit, investor.usage, usd(1), justInside)).toThrow(DomainError);
     const after = new Date(fixtureNow.getTime() + 365 * dayMs);
     expect(() => checkLimit(limit, investor.usage, usd(400_000), after)).not.toThrow();
+  });
+
+  it('usage is per currency: commitments in another currency never use a limit; older entries without a currency count in every one', () => {
+    const investor = reserveUsage(newInvestor('pt_a'), undefined, { currency: 'CNY', amountMinor: 300_000n }, { commitmentId: 'cm_1', roundId: 'rd_1', at: fixtureNow }, fixtureNow);
+    expect(usedAt(investor.usage, 'USD', fixtureNow)).toBe(0n);
+    expect(usedAt(investor.usage, 'CNY', fixtureNow)).toBe(300_000n);
+    expect(() => checkLimit(limit, investor.usage, usd(400_000), fixtureNow)).not.toThrow();
+    const older = [{ commitmentId: 'cm_0', roundId: 'rd_0', amountMinor: 100_000n, at: fixtureNow }];
+    expect(() => checkLimit(limit, older, usd(300_001), fixtureNow)).toThrow(expect.objectContaining({ code: 'INVESTOR_LIMIT_EXCEEDED' }) as DomainError);
   });
 
   it('a limit in another currency than the round is CURRENCY_MISMATCH', () => {

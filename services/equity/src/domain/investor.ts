@@ -53,12 +53,12 @@ function current(usage: readonly UsageEntry[], now: Date): UsageEntry[] {
  * Takes `amount` of the investor's limit for a commitment (once per commitment id): refuses with
  * INVESTOR_LIMIT_EXCEEDED past it. Entries older than the window drop off on every write.
  */
-export function reserveUsage(investor: Investor, limit: Money | undefined, amount: Money, entry: Omit<UsageEntry, 'amountMinor'>, now: Date): Investor {
+export function reserveUsage(investor: Investor, limit: Money | undefined, amount: Money, entry: Omit<UsageEntry, 'amountMinor' | 'currency'>, now: Date): Investor {
   if (investor.usage.some((existing) => existing.commitmentId === entry.commitmentId)) return investor;
   const usage = current(investor.usage, now);
   checkLimit(limit, usage, amount, now);
   if (usage.length >= usageEntriesMax) throw new DomainError('LIMIT_EXCEEDED', `an investor holds at most ${usageEntriesMax} commitments in 12 months`, { max: usageEntriesMax });
-  return { ...investor, usage: [...usage, { ...entry, amountMinor: amount.amountMinor }] };
+  return { ...investor, usage: [...usage, { ...entry, amountMinor: amount.amountMinor, currency: amount.currency }] };
 }
 
 /** Gives a commitment's share of the limit back (cancelled, refunded) or lowers it to what was posted. */

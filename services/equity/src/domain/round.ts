@@ -1,13 +1,16 @@
 /**
- * A round's lifecycle: open_for_lead → open → closed | failed (a lead who cancels sends it back to
- * open_for_lead). The definition never changes once created; the live totals (committed money,
- * investors, whether a lead is present) are guarded counters beside it, not part of this state.
+ * A round's lifecycle: open_for_lead → open → closing → closed | failed (a lead who cancels sends
+ * it back to open_for_lead). `closing` is the deadline's fence: the close moves the round there
+ * with one guarded write before it decides, and commitments are admitted only in the open states,
+ * so none lands after the fence whatever a replica's clock says. The definition never changes once
+ * created; the live totals (committed money, investors, whether a lead is present) are guarded
+ * counters beside it, not part of this state.
  */
 import { basisPointsWhole, DomainError, type Money, money, splitByBasisPoints } from '@sizhong/kit/domain';
 import { type AllocationLine, type AllocationRequest, allocate } from './allocation';
 import { amountMinorMax, basisPointsMax, type EquityPolicy, investorsPerRoundMax, leadMinBpsDefault, platformCurrencies, titleLengthMax } from './policy';
 
-export const roundStates = ['open_for_lead', 'open', 'closed', 'failed'] as const;
+export const roundStates = ['open_for_lead', 'open', 'closing', 'closed', 'failed'] as const;
 export type RoundState = (typeof roundStates)[number];
 export type RoundFailureReason = 'target_not_met' | 'no_lead';
 
@@ -26,12 +29,20 @@ export interface RoundDefinition {
   readonly commitmentsCapMinor: bigint;
   /** Cancellations are accepted before this (endsAt − cooling-off). */
   readonly cancellableUntil: Date;
+  /**
+   * The platform fee, fixed when the round opened (a later change of `PLATFORM_FEE_BPS` never
+   * changes a round's close). Absent on rounds opened before it was kept: the close then takes
+   * the configured fee.
+   */
+  readonly feeBps?: number;
   readonly createdAt: Date;
 }
 
 export type Round =
   | (RoundDefinition & { readonly state: 'open_for_lead' })
   | (RoundDefinition & { readonly state: 'open'; readonly leadId: string; readonly leadCommitmentId: string })
+  /** Past the deadline, fenced: no commitment or cancellation gets in; the close resolves what is under way, then decides. */
+  | (RoundDefinition & { readonly state: 'closing'; readonly closingAt: Date; readonly leadId?: string; readonly leadCommitmentId?: string })
   | (RoundDefinition & {
       readonly state: 'closed';
       readonly leadId: string;
@@ -123,6 +134,7 @@ export function createRound(input: CreateRoundInput, policy: EquityPolicy, now: 
     investorsMax,
     commitmentsCapMinor: capShares * price.amountMinor,
     cancellableUntil: new Date(input.endsAt.getTime() - policy.coolingOffMs),
+    feeBps: policy.feeBps,
     createdAt: now,
     state: 'open_for_lead',
   };
@@ -178,14 +190,23 @@ export function leadLeft(round: Round, leadCommitmentId: string, now: Date): { r
 
 export type PendingCommitmentFact = AllocationRequest;
 
-/**
- * The outcome at the deadline, decided on the pending commitments themselves: a lead and the
- * target met → closed with its allocation and fee; otherwise failed.
- */
-export function closeRound(round: Round, pending: readonly PendingCommitmentFact[], feeBps: number, now: Date): { round: Round; events: RoundEvent[] } {
+/** The deadline has passed: the fence. One guarded write; a replay (already closing or decided) changes nothing. */
+export function startClosing(round: Round, now: Date): { round: Round; events: RoundEvent[] } {
   if (!isAcceptingCommitments(round)) return { round, events: [] };
   if (now.getTime() < round.endsAt.getTime()) throw new DomainError('INVALID_STATE', 'the round has not reached its deadline', { roundId: round.id });
-  const { leadId: _leadId, leadCommitmentId: _leadCommitmentId, ...definition } = round as RoundDefinition & { leadId?: string; leadCommitmentId?: string };
+  return { round: { ...round, state: 'closing', closingAt: now }, events: [] };
+}
+
+/**
+ * The outcome, decided behind the fence on the pending commitments themselves: a lead and the
+ * target met → closed with its allocation and the fee fixed when the round opened (older rounds
+ * without one: `configuredFeeBps`); otherwise failed.
+ */
+export function closeRound(round: Round, pending: readonly PendingCommitmentFact[], configuredFeeBps: number, now: Date): { round: Round; events: RoundEvent[] } {
+  if (round.state === 'closed' || round.state === 'failed') return { round, events: [] };
+  if (round.state !== 'closing') throw new DomainError('INVALID_STATE', 'a round is decided only once it is closing', { roundId: round.id });
+  const feeBps = round.feeBps ?? configuredFeeBps;
+  const { leadId: _leadId, leadCommitmentId: _leadCommitmentId, closingAt: _closingAt, ...definition } = round;
   const committedMinor = pending.reduce((sum, commitment) => sum + commitment.amountMinor, 0n);
   const lead = pending.find((commitment) => commitment.role === 'lead');
   if (!lead || committedMinor < round.target.amountMinor) {
@@ -230,6 +251,7 @@ type CommitmentRoleName = 'lead' | 'follower';
  */
 export function admit(round: Round, totals: RoundTotals, request: AdmissionRequest, now: Date): void {
   if (!isAcceptingCommitments(round) || now.getTime() >= round.endsAt.getTime()) {
+    // The time is read at the guard, never before a remote call: a late answer cannot carry an old `now` past the deadline.
     throw new DomainError('INVALID_STATE', isAcceptingCommitments(round) ? 'the round has reached its deadline' : `round is ${round.state}`, { roundId: round.id });
   }
   if (request.role === 'follower' && (round.state === 'open_for_lead' || !totals.leadPresent)) {

@@ -3,7 +3,7 @@ import { DomainError } from '@sizhong/kit/domain';
 import { type Commitment, cancelCommitment, placeCommitment, resolveCommitment, viewableCommitment } from './commitment';
 import { dayMs, fixtureNow, openRound, usd } from './fixtures';
 import { defaultEquityPolicy } from './policy';
-import { admit, checkCommitmentAmount, checkLeadShare, checkNotIssuer, closeRound, createRound, leadJoined, leadLeft, markSettled, qualifyLead, type Round, type RoundTotals } from './round';
+import { admit, checkCommitmentAmount, checkLeadShare, checkNotIssuer, closeRound, createRound, leadJoined, leadLeft, markSettled, qualifyLead, type Round, type RoundTotals, startClosing } from './round';
 
 const code = (name: string) => expect.objectContaining({ code: name }) as DomainError;
 const noTotals: RoundTotals = { committedMinor: 0n, investorsCount: 0, leadPresent: false };
@@ -138,10 +138,15 @@ describe('commitments', () => {
 describe('closeRound', () => {
   const pending = (id: string, role: 'lead' | 'follower', amountMinor: bigint): Commitment => placeCommitment({ id, roundId: 'rd_1', issuerId: 'pt_issuer', investorId: `pt_${id}`, role, amount: usd(amountMinor), transferId: `tr_${id}`, placedAt: fixtureNow }).commitment;
   const facts = (commitments: Commitment[]) => commitments.map((each) => ({ commitmentId: each.id, investorId: each.investorId, role: each.role, amountMinor: each.amount.amountMinor, placedAt: each.placedAt }));
-  const round = withLead(openRound());
+  const open = withLead(openRound());
+  const round = startClosing(open, open.endsAt).round;
 
-  it('not before the deadline', () => {
-    expect(() => closeRound(round, [], 500, fixtureNow)).toThrow(code('INVALID_STATE'));
+  it('is fenced only from the deadline on, and decided only behind the fence', () => {
+    expect(() => startClosing(open, fixtureNow)).toThrow(code('INVALID_STATE'));
+    expect(round).toMatchObject({ state: 'closing', leadId: 'pt_lead', closingAt: open.endsAt });
+    expect(startClosing(round, open.endsAt).round).toBe(round);
+    expect(() => closeRound(open, [], 500, open.endsAt)).toThrow(code('INVALID_STATE'));
+    expect(() => admit(round, noTotals, { role: 'lead', amount: usd(100_000n), newInvestor: true }, fixtureNow)).toThrow(code('INVALID_STATE'));
   });
 
   it('fails without a lead, or with the target missed', () => {
@@ -149,11 +154,14 @@ describe('closeRound', () => {
     expect(closeRound(round, facts([pending('l', 'lead', 50_000n), pending('a', 'follower', 900_000n)]), 500, round.endsAt).round).toMatchObject({ state: 'failed', reason: 'target_not_met', committedMinor: 950_000n });
   });
 
-  it('closes with the allocation and the fee (PLATFORM_FEE_BPS of the money raised)', () => {
-    const closed = closeRound(round, facts([pending('l', 'lead', 500_000n), pending('a', 'follower', 1_500_000n), pending('b', 'follower', 1_000_000n)]), 500, round.endsAt).round;
+  it('closes with the allocation and the fee fixed when the round opened (PLATFORM_FEE_BPS then), whatever is configured now', () => {
+    const closed = closeRound(round, facts([pending('l', 'lead', 500_000n), pending('a', 'follower', 1_500_000n), pending('b', 'follower', 1_000_000n)]), 1_000, round.endsAt).round;
     expect(closed).toMatchObject({ state: 'closed', raisedMinor: 2_000_000n, feeMinor: 100_000n, sharesIssued: 20_000n, committedMinor: 3_000_000n, leadId: 'pt_l' });
     if (closed.state !== 'closed') throw new Error('closed');
     expect(closed.allocations.map((line) => [line.commitmentId, line.shares])).toEqual([['l', 5_000n], ['a', 9_000n], ['b', 6_000n]]);
+    // A round opened before the fee was kept on it takes the configured one.
+    const { feeBps: _feeBps, ...older } = round;
+    expect(closeRound(older as Round, facts([pending('l', 'lead', 500_000n), pending('a', 'follower', 1_500_000n)]), 1_000, round.endsAt).round).toMatchObject({ feeMinor: 200_000n });
   });
 
   it('is settled once, after its money moved; an open round is never marked settled', () => {
@@ -161,6 +169,6 @@ describe('closeRound', () => {
     const settled = markSettled(failed, round.endsAt).round;
     expect(settled).toMatchObject({ state: 'failed', settledAt: round.endsAt });
     expect(markSettled(settled, new Date(round.endsAt.getTime() + 1)).round).toBe(settled);
-    expect(markSettled(round, round.endsAt).round).toBe(round);
+    expect(markSettled(open, round.endsAt).round).toBe(open);
   });
 });

@@ -9,9 +9,9 @@
  * - `investors`: one document per investor: the sealed profile and the last 12 months' usage
  *   (bounded); only the investor's own commands write it.
  * - `round_positions`: one small document per (round, investor): their pending commitment ids,
- *   what makes an investor count once, and the saga's durable record of a commitment under way.
+ *   what makes an investor count once. (The commitment sagas' records are the kit's, in `equity_sagas`.)
  */
-import { AggregateStore, type Counters, type Logger, type MongoConnection, plainCodec } from '@sizhong/kit';
+import { type AggregateDocument, AggregateStore, type Clock, type CounterOutcome, counterKeysKept, type Counters, type Logger, type MongoConnection, plainCodec } from '@sizhong/kit';
 import type { Collection, Filter, UpdateFilter } from 'mongodb';
 import type { Commitment, Investor, Round, RoundTotals } from '../domain';
 import { commitmentsPerInvestorPerRoundMax } from '../domain';
@@ -32,6 +32,94 @@ export const initialRoundCounters: Counters = { committedMinor: 0n, investorsCou
 
 export function totalsOf(counters: Counters): RoundTotals {
   return { committedMinor: BigInt(counters['committedMinor'] ?? 0n), investorsCount: Number(counters['investorsCount'] ?? 0), leadPresent: Number(counters['leadPresent'] ?? 0) > 0 };
+}
+
+/** A commitment getting into a round (the fence: guarded by the open state and the deadline read now). */
+export interface AdmissionWrite {
+  readonly amountMinor: bigint;
+  /** The investor's first pending commitment in the round: counts one more investor, within investorsMax. */
+  readonly newInvestor: boolean;
+  /** A lead joins in the same write: open_for_lead → open with its id (the fields `leadJoined` sets). */
+  readonly lead?: { readonly investorId: string; readonly commitmentId: string };
+}
+
+/**
+ * The round's guarded writes of commitments getting in and out, each one `updateOne` on the round
+ * document, applied once per key. A lead's joining or leaving changes the round's state in the
+ * same write as its counters (and moves the version, so the close's version-guarded writes see
+ * it), so a lead's cancellation racing its own commitment cannot leave the round `open` without
+ * a lead. Followers are admitted only while the round is `open` with its lead present, a lead only
+ * while it is `open_for_lead`; never once the close has fenced it (`closing`).
+ */
+export class RoundAdmissions {
+  constructor(
+    private readonly rounds: AggregateStore<Round>,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Takes a commitment in: guarded by the state, `endsAt > now` (now read here), the cap, the lead and the investor count. */
+  async admit(round: Pick<Round, 'id' | 'commitmentsCapMinor' | 'investorsMax'>, key: string, write: AdmissionWrite): Promise<CounterOutcome> {
+    const now = this.clock.now();
+    const guard: Filter<AggregateDocument> = {
+      'state.state': write.lead ? 'open_for_lead' : 'open',
+      'state.endsAt': { $gt: now },
+      'counters.committedMinor': { $lte: round.commitmentsCapMinor - write.amountMinor },
+      'counters.leadPresent': write.lead ? 0 : 1,
+      ...(write.newInvestor ? { 'counters.investorsCount': { $lt: round.investorsMax } } : {}),
+    };
+    const increments: Counters = { committedMinor: write.amountMinor, ...(write.newInvestor ? { investorsCount: 1 } : {}), ...(write.lead ? { leadPresent: 1 } : {}) };
+    const set = write.lead ? { 'state.state': 'open', 'state.leadId': write.lead.investorId, 'state.leadCommitmentId': write.lead.commitmentId } : {};
+    return this.apply(round.id, key, increments, guard, set, {}, now);
+  }
+
+  /** Gives an admitted commitment back (its saga was refused later on): a lead takes the round back to open_for_lead while it is still theirs. */
+  async release(roundId: string, key: string, write: { amountMinor: bigint; leftInvestor: boolean; leadCommitmentId?: string }): Promise<CounterOutcome> {
+    const increments: Counters = { committedMinor: -write.amountMinor, ...(write.leftInvestor ? { investorsCount: -1 } : {}), ...(write.leadCommitmentId ? { leadPresent: -1 } : {}) };
+    const outcome = write.leadCommitmentId
+      ? await this.apply(roundId, key, increments, { 'state.state': 'open', 'state.leadCommitmentId': write.leadCommitmentId }, { 'state.state': 'open_for_lead' }, { 'state.leadId': '', 'state.leadCommitmentId': '' }, this.clock.now())
+      : { kind: 'refused' as const, current: undefined };
+    if (outcome.kind !== 'refused') return outcome;
+    // Not (or no longer) the round's open lead: only the counters are given back.
+    return this.apply(roundId, key, increments, {}, {}, {}, this.clock.now());
+  }
+
+  /**
+   * A cancellation takes a commitment out: guarded by the open states and `cancellableUntil > now`
+   * (the cooling-off window, now read here). A lead's takes the round back to open_for_lead.
+   */
+  async cancel(roundId: string, key: string, write: { amountMinor: bigint; leadCommitmentId?: string }): Promise<CounterOutcome> {
+    const now = this.clock.now();
+    const guard: Filter<AggregateDocument> = {
+      'state.state': write.leadCommitmentId ? 'open' : { $in: ['open_for_lead', 'open'] },
+      'state.cancellableUntil': { $gt: now },
+      ...(write.leadCommitmentId ? { 'state.leadCommitmentId': write.leadCommitmentId } : {}),
+    };
+    const increments: Counters = { committedMinor: -write.amountMinor, ...(write.leadCommitmentId ? { leadPresent: -1 } : {}) };
+    const set = write.leadCommitmentId ? { 'state.state': 'open_for_lead' } : {};
+    const unset: Record<string, ''> = write.leadCommitmentId ? { 'state.leadId': '', 'state.leadCommitmentId': '' } : {};
+    return this.apply(roundId, key, increments, guard, set, unset, now);
+  }
+
+  /** An investor's last pending commitment in the round left: they no longer count. */
+  async investorLeft(roundId: string, key: string): Promise<CounterOutcome> {
+    return this.apply(roundId, key, { investorsCount: -1 }, {}, {}, {}, this.clock.now());
+  }
+
+  private async apply(roundId: string, key: string, increments: Counters, guard: Filter<AggregateDocument>, set: Record<string, unknown>, unset: Record<string, ''>, now: Date): Promise<CounterOutcome> {
+    const inc: Record<string, bigint | number> = {};
+    for (const [name, by] of Object.entries(increments)) inc[`counters.${name}`] = by;
+    const changesState = Object.keys(set).length > 0 || Object.keys(unset).length > 0;
+    const update: UpdateFilter<AggregateDocument> = {
+      $inc: { ...inc, ...(changesState ? { version: 1 } : {}) },
+      $push: { counterKeys: { $each: [key], $slice: -counterKeysKept } },
+      $set: { ...set, updatedAt: now },
+      ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}),
+    } as UpdateFilter<AggregateDocument>;
+    const result = await this.rounds.collection.updateOne({ ...guard, _id: roundId, counterKeys: { $ne: key } } as Filter<AggregateDocument>, update);
+    if (result.matchedCount === 1) return { kind: 'applied' };
+    if (await this.rounds.hasCounterKey(roundId, key)) return { kind: 'already_applied' };
+    return { kind: 'refused', current: await this.rounds.load(roundId) };
+  }
 }
 
 export interface PositionEntry {

@@ -3,6 +3,9 @@ import { createGrpcClient, DomainError, type GrpcClient } from '@sizhong/kit';
 import { creditV1, escrowV1 } from '@sizhong/proto';
 import type { CreditPort, LedgerPort } from '../../app/ports';
 
+/** How long equity waits for one escrow call; past it the outcome is unknown and the saga is left for recovery. */
+export const escrowDeadlineDefaultMs = 15_000;
+
 function unavailable(service: string): never {
   throw new DomainError('UNAVAILABLE', `the ${service} service is not configured for equity`);
 }
@@ -10,8 +13,8 @@ function unavailable(service: string): never {
 export class GrpcLedger implements LedgerPort {
   private readonly client: GrpcClient<typeof escrowV1.LedgerServiceService> | undefined;
 
-  constructor(address: string | undefined) {
-    this.client = address === undefined ? undefined : createGrpcClient(escrowV1.LedgerServiceService, address, { deadlineMs: 15_000 });
+  constructor(address: string | undefined, deadlineMs: number = escrowDeadlineDefaultMs) {
+    this.client = address === undefined ? undefined : createGrpcClient(escrowV1.LedgerServiceService, address, { deadlineMs });
   }
 
   private get call() {
@@ -22,8 +25,8 @@ export class GrpcLedger implements LedgerPort {
     return (await this.call.openAccount({ kind: escrowV1.AccountKind.ACCOUNT_KIND_ESCROW, ownerId: `round:${roundId}`, currency })).id;
   }
 
-  async hold(request: Parameters<LedgerPort['hold']>[0]): Promise<void> {
-    await this.call.createTransfer({
+  async hold(request: Parameters<LedgerPort['hold']>[0]): Promise<{ state: string }> {
+    return this.call.createTransfer({
       transferId: request.transferId,
       mode: escrowV1.TransferMode.TRANSFER_MODE_TWO_PHASE,
       debitAccountId: `wallet:${request.investorId}:${request.amount.currency}`,

@@ -47,7 +47,7 @@ export function roundOut({ round, totals }: RoundView): equityV1.Round {
     investorsMax: round.investorsMax,
     committed: money(currency, finished ? round.committedMinor : totals.committedMinor),
     investorsCount: totals.investorsCount,
-    leadId: round.state === 'open' || round.state === 'closed' ? round.leadId : '',
+    leadId: round.state === 'open' || round.state === 'closed' || round.state === 'closing' ? (round.leadId ?? '') : '',
     commitmentsCap: money(currency, round.commitmentsCapMinor),
     cancellableUntil: round.cancellableUntil,
     createdAt: round.createdAt,
@@ -96,7 +96,7 @@ function capTableOut({ round, holders }: CapTableView): equityV1.CapTable {
     sharesIssued: round.state === 'closed' ? round.sharesIssued : 0n,
     pricePerShare: round.pricePerShare,
     leadCarryBps: round.leadCarryBps,
-    leadId: round.state === 'open' || round.state === 'closed' ? round.leadId : '',
+    leadId: round.state === 'open' || round.state === 'closed' || round.state === 'closing' ? (round.leadId ?? '') : '',
   };
 }
 
