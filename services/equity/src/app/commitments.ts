@@ -7,7 +7,9 @@
  * unknown outcome: nothing is given back, the saga stays `running` for a same-key retry, the
  * recovery loop or the round's close, which drive it on.
  *
- * A commitment (round trips; 7 writes and 1 gRPC call for a follower, as many for a lead):
+ * A commitment (round trips: 5 reads, 6 writes and 1 gRPC call, a lead the same plus credit's call;
+ * before the saga model a follower cost 4 reads and 4 writes, a lead 5 writes: the record's insert
+ * and completion are the kit's 2, the admission's position read 1):
  *   0. reads: the saga's record (a same-key retry answers from it), the round, the investor, the
  *      caller's position; a lead also asks credit for its score; then the pre-checks, with the
  *      time read after that call ............................................ 4 reads (+1 gRPC)
