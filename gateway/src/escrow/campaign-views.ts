@@ -19,7 +19,7 @@ import { moneyJson, moneyMessage, moneySchema, positiveMoneySchemaUpTo } from '.
 import { pageQuerySchema, pageSchema } from '../http/paging';
 import { z } from '../openapi/zod';
 
-export const campaignStates = ['draft', 'live', 'succeeded', 'failed', 'delivering', 'delivered', 'delivery_failed'] as const;
+export const campaignStates = ['draft', 'live', 'closing', 'succeeded', 'failed', 'delivering', 'delivered', 'delivery_failed'] as const;
 export const fundingModels = ['all_or_nothing', 'keep_it_all'] as const;
 export const milestoneStates = ['planned', 'waiting', 'open', 'released', 'refunded'] as const;
 export const pledgeStates = ['pending', 'collected', 'refunded', 'cancelled'] as const;

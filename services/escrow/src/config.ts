@@ -12,6 +12,8 @@ export const escrowConfigShape = {
   DEADLINE_MIN_MS: configFields.milliseconds(86_400_000, 'shortest allowed time from now to a campaign deadline'),
   CAMPAIGN_DURATION_MAX_MS: configFields.milliseconds(60 * 86_400_000, 'longest allowed campaign'),
   CAMPAIGN_LAST_CALL_MS: configFields.milliseconds(86_400_000, 'window before endsAt in which a cancellation may not drop a met goal'),
+  CAMPAIGN_RECOVERY_INTERVAL_MS: configFields.milliseconds(10_000, 'how often campaigns past their deadline and unfinished pledge sagas are looked for'),
+  CAMPAIGN_RECOVERY_AGE_MS: configFields.milliseconds(60_000, 'how long past its deadline a live campaign (and how old an unfinished pledge saga) must be before the recovery loop drives it on'),
   MILESTONE_SILENCE_MS: configFields.milliseconds(14 * 86_400_000, 'silence after a milestone is due that counts as acceptance'),
 };
 

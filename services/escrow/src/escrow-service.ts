@@ -50,7 +50,7 @@ function campaignPolicy(config: EscrowConfig): CampaignPolicy {
 export const escrowService: ServiceDefinition<EscrowConfig, EscrowUseCases> = {
   name: escrowServiceName,
   databaseName: (config) => config.ESCROW_DATABASE,
-  async build({ config, clock, logger, mongo, scheduler }) {
+  async build({ config, clock, logger, mongo, scheduler, sagas }) {
     const accounts = new AccountStore(mongo, logger);
     const transfers = new AggregateStore<Transfer>(mongo, 'transfers', transferCodec, logger, { indexes: [{ 'state.state': 1, 'state.timeoutAt': 1 }] });
     const deposits = createDepositStore(mongo, logger);
@@ -69,11 +69,23 @@ export const escrowService: ServiceDefinition<EscrowConfig, EscrowUseCases> = {
     }
     const webhookSecret = resolveLocalSecret({ configured: config.PSP_WEBHOOK_SECRET, dataDirectory: defaultDataDirectory(), fileName: pspWebhookSecretFileName, lengthMin: 32 }).secret;
     const wallets = new Wallets({ ledger, deposits, withdrawals, clock, webhookSecret, topicPrefix: config.KAFKA_TOPIC_PREFIX });
-    const campaigns = new Campaigns({ campaigns: campaignStore, pledges: pledgeStore, positions, ledger, scheduler, clock, policy: campaignPolicy(config), feeBps: config.PLATFORM_FEE_BPS, topicPrefix: config.KAFKA_TOPIC_PREFIX });
+    const campaigns = new Campaigns({
+      campaigns: campaignStore,
+      pledges: pledgeStore,
+      positions,
+      ledger,
+      scheduler,
+      clock,
+      policy: campaignPolicy(config),
+      feeBps: config.PLATFORM_FEE_BPS,
+      topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      sagas,
+      recoveryAgeMs: config.CAMPAIGN_RECOVERY_AGE_MS,
+    });
     // The campaigns schedule their deadlines through the scheduler, which hands the due ones back.
     scheduler
       .handle(campaignJobKinds.settle, async (job) => void (await campaigns.settle(String(job.payload['campaignId']))))
-      .handle(campaignJobKinds.advance, async (job) => void (await campaigns.advance(String(job.payload['campaignId']))));
+      .handle(campaignJobKinds.advance, async (job) => void (await campaigns.advance(String(job.payload['campaignId']), job.id)));
 
     return {
       grpc: [
@@ -82,7 +94,10 @@ export const escrowService: ServiceDefinition<EscrowConfig, EscrowUseCases> = {
         grpcService(escrowV1.CampaignServiceService, campaignServiceHandlers(campaigns)),
       ],
       outboxes: [transfers, deposits, withdrawals, campaignStore, pledgeStore] as AggregateStore<unknown>[],
-      loops: [{ name: 'transfer recovery', intervalMs: config.RECOVERY_INTERVAL_MS, run: () => ledger.recover() }],
+      loops: [
+        { name: 'transfer recovery', intervalMs: config.RECOVERY_INTERVAL_MS, run: () => ledger.recover() },
+        { name: 'campaign recovery', intervalMs: config.CAMPAIGN_RECOVERY_INTERVAL_MS, run: () => campaigns.recover() },
+      ],
       // Entries still waiting for the journal are copied before the connection closes.
       stop: () => accounts.flush(),
       exposed: { ledger, wallets, campaigns },

@@ -3,14 +3,22 @@
  * (settlement.ts) and delivery (delivery.ts); this facade adds creating, launching and reading
  * campaigns, and is what the gRPC adapter and the scheduler call.
  */
-import { type CallerIdentity, DomainError, deterministicId, hasRole, type Money, requestFingerprint } from '@sizhong/kit';
+import { type CallerIdentity, DomainError, deterministicId, hasRole, type Money, requestFingerprint, type Saga } from '@sizhong/kit';
 import { createCampaign, type CreateCampaignCommand, launchCampaign, type Pledge } from '../../domain/campaign';
 import { initialCounters, totalsOf } from '../../storage/campaign-store';
 import { campaignEventsToOutbox } from './campaign-events';
 import { campaignJobKinds, campaignPageSizeMax, type CampaignsOptions, type CampaignView, CampaignWrites, escrowOf } from './context';
 import { Delivery } from './delivery';
 import { Pledging } from './pledging';
+import { CampaignRecovery } from './recovery';
 import { Settlement } from './settlement';
+
+export const settlementSagaKind = 'campaign-settlement';
+
+/** The settlement saga of a campaign: one per campaign, so every starter names the same record. */
+export function settlementSagaId(campaignId: string): string {
+  return `settle:${campaignId}`;
+}
 
 export type CreateCampaignInput = Omit<CreateCampaignCommand, 'campaignId' | 'creatorId'>;
 
@@ -19,12 +27,31 @@ export class Campaigns {
   private readonly pledging: Pledging;
   private readonly delivery: Delivery;
   private readonly settlement: Settlement;
+  private readonly settlementSaga: Saga<{ campaignId: string }, { state: string }>;
+  private readonly recovery: CampaignRecovery;
 
   constructor(private readonly options: CampaignsOptions) {
     this.writes = new CampaignWrites(options);
     this.pledging = new Pledging(this.writes);
     this.delivery = new Delivery(this.writes);
+    this.delivery.defineSaga();
     this.settlement = new Settlement(this.writes, this.pledging, this.delivery);
+    // Settlement never gives back: every failure leaves it running, and the kit's recovery loop drives it on until it completes.
+    this.settlementSaga = options.sagas.define<{ campaignId: string }, object, { state: string }>({
+      kind: settlementSagaKind,
+      initialFacts: () => ({}),
+      stages: [],
+      finish: {
+        refusals: [],
+        run: async ({ campaignId }) => {
+          const { campaign } = await this.settlement.settle(campaignId);
+          // A replica whose clock is behind the deadline leaves the saga running for a later attempt.
+          if (campaign.state === 'live') throw new Error(`campaign ${campaignId} ends at ${campaign.endsAt.toISOString()}, after this replica's now`);
+          return { state: campaign.state };
+        },
+      },
+    });
+    this.recovery = new CampaignRecovery(this.writes, this.pledging, (campaignId) => this.settle(campaignId));
   }
 
   async create(caller: CallerIdentity, idempotencyKey: string, input: CreateCampaignInput): Promise<CampaignView> {
@@ -39,7 +66,7 @@ export class Campaigns {
   async launch(caller: CallerIdentity, campaignId: string): Promise<CampaignView> {
     await this.visibleCampaign(caller, campaignId);
     const view = await this.writes.decideCampaign(campaignId, (current) =>
-      current.state === 'live' && current.creatorId === caller.participantId ? { campaign: current, events: [] } : launchCampaign(current, caller.participantId, this.writes.now(), this.options.policy),
+      current.state === 'live' && current.creatorId === caller.participantId ? { campaign: current, events: [] } : launchCampaign(current, caller.participantId, this.writes.now(), this.options.policy, this.options.feeBps),
     );
     await this.options.ledger.openAccount(escrowOf(view.campaign));
     await this.options.scheduler.schedule({ id: `${campaignJobKinds.settle}:${campaignId}`, kind: campaignJobKinds.settle, dueAt: view.campaign.endsAt, payload: { campaignId } });
@@ -94,14 +121,20 @@ export class Campaigns {
     return this.delivery.failDelivery(caller, campaignId);
   }
 
-  /** The scheduler's call at `endsAt` (and again until it completes). */
-  settle(campaignId: string): Promise<CampaignView> {
-    return this.settlement.settle(campaignId);
+  /** The scheduler's call at `endsAt` and the recovery loop's: starts the campaign's settlement saga, or answers from its record. */
+  async settle(campaignId: string): Promise<CampaignView> {
+    await this.settlementSaga.run({ id: settlementSagaId(campaignId), input: { campaignId }, fingerprint: requestFingerprint({ campaignId }) });
+    return this.writes.view(campaignId);
   }
 
-  /** The scheduler's call at a milestone's overdue or silence time. */
-  advance(campaignId: string): Promise<CampaignView> {
-    return this.delivery.advance(campaignId);
+  /** The scheduler's call at a milestone's overdue or silence time (one delivery saga per job). */
+  advance(campaignId: string, jobId: string): Promise<CampaignView> {
+    return this.delivery.advance(campaignId, jobId);
+  }
+
+  /** The campaigns' recovery loop (recovery.ts). */
+  recover(): Promise<number> {
+    return this.recovery.recover();
   }
 }
 

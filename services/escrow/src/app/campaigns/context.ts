@@ -3,7 +3,7 @@
  * and the two writes every flow uses (a campaign decision, a pledge decision), each one guarded
  * write with its events on the aggregate's outbox.
  */
-import { type AggregateStore, type Clock, deterministicId, type Money, type Scheduler } from '@sizhong/kit';
+import { type AggregateStore, type Clock, deterministicId, type Money, type Sagas, type Scheduler } from '@sizhong/kit';
 import type { Campaign, CampaignEvent, CampaignPolicy, CampaignTotals, Pledge, PledgeEvent } from '../../domain/campaign';
 import { escrowAccount } from '../../domain/ledger/account';
 import { type BackerPositions, totalsOf } from '../../storage/campaign-store';
@@ -26,8 +26,13 @@ export interface CampaignsOptions {
   readonly scheduler: Scheduler;
   readonly clock: Clock;
   readonly policy: CampaignPolicy;
+  /** The configured platform fee: what a campaign launched now fixes as its fee. */
   readonly feeBps: number;
   readonly topicPrefix: string;
+  /** The service's sagas (the kit's model): settlement and delivery are defined on them. */
+  readonly sagas: Sagas;
+  /** How long past its deadline a campaign must be before the recovery loop settles it (the scheduler gets the first go). */
+  readonly recoveryAgeMs: number;
 }
 
 /** A campaign as callers see it: its state and its live totals. */

@@ -1,17 +1,26 @@
 /**
- * Settlement at `endsAt`, run by the scheduler (and again until it completes; every step is
- * idempotent). The deadline is a fact the guarded counter writes check, so from `endsAt` on no
- * pledge or cancellation can land. Settlement then finishes the sagas a crash interrupted,
- * decides the outcome on the pending pledge documents themselves (not on the live counters),
- * and posts or voids every hold.
+ * Settlement after `endsAt`, the one step of the `campaign-settlement` saga (campaigns.ts): the
+ * scheduler starts it at the deadline, the kit's recovery loop drives it on until it completes,
+ * and the campaign recovery loop starts it for a campaign past its deadline whose job was lost.
+ * Every step is idempotent, so a rerun redoes only what is missing:
+ *   1. the fence: one guarded write moves the campaign `live` → `closing`; pledges and
+ *      cancellations are guarded on `live`, so from here none lands, whatever the clock of the
+ *      replica taking it says (the settling replica's clock only decides when to fence);
+ *   2. the books: every unfinished pledge saga is driven on (completed or given back: nothing new
+ *      can land), half-done cancellations are finished, and the outcome is decided on the pending
+ *      pledge documents (not on the live counters);
+ *   3. the money: every hold posted or voided, the fee (fixed at launch) split off, then delivery.
  */
 import { deterministicId } from '@sizhong/kit';
 import {
   type Campaign,
   cancelPledge,
+  closeCampaign,
   collectPledge,
   planSettlement,
+  type FailedCampaign,
   type SettledTotals,
+  type SucceededCampaign,
   settleCampaign,
   startDelivery,
   voidPledge,
@@ -19,7 +28,8 @@ import {
 import { feeAccount } from '../../domain/ledger/account';
 import { type CampaignView, type CampaignWrites, counterKeys, forEachConcurrently, settlementConcurrency } from './context';
 import type { Delivery } from './delivery';
-import { ignoreResolved, type Pledging } from './pledging';
+import { ignoreResolved } from './pledge-saga';
+import type { Pledging } from './pledging';
 
 export class Settlement {
   constructor(
@@ -32,12 +42,16 @@ export class Settlement {
     return this.writes.options;
   }
 
+  /** Settles a campaign past its end (by this replica's clock); a live one not yet ended is returned as it is. */
   async settle(campaignId: string): Promise<CampaignView> {
     let view = await this.writes.view(campaignId);
     if (view.campaign.state === 'live') {
       if (this.writes.now().getTime() < view.campaign.endsAt.getTime()) return view;
+      view = await this.writes.decideCampaign(campaignId, (current) => (current.state === 'live' ? closeCampaign(current, this.writes.now()) : { campaign: current, events: [] }));
+    }
+    if (view.campaign.state === 'closing') {
       const totals = await this.closeBooks(view.campaign);
-      view = await this.writes.decideCampaign(campaignId, (current) => (current.state === 'live' ? settleCampaign(current, totals, this.writes.now()) : { campaign: current, events: [] }));
+      view = await this.writes.decideCampaign(campaignId, (current) => (current.state === 'closing' ? settleCampaign(current, totals, this.writes.now()) : { campaign: current, events: [] }));
     }
     const { campaign } = view;
     if (campaign.state === 'delivering' || campaign.state === 'delivered') {
@@ -51,15 +65,18 @@ export class Settlement {
   }
 
   /**
-   * Finishes interrupted pledge and cancellation sagas (nothing new can land now), then sums the
-   * pending pledges: the totals the outcome is decided on.
+   * Behind the fence: drives every unfinished pledge saga on (nothing new can land now) and
+   * finishes half-done cancellations, then sums the pending pledges: the totals the outcome is
+   * decided on.
    */
   private async closeBooks(campaign: Campaign): Promise<SettledTotals> {
     const recentKeys = await this.options.campaigns.counterKeys(campaign.id);
     const positions = await this.options.positions.ofCampaign(campaign.id);
-    const pledgeIds = new Set((await this.writes.pledgesOf(campaign.id)).map((pledge) => pledge.id));
-    const interrupted = positions.flatMap((position) => position.pledges.filter((entry) => !pledgeIds.has(entry.pledgeId)).map((entry) => ({ ...entry, backerId: position.backerId })));
-    await forEachConcurrently(interrupted, settlementConcurrency, (entry) => this.pledging.finishInterrupted(campaign, entry, recentKeys));
+    const written = new Set((await this.writes.pledgesOf(campaign.id)).map((pledge) => pledge.id));
+    const unfinished = positions.flatMap((position) =>
+      [...position.pledges.filter((entry) => !written.has(entry.pledgeId)), ...(position.ended ?? []).filter((entry) => entry.state === 'compensating')].map((entry) => ({ backerId: position.backerId, entry })),
+    );
+    await forEachConcurrently(unfinished, settlementConcurrency, ({ backerId, entry }) => this.pledging.sagas.driveOn(campaign, backerId, entry));
     const pledges = await this.writes.pledgesOf(campaign.id);
     // A cancellation that released its counters but stopped before the pledge write is finished too.
     const halfCancelled = pledges.filter((pledge) => pledge.state === 'pending' && recentKeys.includes(counterKeys.cancel(pledge.id)));
@@ -75,9 +92,10 @@ export class Settlement {
     };
   }
 
-  private async moveTheMoney(campaign: Campaign): Promise<CampaignView> {
+  private async moveTheMoney(campaign: SucceededCampaign | FailedCampaign): Promise<CampaignView> {
     const pledges = (await this.writes.pledgesOf(campaign.id)).filter((pledge) => pledge.state !== 'cancelled');
-    const plan = planSettlement(campaign, pledges, this.options.feeBps);
+    // The fee fixed at launch; campaigns launched before it was recorded pay the configured one.
+    const plan = planSettlement(campaign, pledges, campaign.feeBps ?? this.options.feeBps);
     await forEachConcurrently(plan.pledgesToVoid, settlementConcurrency, async (entry) => {
       await this.options.ledger.voidPending(entry.transferId).catch(ignoreResolved);
       await this.writes.decidePledge(entry.pledgeId, (current) => voidPledge(current, this.writes.now()));

@@ -1,8 +1,8 @@
 /**
  * The campaign aggregate: one document, one atomic write per change (ARCHITECTURE.md §2).
  *
- *   draft ─launch→ live ─settle→ succeeded ─startDelivery→ delivering ─last milestone→ delivered
- *                      └─settle→ failed      └─(no milestones)──────────────────────→ delivered
+ *   draft ─launch→ live ─close→ closing ─settle→ succeeded ─startDelivery→ delivering ─last milestone→ delivered
+ *                                       └─settle→ failed      └─(no milestones)──────────────────────→ delivered
  *                                                          delivering ─failDelivery→ delivery_failed
  *
  * The document holds the campaign's definition and lifecycle, changed by version-guarded writes.
@@ -12,6 +12,10 @@
  * pledges on one campaign never serialise behind one another's rewrites. The rules that depend on
  * the live totals are guards the storage evaluates in the same write that changes them (see
  * plan-pledge.ts and cancellation.ts); the domain takes totals as input where it decides on them.
+ *
+ * `closing` is the deadline's fence: settlement's first write moves a live campaign there, and
+ * every pledge and cancellation write is guarded on `live`, so none lands after the books are
+ * read, whatever the clock of the replica taking it says.
  */
 import { money, type Money } from '@sizhong/kit/domain';
 
@@ -132,8 +136,7 @@ interface CampaignFields {
 }
 
 /** Every campaign past `live` keeps the totals its outcome was decided on. */
-interface SettledFields {
-  readonly launchedAt: Date;
+interface SettledFields extends LaunchedFields {
   readonly settledAt: Date;
   readonly settled: SettledTotals;
 }
@@ -142,9 +145,25 @@ export interface DraftCampaign extends CampaignFields {
   readonly state: 'draft';
 }
 
-export interface LiveCampaign extends CampaignFields {
-  readonly state: 'live';
+/** Fixed when the campaign goes live and kept through every later state. */
+interface LaunchedFields {
   readonly launchedAt: Date;
+  /**
+   * The platform fee charged at settlement, fixed at launch so a configuration change never
+   * reprices a running campaign. Absent on campaigns launched before it was recorded: those are
+   * charged the configured fee of the settling service.
+   */
+  readonly feeBps?: number;
+}
+
+export interface LiveCampaign extends CampaignFields, LaunchedFields {
+  readonly state: 'live';
+}
+
+/** Past the deadline: taking no pledge or cancellation while settlement closes the books. */
+export interface ClosingCampaign extends CampaignFields, LaunchedFields {
+  readonly state: 'closing';
+  readonly closingAt: Date;
 }
 
 export interface SucceededCampaign extends CampaignFields, SettledFields {
@@ -180,6 +199,7 @@ export interface DeliveryFailedCampaign extends CampaignFields, SettledFields {
 export type Campaign =
   | DraftCampaign
   | LiveCampaign
+  | ClosingCampaign
   | SucceededCampaign
   | FailedCampaign
   | DeliveringCampaign

@@ -60,7 +60,7 @@ export const standardTierId = `${campaignId}-t1`;
 
 export function liveCampaign(overrides: Partial<CreateCampaignCommand> = {}): LiveCampaign {
   const { campaign } = createCampaign(createCommand(overrides), t0, testPolicy);
-  return launchCampaign(campaign, creatorId, t0, testPolicy).campaign;
+  return launchCampaign(campaign, creatorId, t0, testPolicy, feeBps).campaign;
 }
 
 export interface TestPledge {

@@ -1,15 +1,16 @@
-/** launchCampaign: the creator opens a draft for pledges, if its end is still within the policy. */
+/** launchCampaign: the creator opens a draft for pledges, if its end is still within the policy; the platform fee is fixed now. */
 import type { Campaign, LiveCampaign } from './campaign';
 import { durationRefusal } from './create-campaign';
 import type { CampaignEvent, CampaignLaunched } from './events';
 import { assertCampaignPolicy, type CampaignPolicy } from './policy';
-import { refuse } from './rules';
+import { basisPoints, refuse } from './rules';
 
 export function launchCampaign(
   campaign: Campaign,
   by: string,
   now: Date,
   policy: CampaignPolicy,
+  feeBps: number,
 ): { campaign: LiveCampaign; events: CampaignEvent[] } {
   assertCampaignPolicy(policy);
   if (by !== campaign.creatorId) refuse('PERMISSION_DENIED', 'only the campaign creator may launch it', { campaignId: campaign.id });
@@ -18,7 +19,8 @@ export function launchCampaign(
   const durationProblem = durationRefusal(campaign.endsAt, now, policy);
   if (durationProblem !== undefined) refuse('INVALID_STATE', `cannot launch: ${durationProblem}`, { campaignId: campaign.id, field: 'endsAt' });
 
-  const launched: LiveCampaign = { ...campaign, state: 'live', launchedAt: now };
+  basisPoints(feeBps, 'feeBps');
+  const launched: LiveCampaign = { ...campaign, state: 'live', launchedAt: now, feeBps };
   const event: CampaignLaunched = {
     type: 'CampaignLaunched',
     campaignId: campaign.id,

@@ -69,7 +69,7 @@ class Counters {
 }
 
 function launched(overrides: Parameters<typeof createCommand>[0] = {}): Campaign {
-  return launchCampaign(createCampaign(createCommand(overrides), t0, testPolicy).campaign, creatorId, t0, testPolicy).campaign;
+  return launchCampaign(createCampaign(createCommand(overrides), t0, testPolicy).campaign, creatorId, t0, testPolicy, feeBps).campaign;
 }
 
 describe('campaign lifecycle', () => {

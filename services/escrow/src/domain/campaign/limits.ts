@@ -25,6 +25,13 @@ export const milestonesPerCampaignMax = 10;
  */
 export const pledgesPerBackerMax = 10;
 /**
+ * Ended pledge sagas (given back after a refusal, or cancelled) one backer's position keeps on one
+ * campaign: saga records are never deleted, so a same-key retry always finds its outcome. Past this
+ * many the backer may place no further pledge on the campaign (PLEDGE_LIMIT_REACHED); with the
+ * active cap it bounds the position document (about 200 bytes an entry).
+ */
+export const endedPledgesPerBackerMax = 100;
+/**
  * The largest goal, tier price or pledge amount in minor units (10 billion of a currency with two
  * decimals), so `goal + amount` in the last-call guard and one backer's position stay far inside
  * int64.

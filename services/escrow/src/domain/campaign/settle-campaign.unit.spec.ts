@@ -1,11 +1,11 @@
-// Proves settleCampaign: the outcome of each funding model on given totals at and around its goal, the events and the
+// Proves closeCampaign (the deadline's fence) and settleCampaign: the outcome of each funding model on given totals at and around its goal, the events and the
 // settled totals the campaign keeps, every refusal, and settledTotalsOf counting the pending pledges.
 import { InvariantViolation } from '@sizhong/kit/domain';
 import type { LiveCampaign, SettledTotals } from './campaign';
 import { createCampaign } from './create-campaign';
 import { afterEnd, campaignId, cny, createCommand, creatorId, deepFreeze, endsAt, liveCampaign, refusalOf, settled, settledTotals, t0, testPolicy, usd, withPledges } from './fixtures';
 import { cancelPledge, collectPledge, voidPledge } from './pledge';
-import { settleCampaign, settledTotalsOf } from './settle-campaign';
+import { closeCampaign, settleCampaign, settledTotalsOf } from './settle-campaign';
 
 const live = (fundingModel: 'all_or_nothing' | 'keep_it_all' = 'all_or_nothing'): LiveCampaign => deepFreeze(liveCampaign({ fundingModel }));
 
@@ -97,5 +97,31 @@ describe('settledTotalsOf', () => {
     expect(() => settledTotalsOf(campaign, [voidPledge(first, endsAt).pledge])).toThrow(InvariantViolation);
     expect(() => settledTotalsOf(campaign, [{ ...first, campaignId: 'cp_2' }])).toThrow(InvariantViolation);
     expect(() => settledTotalsOf(campaign, [first, first])).toThrow(InvariantViolation);
+  });
+});
+
+describe('closeCampaign', () => {
+  it('given a live campaign at its end, when closed, then closing (the fence) with no event, keeping its fee', () => {
+    const { campaign, events } = closeCampaign(live(), endsAt);
+    expect(campaign).toMatchObject({ state: 'closing', closingAt: endsAt, feeBps: live().feeBps });
+    expect(events).toEqual([]);
+  });
+
+  it('given a live campaign before its end (by the closing clock), when closed, then INVALID_STATE', () => {
+    expect(refusalOf(() => closeCampaign(live(), new Date(endsAt.getTime() - 1))).code).toBe('INVALID_STATE');
+  });
+
+  it('given a closing campaign, when closed again, then nothing changes; when settled, then decided whatever the clock says', () => {
+    const closing = deepFreeze(closeCampaign(live(), afterEnd(1)).campaign);
+    expect(closeCampaign(closing, afterEnd(2)).campaign).toBe(closing);
+    const settledEarly = settleCampaign(closing, settledTotals(100_000, 1), new Date(endsAt.getTime() - 60_000)).campaign;
+    expect(settledEarly).toMatchObject({ state: 'succeeded' });
+    expect(settledEarly).not.toHaveProperty('closingAt');
+  });
+
+  it('given a draft or a settled campaign, when closed, then CAMPAIGN_NOT_LIVE', () => {
+    const draft = createCampaign(createCommand(), t0, testPolicy).campaign;
+    expect(refusalOf(() => closeCampaign(draft, afterEnd(0))).code).toBe('CAMPAIGN_NOT_LIVE');
+    expect(refusalOf(() => closeCampaign(settled(liveCampaign()), afterEnd(0))).code).toBe('CAMPAIGN_NOT_LIVE');
   });
 });
