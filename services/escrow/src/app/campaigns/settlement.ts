@@ -77,6 +77,7 @@ export class Settlement {
       [...position.pledges.filter((entry) => !written.has(entry.pledgeId)), ...(position.ended ?? []).filter((entry) => entry.state === 'compensating')].map((entry) => ({ backerId: position.backerId, entry })),
     );
     await forEachConcurrently(unfinished, settlementConcurrency, ({ backerId, entry }) => this.pledging.sagas.driveOn(campaign, backerId, entry));
+    await this.dropGivenBack(campaign);
     const pledges = await this.writes.pledgesOf(campaign.id);
     // A cancellation that released its counters but stopped before the pledge write is finished too.
     const halfCancelled = pledges.filter((pledge) => pledge.state === 'pending' && recentKeys.includes(counterKeys.cancel(pledge.id)));
@@ -90,6 +91,23 @@ export class Settlement {
       pledgesCount: pending.length,
       backersCount: new Set(pending.map((pledge) => pledge.backerId)).size,
     };
+  }
+
+  /**
+   * A pledge document whose saga another driver gave back (its first driver wrote the document
+   * while recovery, finding the reservation's key gone from the counters' window, gave the saga
+   * back and voided the hold): it holds no money, so it does not stand. Cancelled, never collected.
+   */
+  private async dropGivenBack(campaign: Campaign): Promise<void> {
+    const givenBack = new Set(
+      (await this.options.positions.ofCampaign(campaign.id)).flatMap((position) => (position.ended ?? []).filter((entry) => entry.state !== 'cancelled').map((entry) => entry.pledgeId)),
+    );
+    if (givenBack.size === 0) return;
+    const stranded = (await this.writes.pledgesOf(campaign.id)).filter((pledge) => pledge.state === 'pending' && givenBack.has(pledge.id));
+    for (const pledge of stranded) {
+      await this.options.ledger.voidPending(pledge.transferId).catch(ignoreResolved);
+      await this.writes.decidePledge(pledge.id, (current) => cancelPledge(current, current.backerId, this.writes.now()));
+    }
   }
 
   private async moveTheMoney(campaign: SucceededCampaign | FailedCampaign): Promise<CampaignView> {
