@@ -42,7 +42,7 @@ async function launchCampaign(key: string, owner: ReturnType<typeof participant>
 }
 
 /** Makes one ledger use case fail as an unreachable database would, until the returned function is called. */
-function breakLedger(method: 'postPending' | 'createTransfer'): () => void {
+function breakLedger(method: 'postPending' | 'createTransfer' | 'createSagaHold'): () => void {
   const ledger = harness.escrow.ledger as unknown as Record<string, unknown>;
   const working = ledger[method];
   ledger[method] = () => Promise.reject(new Error(`ledger ${method} is unavailable`));
@@ -79,6 +79,24 @@ describe('campaign recovery', () => {
     const delivered = await eventually(() => harness.campaigns.call.getCampaign({ campaignId: campaign.id }), (current) => current.state === 'delivered', 'the campaign delivered without its job', 30_000);
     expect(delivered.payout).toEqual({ collected: cny(3_000n), fee: cny(150n), net: cny(2_850n) });
     await eventually(() => harness.available(owner.participantId), (balance) => balance === 2_850n, "the creator's payout");
+  });
+
+  it('drives on a pledge saga whose request failed with an unknown outcome, without giving anything back', async () => {
+    const owner = participant('pt_recovery_sweep_creator', 'creator');
+    const backer = participant('pt_recovery_sweep_backer', 'backer');
+    await harness.deposit(backer.participantId, 5_000n);
+    const campaign = await launchCampaign('pledge-sweep', owner, 600_000);
+    const repair = breakLedger('createSagaHold');
+    // The hold's outcome is unknown to the request: it fails, and the saga is left running (the reservation stands).
+    await expect(harness.campaigns.call.placePledge({ campaignId: campaign.id, idempotencyKey: 'k', tierId: campaign.tiers[0]!.id, amount: cny(2_000n) }, { identity: backer })).rejects.toMatchObject({ code: 'INTERNAL' });
+    repair();
+    // Nobody retries: the recovery sweep completes the saga.
+    const pledges = await eventually(() => harness.campaigns.call.listCampaignPledges({ campaignId: campaign.id }, { identity: owner }), (page) => page.pledges.length === 1, 'the pledge completed by recovery');
+    expect(pledges.pledges[0]).toMatchObject({ state: 'pending', amount: cny(2_000n) });
+    const wallet = await harness.wallet.call.getWallet({ currency: 'CNY' }, { identity: backer });
+    expect({ available: wallet.available?.amountMinor, held: wallet.held?.amountMinor }).toEqual({ available: 3_000n, held: 2_000n });
+    const live = await harness.campaigns.call.getCampaign({ campaignId: campaign.id });
+    expect({ pledged: live.pledged?.amountMinor, pledges: live.pledgesCount, backers: live.backersCount }).toEqual({ pledged: 2_000n, pledges: 1, backers: 1 });
   });
 
   it('pays out the last milestone whose payout failed when it was accepted', async () => {

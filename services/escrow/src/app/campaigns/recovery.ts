@@ -9,8 +9,8 @@
  *     mid-way and never came back): driven on, so a hold does not wait for the deadline to be
  *     completed or given back. Settlement drives on the rest behind its fence.
  * Round trips: two bounded campaign queries per run; the pledge sweep, once per
- * `pledgeSweepIntervalMs`, reads the positions with entries begun since the last sweep (all of
- * them after a start) and one pledge document per such entry.
+ * `CAMPAIGN_RECOVERY_AGE_MS` (a scan of positions locally), reads the positions with entries begun
+ * since the last sweep (all of them after a start) and one pledge document per such entry.
  */
 import type { Campaign } from '../../domain/campaign';
 import type { CampaignWrites } from './context';
@@ -18,8 +18,6 @@ import type { Pledging } from './pledging';
 
 /** Campaigns one recovery run settles at most. */
 export const campaignRecoveryBatch = 20;
-/** How often unfinished pledge sagas are looked for (a scan of positions locally). */
-export const pledgeSweepIntervalMs = 60_000;
 /** Positions one page of the pledge sweep reads. */
 export const pledgeSweepPageSize = 200;
 
@@ -51,7 +49,7 @@ export class CampaignRecovery {
   }
 
   private async sweepPledges(now: Date): Promise<number> {
-    if (now.getTime() - this.lastSweepAtMs < pledgeSweepIntervalMs) return 0;
+    if (now.getTime() - this.lastSweepAtMs < this.options.recoveryAgeMs) return 0;
     this.lastSweepAtMs = now.getTime();
     const upTo = new Date(now.getTime() - this.options.recoveryAgeMs);
     const campaigns = new Map<string, Campaign | undefined>();
