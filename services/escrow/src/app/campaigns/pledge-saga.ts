@@ -116,6 +116,9 @@ export class PledgeSagas {
     // One unknown outcome makes the stage unknown: the saga stays running, nothing is given back.
     const unknown = failures.find((failure) => failure.refusal === undefined);
     if (unknown) throw unknown.error;
+    // Another replica's driver may have completed the saga meanwhile: a completed saga is never given back.
+    const completed = await this.options.pledges.load(plan.pledgeId);
+    if (completed) return completed.state;
     const taken = steps.filter(({ outcome }) => outcome.status === 'fulfilled').map(({ name }) => name);
     const moved = await this.options.positions.end(plan.campaignId, plan.backerId, plan.pledgeId, { state: 'compensating', refusal: failures[0]!.refusal!, taken }, this.writes.now());
     const record = await this.options.positions.entry(plan.campaignId, plan.backerId, plan.pledgeId);
