@@ -18,6 +18,9 @@ export const taskDispatchConfigShape = {
   DEADLINE_MIN_MS: configFields.milliseconds(86_400_000, 'shortest allowed time from now to a task deadline'),
   TASK_AUTO_ACCEPT_MS: configFields.milliseconds(1_209_600_000, 'silence after a submission that counts as acceptance'),
   TASK_LEASE_MS: configFields.milliseconds(86_400_000, 'how long a dispatch claim holds its slot before the first submission'),
+  TASK_RESUBMIT_WINDOW_MS: configFields.milliseconds(604_800_000, 'after a rejection, how long the solver has to hand in again (or dispute) before the work closes as abandoned and its money returns'),
+  TASK_CONTEST_DECISION_MS: configFields.milliseconds(1_209_600_000, 'after a contest’s deadline, how long its owner has to name winners before the prize is split equally among the entries (refunded with none)'),
+  DISPUTE_RESOLUTION_MS: configFields.milliseconds(1_209_600_000, 'how long a dispute may stay unresolved before it raises a regulator alert and shows as stuck (its money stays held)'),
   TASK_PAYMENT_RETRY_MS: configFields.milliseconds(30_000, 'when a payment, funding or lease step a crash or an unreachable escrow interrupted is tried again'),
 };
 

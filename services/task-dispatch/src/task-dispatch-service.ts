@@ -26,7 +26,15 @@ export interface TaskDispatchUseCases {
 }
 
 function taskPolicy(config: TaskDispatchConfig): TaskPolicy {
-  const policy: TaskPolicy = { feeBps: config.PLATFORM_FEE_BPS, deadlineMinMs: config.DEADLINE_MIN_MS, autoAcceptMs: config.TASK_AUTO_ACCEPT_MS, leaseMs: config.TASK_LEASE_MS };
+  const policy: TaskPolicy = {
+    feeBps: config.PLATFORM_FEE_BPS,
+    deadlineMinMs: config.DEADLINE_MIN_MS,
+    autoAcceptMs: config.TASK_AUTO_ACCEPT_MS,
+    leaseMs: config.TASK_LEASE_MS,
+    resubmitWindowMs: config.TASK_RESUBMIT_WINDOW_MS,
+    contestDecisionMs: config.TASK_CONTEST_DECISION_MS,
+    disputeResolutionMs: config.DISPUTE_RESOLUTION_MS,
+  };
   assertTaskPolicy(policy);
   return policy;
 }
@@ -34,12 +42,12 @@ function taskPolicy(config: TaskDispatchConfig): TaskPolicy {
 export const taskDispatchService: ServiceDefinition<TaskDispatchConfig, TaskDispatchUseCases> = {
   name: taskDispatchServiceName,
   databaseName: (config) => config.TASK_DISPATCH_DATABASE,
-  async build({ config, clock, logger, mongo, scheduler }) {
+  async build({ config, clock, logger, mongo, scheduler, sagas }) {
     const stores = await createTaskStores(mongo, logger, clock);
     const escrow = grpcEscrow(config.ESCROW_GRPC_ADDRESS);
     const credit = grpcCredit(config.CREDIT_GRPC_ADDRESS);
     const policy = taskPolicy(config);
-    const context = new TaskContext({ stores, escrow, credit, scheduler, clock, logger, policy, topicPrefix: config.KAFKA_TOPIC_PREFIX, retryMs: config.TASK_PAYMENT_RETRY_MS });
+    const context = new TaskContext({ stores, escrow, credit, scheduler, clock, logger, policy, topicPrefix: config.KAFKA_TOPIC_PREFIX, retryMs: config.TASK_PAYMENT_RETRY_MS, sagas });
     const tasks = new Tasks(context);
     const dispatch = new Dispatch(context);
     const work = new WorkFlows(context, dispatch);
@@ -47,7 +55,18 @@ export const taskDispatchService: ServiceDefinition<TaskDispatchConfig, TaskDisp
     scheduler
       .handle(taskJobKinds.resumeFunding, async (job) => tasks.resumeFunding(String(job.payload['taskId'])))
       .handle(taskJobKinds.closeAtDeadline, async (job) => tasks.closeAtDeadline(String(job.payload['taskId'])))
-      .handle(taskJobKinds.settle, async (job) => work.settle({ ...(text(job.payload['taskId']) ? { taskId: text(job.payload['taskId'])! } : {}), ...(text(job.payload['assignmentId']) ? { assignmentId: text(job.payload['assignmentId'])! } : {}) }))
+      .handle(taskJobKinds.settle, async (job) =>
+        work.settle({ subject: text(job.payload['assignmentId']) ? { assignmentId: text(job.payload['assignmentId'])! } : { taskId: String(job.payload['taskId']) }, decision: text(job.payload['decision']) ?? '' }),
+      )
+      .handle(taskJobKinds.decideContest, async (job) => tasks.decideContest(String(job.payload['taskId'])))
+      .handle(taskJobKinds.disputeOverdue, async (job) => work.flagOverdueDispute(String(job.payload['disputeId'])))
+      .handle(taskJobKinds.abandonWork, async (job) =>
+        work.abandon({
+          ...(text(job.payload['taskId']) ? { taskId: text(job.payload['taskId'])!, milestoneIndex: Number(job.payload['milestoneIndex']) } : {}),
+          ...(text(job.payload['assignmentId']) ? { assignmentId: text(job.payload['assignmentId'])! } : {}),
+          rejections: Number(job.payload['rejections']),
+        }),
+      )
       .handle(taskJobKinds.leaseExpiry, async (job) => dispatch.expireLease(String(job.payload['assignmentId']), String(job.payload['taskId'])))
       .handle(taskJobKinds.autoAccept, async (job) =>
         work.autoAccept({

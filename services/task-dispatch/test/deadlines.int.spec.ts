@@ -31,10 +31,10 @@ it('splits a contest’s prize equally among its entries when the owner names no
 
   const decided = await eventually(() => client.call.getTask({ taskId: contest.id }, owner), (task) => task.state === 'completed', 'the prize split by rule');
   expect(decided.winners).toHaveLength(3);
-  const paid = [(await wallet('pt_dl_c1')), (await wallet('pt_dl_c2')), (await wallet('pt_dl_c3'))];
-  // 10 001 split 3 334 / 3 334 / 3 333 (largest remainder), each less the 5 % fee.
-  expect([...paid].sort()).toEqual([3_167n, 3_168n, 3_168n].sort());
-  expect(await harness.balance(contest.escrowAccountId)).toBe(0n);
+  await eventually(() => harness.balance(contest.escrowAccountId), (balance) => balance === 0n, 'the prize paid out');
+  // 10 001 split 3 334 / 3 334 / 3 333 (largest remainder), each share less the fee.
+  expect(decided.winners.map((winner) => (winner.solverPaid?.amountMinor ?? 0n) + (winner.fee?.amountMinor ?? 0n)).sort()).toEqual([3_333n, 3_334n, 3_334n]);
+  for (const winner of decided.winners) expect(await wallet(winner.solverId)).toBe(winner.solverPaid?.amountMinor);
 
   await eventually(() => client.call.getTask({ taskId: empty.id }, owner), (task) => task.state === 'closed', 'the empty contest closed');
   await eventually(() => wallet('pt_dl_owner'), (balance) => balance === 5_000n, 'the empty contest refunded');

@@ -53,8 +53,8 @@ it('completes an award interrupted after its transfer, once, and pays a mileston
 
   await client.call.submitWork({ work: { taskId: task.id, milestoneIndex: 0, assignmentId: '' }, deliverableUrl: 'https://x.org/audit', note: '' }, solver);
   await client.call.acceptWork({ taskId: task.id, milestoneIndex: 0, assignmentId: '' }, owner);
-  for (let run = 0; run < 3; run += 1) await work.settle({ taskId: task.id });
-  await Promise.all([work.settle({ taskId: task.id }), work.settle({ taskId: task.id })]);
+  for (let run = 0; run < 3; run += 1) await work.settle({ subject: { taskId: task.id }, decision: 'm0:accept:1' });
+  await Promise.all([work.settle({ subject: { taskId: task.id }, decision: 'm0:accept:1' }), work.settle({ subject: { taskId: task.id }, decision: 'm0:accept:1' })]);
   expect(await wallet('pt_resume_solver')).toBe(7_600n);
   expect(await harness.balance(retried.escrowAccountId)).toBe(0n);
 });

@@ -3,12 +3,18 @@
  * decision and its events in one guarded update, and the payments that a state implies.
  *
  * Money steps are idempotent transfers whose ids derive from the task and a stable key (the
- * funding key, a payment's key), so any step can be repeated: a command that crashed after its
- * decision is completed by a scheduled job (`taskJobKinds.settle`) that issues the payments of the
- * state as it is, and a funding interrupted midway is resumed by `taskJobKinds.resumeFunding`.
+ * funding key, a payment's key), so any step can be repeated. The payments a decision implies are
+ * a saga of the kit's model (`task-payments`), named by the decision once
+ * (`settle:<task or assignment>:<decision>`, e.g. `m0:accept:2`, `accept:1`, `abandon:1`,
+ * `resolve:<dispute>`, `cancel`): the command writes its decision, then runs the saga, whose record
+ * the recovery loop drives on with capped backoff until every transfer is made (an escrow outage
+ * leaves it running, never given up). A `settle-task-payments` job scheduled before the decision's
+ * write with the same name starts the saga if the process died between the write and the saga's
+ * first record; it starts it only once the decision is visible, so a saga never completes early.
+ * A funding interrupted midway is resumed by `taskJobKinds.resumeFunding`.
  */
-import { type AggregateStore, type CallerIdentity, type Clock, DomainError, deterministicId, hasRole, type Loaded, type Logger, type Scheduler } from '@sizhong/kit';
-import { type Assignment, isVisibleTo, type Payment, paymentsOfAssignment, paymentsOfTask, type Task, type TaskEvent, type TaskPolicy } from '../domain';
+import { type AggregateStore, type CallerIdentity, type Clock, DomainError, deterministicId, hasRole, type Loaded, type Logger, type Saga, type Sagas, type Scheduler } from '@sizhong/kit';
+import { type Assignment, isOpenAssignment, isSettled, isVisibleTo, type Payment, paymentsOfAssignment, paymentsOfTask, type Task, type TaskEvent, type TaskPolicy } from '../domain';
 import type { TaskStores } from '../storage/stores';
 import { taskEventsToOutbox } from './events';
 import { accountIds, type CreditPort, type EscrowPort } from './ports';
@@ -20,9 +26,33 @@ export const taskJobKinds = {
   resumeFunding: 'resume-task-funding',
   autoAccept: 'auto-accept-work',
   leaseExpiry: 'expire-assignment-lease',
-  /** Closes a dispatch task at its deadline and refunds its unclaimed slots. */
+  /** Closes a dispatch task at its deadline and refunds its unclaimed slots; closes a bidding task without an award. */
   closeAtDeadline: 'close-dispatch-task',
+  /** A rejected piece of work not handed in again within TASK_RESUBMIT_WINDOW_MS closes as abandoned. */
+  abandonWork: 'abandon-rejected-work',
+  /** A contest without winners TASK_CONTEST_DECISION_MS after its deadline: the prize split by rule, or refunded. */
+  decideContest: 'decide-contest-by-rule',
+  /** A dispute unresolved after DISPUTE_RESOLUTION_MS: DisputeOverdue (a regulator alert) and the stuck list. */
+  disputeOverdue: 'flag-overdue-dispute',
 } as const;
+
+/** The saga kind of the payments a decision implies. */
+export const taskPaymentsSagaKind = 'task-payments';
+
+/** Whose payments: a task's own (milestones, winners, refunds) or a dispatch assignment's. */
+export type PaymentSubject = { readonly taskId: string } | { readonly assignmentId: string };
+
+/** What a settlement is for: names the saga and the backstop job once per piece of work. */
+export interface PaymentDecision {
+  readonly subject: PaymentSubject;
+  /** `m<i>:accept:<submission n>`, `accept:<n>`, `abandon:<rejections>`, `resolve:<dispute>`, `returned`, `winners`, `rule`, `cancel`, `close`. */
+  readonly decision: string;
+}
+
+export function paymentSagaId(decision: PaymentDecision): string {
+  const subject = 'taskId' in decision.subject ? decision.subject.taskId : decision.subject.assignmentId;
+  return `settle:${subject}:${decision.decision}`;
+}
 
 /** A query filter or counter guard on an aggregate collection. */
 export type StoreFilter = Parameters<AggregateStore<unknown>['find']>[0];
@@ -41,6 +71,7 @@ export interface TaskContextOptions {
   readonly topicPrefix: string;
   /** When an interrupted money step is tried again (TASK_PAYMENT_RETRY_MS). */
   readonly retryMs: number;
+  readonly sagas: Sagas;
 }
 
 export interface TaskView {
@@ -49,7 +80,17 @@ export interface TaskView {
 }
 
 export class TaskContext {
-  constructor(readonly options: TaskContextOptions) {}
+  private readonly payments: Saga<PaymentSubject, { transfers: number }>;
+
+  constructor(readonly options: TaskContextOptions) {
+    this.payments = options.sagas.define<PaymentSubject, object, { transfers: number }>({
+      kind: taskPaymentsSagaKind,
+      stages: [],
+      // Payments have no definite refusal: an escrow that refuses or is unreachable leaves the saga for recovery.
+      finish: { refusals: [], run: async (subject) => ({ transfers: await this.payWhatStateImplies(subject) }) },
+      initialFacts: () => ({}),
+    });
+  }
 
   get stores(): TaskStores {
     return this.options.stores;
@@ -103,13 +144,73 @@ export class TaskContext {
     return deterministicId('tr', 'task-funding', task.id, task.fundingKey ?? '');
   }
 
-  /** A backstop for the payments of a decision about to be written: the job pays whatever the state then implies. */
-  async scheduleSettlement(subject: { taskId: string } | { assignmentId: string }, key: string): Promise<void> {
-    const id = 'taskId' in subject ? `settle:${subject.taskId}:${key}` : `settle:${subject.assignmentId}:${key}`;
-    await this.options.scheduler.schedule({ id, kind: taskJobKinds.settle, dueAt: new Date(this.now().getTime() + this.options.retryMs), payload: { ...subject } });
+  /**
+   * The payments of a decision: schedules the backstop job, writes the decision (`write`), then runs
+   * the payments saga. A failed payment is logged and left to the saga's recovery: the decision
+   * stands and the caller gets its answer.
+   */
+  async decideAndPay<Result>(decision: PaymentDecision, write: () => Promise<Result>): Promise<Result> {
+    await this.options.scheduler.schedule({
+      id: paymentSagaId(decision),
+      kind: taskJobKinds.settle,
+      dueAt: new Date(this.now().getTime() + this.options.retryMs),
+      payload: { ...decision.subject, decision: decision.decision },
+    });
+    const result = await write();
+    await this.runPayments(decision).catch((error: unknown) => this.options.logger.warn({ err: error, sagaId: paymentSagaId(decision) }, 'payments left to the recovery loop'));
+    return result;
   }
 
-  /** Issues payments out of the task's escrow (idempotent by key). A failure is logged: the settlement job retries. */
+  /** Runs (or answers from its record) the payments saga of a decision; throws while a transfer fails. */
+  async runPayments(decision: PaymentDecision): Promise<void> {
+    const id = paymentSagaId(decision);
+    await this.payments.run({ id, input: decision.subject, fingerprint: id });
+  }
+
+  /** The backstop job: starts the payments saga once the decision it names is visible (see the file comment). */
+  async settleJob(decision: PaymentDecision): Promise<void> {
+    if (!(await this.isDecisionVisible(decision))) return;
+    await this.runPayments(decision);
+  }
+
+  private async isDecisionVisible({ subject, decision }: PaymentDecision): Promise<boolean> {
+    if ('assignmentId' in subject) {
+      const assignment = (await this.stores.assignments.load(subject.assignmentId))?.state;
+      return assignment !== undefined && (isSettled(assignment.work) || assignment.slotReturnedTo !== undefined);
+    }
+    const task = (await this.stores.tasks.load(subject.taskId))?.state;
+    if (!task) return false;
+    const milestone = /^m(\d+):/.exec(decision);
+    if (milestone) return task.milestones[Number(milestone[1])] !== undefined && isSettled(task.milestones[Number(milestone[1])]!.work);
+    if (decision === 'winners' || decision === 'rule') return task.winners !== undefined || task.closure !== undefined;
+    if (decision === 'cancel') return task.cancellation !== undefined;
+    if (decision === 'close') return task.closure !== undefined;
+    return true;
+  }
+
+  /** Gives back a solver's place under the cap once (keyed by the assignment). */
+  async releaseSolverLoad(solverId: string, assignmentId: string): Promise<void> {
+    await this.stores.solverLoads.incrementCounters(solverId, `release:${assignmentId}`, { open: -1 });
+  }
+
+  /** The payments saga's one step: every transfer the state implies (made ones are no-ops), and a closed assignment's solver place. */
+  private async payWhatStateImplies(subject: PaymentSubject): Promise<number> {
+    if ('assignmentId' in subject) {
+      const assignment = (await this.stores.assignments.load(subject.assignmentId))?.state;
+      if (!assignment) return 0;
+      if (!isOpenAssignment(assignment)) await this.releaseSolverLoad(assignment.solverId, assignment.id);
+      const payments = paymentsOfAssignment(assignment);
+      await this.pay({ id: assignment.taskId, ownerId: assignment.ownerId }, payments, { throwOnFailure: true });
+      return payments.length;
+    }
+    const task = (await this.stores.tasks.load(subject.taskId))?.state;
+    if (!task) return 0;
+    const payments = paymentsOfTask(task);
+    await this.pay(task, payments, { throwOnFailure: true });
+    return payments.length;
+  }
+
+  /** Issues payments out of the task's escrow (idempotent by key); a failure is thrown (the payments saga stays unfinished) or, without `throwOnFailure`, logged. */
   async pay(task: Pick<Task, 'id' | 'ownerId'>, payments: readonly Payment[], options: { throwOnFailure?: boolean } = {}): Promise<void> {
     try {
       for (const payment of payments) {
@@ -127,14 +228,6 @@ export class TaskContext {
       if (options.throwOnFailure) throw error;
       this.options.logger.warn({ err: error, taskId: task.id }, 'payments deferred to the settlement job');
     }
-  }
-
-  async payTask(task: Task, options: { throwOnFailure?: boolean } = {}): Promise<void> {
-    await this.pay(task, paymentsOfTask(task), options);
-  }
-
-  async payAssignment(assignment: Assignment, options: { throwOnFailure?: boolean } = {}): Promise<void> {
-    await this.pay({ id: assignment.taskId, ownerId: assignment.ownerId }, paymentsOfAssignment(assignment), options);
   }
 
   /** The solver's score where the task sets a minimum (one credit call), undefined otherwise. */

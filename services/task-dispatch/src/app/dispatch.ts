@@ -12,7 +12,7 @@
  * keyed increment, or, if the task was cancelled meanwhile, refunds the slot to the owner.
  */
 import { type CallerIdentity, DomainError, deterministicId, randomId } from '@sizhong/kit';
-import { type Assignment, checkCreditScore, checkOpenFor, checkSkills, claimAssignment, expireLease, openAssignmentsPerSolverMax, type Task } from '../domain';
+import { abandonAssignment, type Assignment, checkCreditScore, checkOpenFor, checkSkills, claimAssignment, expireLease, openAssignmentsPerSolverMax, type Task } from '../domain';
 import { taskCounters } from '../storage/stores';
 import { requireCaller, requireRole, type StoreFilter, type TaskContext, taskJobKinds } from './context';
 import { taskEventsToOutbox } from './events';
@@ -75,7 +75,7 @@ export class Dispatch {
 
   /** Gives back a solver's place under the cap once (keyed by the assignment). */
   async releaseSolverLoad(solverId: string, assignmentId: string): Promise<void> {
-    await this.stores.solverLoads.incrementCounters(solverId, `release:${assignmentId}`, { open: -1 });
+    await this.context.releaseSolverLoad(solverId, assignmentId);
   }
 
   async get(caller: CallerIdentity | undefined, assignmentId: string): Promise<Assignment> {
@@ -109,13 +109,39 @@ export class Dispatch {
     let assignment = loaded.state;
     if (assignment.lease === 'held') assignment = await this.context.decideAssignment(assignmentId, (current) => expireLease(current, 'pool', this.context.now()));
     if (assignment.lease !== 'expired') return;
-    await this.releaseSolverLoad(assignment.solverId, assignmentId);
-    if (assignment.slotReturnedTo === 'pool' && !(await this.returnSlot(taskId, assignmentId))) {
+    await this.releaseAssignment(assignment, 'returned');
+  }
+
+  /**
+   * The resubmit window after rejection `rejections` ended: an assignment still waiting in that
+   * rejection is abandoned; its slot goes back to the pool while the task is open and before its
+   * deadline, otherwise its money to the owner.
+   */
+  async abandon(assignmentId: string, rejections: number): Promise<void> {
+    const loaded = await this.stores.assignments.load(assignmentId);
+    if (!loaded) return;
+    const now = this.context.now();
+    const task = (await this.stores.tasks.get(loaded.state.taskId, 'task')).state;
+    const slotReturnedTo = task.state === 'open' && !task.claimsStopped && now.getTime() < task.deadline.getTime() ? 'pool' : 'owner';
+    const assignment = await this.context.decideAssignment(assignmentId, (current) => abandonAssignment(current, rejections, slotReturnedTo, now));
+    if (assignment.work.state !== 'abandoned') return;
+    await this.releaseAssignment(assignment, `abandon:${rejections}`);
+  }
+
+  /**
+   * An assignment closed without pay (lease expired, abandoned): the solver's place back, and its
+   * slot back to the pool or, when the task no longer takes claims, its money to the owner (the
+   * payments saga named `decision`; a failure is thrown so the job that called tries again).
+   */
+  private async releaseAssignment(assignment: Assignment, decision: string): Promise<void> {
+    const payment = { subject: { assignmentId: assignment.id }, decision };
+    await this.releaseSolverLoad(assignment.solverId, assignment.id);
+    if (assignment.slotReturnedTo === 'pool' && !(await this.returnSlot(assignment.taskId, assignment.id))) {
       // The task stopped taking claims meanwhile: the slot's money goes back to the owner instead.
-      await this.context.scheduleSettlement({ assignmentId }, 'returned');
-      assignment = await this.context.decideAssignment(assignmentId, (current) => ({ assignment: { ...current, slotReturnedTo: 'owner' }, events: [] }));
+      await this.context.decideAndPay(payment, () => this.context.decideAssignment(assignment.id, (current) => ({ assignment: { ...current, slotReturnedTo: 'owner' }, events: [] })));
     }
-    await this.context.payAssignment(assignment, { throwOnFailure: true });
+    const current = (await this.stores.assignments.get(assignment.id, 'assignment')).state;
+    if (current.slotReturnedTo === 'owner') await this.context.runPayments(payment);
   }
 
   /** Puts the slot back in the pool unless the task stopped taking claims; true when it is (or already was) back. */

@@ -14,11 +14,15 @@ const codecs: Record<TaskEvent['type'], PayloadType<never>> = {
   TaskMilestoneAccepted: eventsV1.TaskMilestoneAccepted as unknown as PayloadType<never>,
   TaskMilestoneRejected: eventsV1.TaskMilestoneRejected as unknown as PayloadType<never>,
   DisputeOpened: eventsV1.DisputeOpened as unknown as PayloadType<never>,
+  DisputeOverdue: eventsV1.DisputeOpened as unknown as PayloadType<never>,
   DisputeResolved: eventsV1.DisputeResolved as unknown as PayloadType<never>,
   ContestWinnersNamed: eventsV1.ContestWinnersNamed as unknown as PayloadType<never>,
   TaskCancelled: eventsV1.TaskCancelled as unknown as PayloadType<never>,
   TaskCompleted: eventsV1.TaskCompleted as unknown as PayloadType<never>,
 };
+
+/** Events whose payload is another event's message (no message of their own yet). */
+const payloadMessages: Partial<Record<TaskEvent['type'], string>> = { DisputeOverdue: 'DisputeOpened' };
 
 /** `aggregate`: which document the write goes to (`task`, `assignment`); `version` the version that write produces. */
 export function taskEventsToOutbox(events: readonly TaskEvent[], target: { aggregateType: string; aggregateId: string; version: number; topicPrefix: string }): PendingEvent[] {
@@ -32,7 +36,7 @@ export function taskEventsToOutbox(events: readonly TaskEvent[], target: { aggre
         aggregateId: target.aggregateId,
         aggregateVersion: target.version,
         ...(discriminator === undefined ? {} : { idDiscriminator: discriminator }),
-        payloadType: `sizhong.events.v1.${type}`,
+        payloadType: `sizhong.events.v1.${payloadMessages[type] ?? type}`,
         codec: codecs[type],
         payload: payload as never,
         occurredAt,

@@ -15,7 +15,9 @@ import {
   cancelTask,
   checkCreditScore,
   closeAtDeadline,
+  closeBiddingAtDeadline,
   checkOpenFor,
+  decideContestByRule,
   type ContestSubmission,
   fundingRefused,
   fundingSucceeded,
@@ -71,6 +73,8 @@ export class Tasks {
     const counters = { [taskCounters.slotsAvailable]: decided.task.slots, [taskCounters.bids]: 0, [taskCounters.submissions]: 0 };
     const fingerprint = requestFingerprint({ ...input, deadline: input.deadline.toISOString() });
     const outcome = await this.stores.tasks.create(id, decided.task, events, fingerprint, counters);
+    // A bidding task opens at once: its deadline closes it unless it was awarded by then.
+    if (decided.task.mode === 'bidding') await this.scheduleDeadline(decided.task);
     return view(await this.fund(outcome.aggregate));
   }
 
@@ -97,10 +101,20 @@ export class Tasks {
       throw error;
     }
     const { loaded: funded } = await this.context.decideTask(task.id, (current) => (current.fundingKey === task.fundingKey ? fundingSucceeded(current, this.context.now()) : { task: current, events: [] }));
-    if (funded.state.mode === 'dispatch') {
-      await this.context.options.scheduler.schedule({ id: `close:${task.id}`, kind: taskJobKinds.closeAtDeadline, dueAt: funded.state.deadline, payload: { taskId: task.id } });
+    if (funded.state.mode === 'dispatch') await this.scheduleDeadline(funded.state);
+    if (funded.state.mode === 'contest') {
+      await this.context.options.scheduler.schedule({
+        id: `decide-contest:${task.id}`,
+        kind: taskJobKinds.decideContest,
+        dueAt: new Date(funded.state.deadline.getTime() + this.context.options.policy.contestDecisionMs),
+        payload: { taskId: task.id },
+      });
     }
     return funded;
+  }
+
+  private async scheduleDeadline(task: Task): Promise<void> {
+    await this.context.options.scheduler.schedule({ id: `close:${task.id}`, kind: taskJobKinds.closeAtDeadline, dueAt: task.deadline, payload: { taskId: task.id } });
   }
 
   /** The resume job: finishes a funding a crash left between its steps. */
@@ -181,9 +195,15 @@ export class Tasks {
     const submission = submitToContest(task, { id, solverId: solver.participantId, ...input }, now);
     checkCreditScore(task, await this.context.scoreIfNeeded(task, solver.participantId));
     if (await this.stores.submissions.load(id)) throw new DomainError('ALREADY_EXISTS', 'a solver submits once per contest', { submissionId: id });
-    const counted = await this.stores.tasks.incrementCounters(taskId, `submission:${id}`, { [taskCounters.submissions]: 1 }, { [`counters.${taskCounters.submissions}`]: { $lt: submissionsPerTaskMax }, 'state.state': 'open' } as StoreFilter);
+    // Guarded on entries not stopped: a cancellation or the decision rule reads a final count once it stopped them.
+    const counted = await this.stores.tasks.incrementCounters(taskId, `submission:${id}`, { [taskCounters.submissions]: 1 }, {
+      [`counters.${taskCounters.submissions}`]: { $lt: submissionsPerTaskMax },
+      'state.state': 'open',
+      'state.entriesStopped': { $ne: true },
+    } as StoreFilter);
     if (counted.kind === 'refused') {
-      if (counted.current && (counted.current.state as Task).state !== 'open') throw new DomainError('INVALID_STATE', `task ${taskId} is no longer open`);
+      const current = counted.current?.state as Task | undefined;
+      if (current && (current.state !== 'open' || current.entriesStopped)) throw new DomainError('INVALID_STATE', `task ${taskId} no longer takes entries`, { state: current.state });
       throw new DomainError('LIMIT_EXCEEDED', `a contest takes at most ${submissionsPerTaskMax} submissions`, { max: submissionsPerTaskMax });
     }
     return (await this.stores.submissions.create(id, submission, [])).aggregate.state;
@@ -209,10 +229,33 @@ export class Tasks {
         return { ...winner, solverId: submission.state.solverId };
       }),
     );
-    await this.context.scheduleSettlement({ taskId }, 'winners');
-    const { loaded } = await this.context.decideTask(taskId, (task) => (task.state === 'completed' && task.winners ? { task, events: [] } : nameWinners(task, owner.participantId, named, this.context.options.policy, this.context.now())));
-    await this.context.payTask(loaded.state);
+    const { loaded } = await this.context.decideAndPay({ subject: { taskId }, decision: 'winners' }, () =>
+      this.context.decideTask(taskId, (task) => (task.state === 'completed' && task.winners ? { task, events: [] } : nameWinners(task, owner.participantId, named, this.context.options.policy, this.context.now()))),
+    );
     return view(loaded);
+  }
+
+  /**
+   * The contest decision job (deadline + TASK_CONTEST_DECISION_MS): if the owner named no winners,
+   * entries stop (one write), the final entries are read and the prize is split equally among them,
+   * or refunded to the owner when there are none; the payments saga pays.
+   */
+  async decideContest(taskId: string): Promise<void> {
+    const loaded = await this.stores.tasks.load(taskId);
+    if (!loaded || loaded.state.mode !== 'contest') return;
+    const now = this.context.now();
+    if (loaded.state.state === 'open' && now.getTime() >= loaded.state.deadline.getTime() + this.context.options.policy.contestDecisionMs) {
+      await this.stopEntries(taskId);
+      const entries = (await this.stores.submissions.find({ 'state.taskId': taskId } as StoreFilter, { limit: submissionsPerTaskMax })).map(({ state }) => ({ submissionId: state.id, solverId: state.solverId }));
+      const decision = { subject: { taskId }, decision: 'rule' };
+      await this.context.decideAndPay(decision, () => this.context.decideTask(taskId, (current) => decideContestByRule(current, entries, this.context.options.policy, now)));
+    }
+    await this.context.settleJob({ subject: { taskId }, decision: 'rule' });
+  }
+
+  /** One write after which no contest entry lands (entries are guarded on it): the count read next is final. */
+  private async stopEntries(taskId: string): Promise<void> {
+    await this.context.decideTask(taskId, (current) => ({ task: current.state === 'open' && !current.entriesStopped ? { ...current, entriesStopped: true } : current, events: [] }));
   }
 
   /**
@@ -221,14 +264,18 @@ export class Tasks {
    */
   async closeAtDeadline(taskId: string): Promise<void> {
     const loaded = await this.stores.tasks.load(taskId);
-    if (!loaded || loaded.state.mode !== 'dispatch') return;
     const now = this.context.now();
+    if (loaded?.state.mode === 'bidding') {
+      await this.context.decideTask(taskId, (current) => closeBiddingAtDeadline(current, now));
+      return;
+    }
+    if (!loaded || loaded.state.mode !== 'dispatch') return;
     if (loaded.state.state === 'open' && !loaded.state.claimsStopped && now.getTime() >= loaded.state.deadline.getTime()) {
       await this.context.decideTask(taskId, (current) => ({ task: current.state === 'open' ? { ...current, claimsStopped: true } : current, events: [] }));
     }
-    await this.context.scheduleSettlement({ taskId }, 'close');
-    const { loaded: closed } = await this.context.decideTask(taskId, (current, latest) => closeAtDeadline(current, { slotsAvailable: Number(latest.counters[taskCounters.slotsAvailable] ?? 0) }, now));
-    await this.context.payTask(closed.state, { throwOnFailure: true });
+    const decision = { subject: { taskId }, decision: 'close' };
+    await this.context.decideAndPay(decision, () => this.context.decideTask(taskId, (current, latest) => closeAtDeadline(current, { slotsAvailable: Number(latest.counters[taskCounters.slotsAvailable] ?? 0) }, now)));
+    await this.context.settleJob(decision);
   }
 
   /**
@@ -243,11 +290,11 @@ export class Tasks {
     if (task.mode === 'dispatch' && task.state === 'open' && !task.claimsStopped) {
       await this.context.decideTask(taskId, (current) => ({ task: current.state === 'open' ? { ...current, claimsStopped: true } : current, events: [] }));
     }
-    await this.context.scheduleSettlement({ taskId }, 'cancel');
-    const { loaded } = await this.context.decideTask(taskId, (current, latest) =>
-      cancelTask(current, owner.participantId, { submissionsCount: Number(latest.counters[taskCounters.submissions] ?? 0), slotsAvailable: Number(latest.counters[taskCounters.slotsAvailable] ?? 0) }, this.context.now()),
+    const { loaded } = await this.context.decideAndPay({ subject: { taskId }, decision: 'cancel' }, () =>
+      this.context.decideTask(taskId, (current, latest) =>
+        cancelTask(current, owner.participantId, { submissionsCount: Number(latest.counters[taskCounters.submissions] ?? 0), slotsAvailable: Number(latest.counters[taskCounters.slotsAvailable] ?? 0) }, this.context.now()),
+      ),
     );
-    await this.context.payTask(loaded.state);
     return view(loaded);
   }
 }

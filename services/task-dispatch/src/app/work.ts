@@ -2,8 +2,9 @@
  * Handing in and deciding work — a bidding task's milestones (on the task document) and dispatch
  * assignments (their own documents) — and disputes over it. Each command is one guarded write of
  * the decision with its events; the payments the new state implies follow (idempotent transfers),
- * with a settlement job scheduled before the write as the backstop for a crash or an escrow outage.
- * A submission schedules its auto-acceptance after TASK_AUTO_ACCEPT_MS.
+ * as the payments saga of the decision (context.ts), driven on by recovery through an escrow outage.
+ * A submission schedules its auto-acceptance after TASK_AUTO_ACCEPT_MS, a rejection its abandonment
+ * after TASK_RESUBMIT_WINDOW_MS, a dispute its overdue flag after DISPUTE_RESOLUTION_MS.
  */
 import { type CallerIdentity, DomainError, deterministicId, hasRole } from '@sizhong/kit';
 import {
@@ -14,7 +15,9 @@ import {
   autoAcceptMilestone,
   checkDeliverableUrl,
   checkNote,
-  isOpenAssignment,
+  abandonMilestone,
+  markDisputeOverdue,
+  markMilestoneDisputeOverdue,
   openAssignmentDispute,
   openMilestoneDispute,
   rejectAssignment,
@@ -27,13 +30,16 @@ import {
   type Work,
 } from '../domain';
 import type { DisputeRecord } from '../storage/stores';
-import { requireCaller, requireRole, type TaskContext, taskJobKinds } from './context';
+import { type PaymentDecision, requireCaller, requireRole, type StoreFilter, type TaskContext, taskJobKinds } from './context';
 import type { Dispatch } from './dispatch';
 
 /** A milestone of a bidding task, or a dispatch assignment. */
 export type WorkRef = { readonly taskId: string; readonly milestoneIndex: number } | { readonly assignmentId: string };
 
 export type WorkOutcome = { readonly kind: 'task'; readonly task: Task } | { readonly kind: 'assignment'; readonly assignment: Assignment };
+
+/** Rows the stuck list of disputes returns. */
+export const stuckDisputesMax = 200;
 
 export interface DisputeView {
   readonly record: DisputeRecord;
@@ -90,16 +96,14 @@ export class WorkFlows {
     const owner = requireRole(caller, 'enterprise');
     const now = this.context.now();
     if ('assignmentId' in ref) {
-      await this.assignmentFor(owner, ref.assignmentId);
-      await this.context.scheduleSettlement({ assignmentId: ref.assignmentId }, 'work');
-      const assignment = await this.context.decideAssignment(ref.assignmentId, (current) => acceptAssignment(current, owner.participantId, this.policy, now));
-      await this.afterAssignmentSettled(assignment);
+      const before = await this.assignmentFor(owner, ref.assignmentId);
+      const decision = { subject: { assignmentId: ref.assignmentId }, decision: `accept:${before.work.submission?.number ?? 0}` };
+      const assignment = await this.context.decideAndPay(decision, () => this.context.decideAssignment(ref.assignmentId, (current) => acceptAssignment(current, owner.participantId, this.policy, now)));
       return { kind: 'assignment', assignment };
     }
-    await this.context.visibleTask(caller, ref.taskId);
-    await this.context.scheduleSettlement({ taskId: ref.taskId }, `m${ref.milestoneIndex}`);
-    const { loaded } = await this.context.decideTask(ref.taskId, (task) => acceptMilestone(task, owner.participantId, ref.milestoneIndex, this.policy, now));
-    await this.context.payTask(loaded.state);
+    const { state: before } = await this.context.visibleTask(caller, ref.taskId);
+    const decision = { subject: { taskId: ref.taskId }, decision: `m${ref.milestoneIndex}:accept:${before.milestones[ref.milestoneIndex]?.work.submission?.number ?? 0}` };
+    const { loaded } = await this.context.decideAndPay(decision, () => this.context.decideTask(ref.taskId, (task) => acceptMilestone(task, owner.participantId, ref.milestoneIndex, this.policy, now)));
     return { kind: 'task', task: loaded.state };
   }
 
@@ -108,32 +112,51 @@ export class WorkFlows {
     const now = this.context.now();
     if ('assignmentId' in ref) {
       await this.assignmentFor(owner, ref.assignmentId);
-      return { kind: 'assignment', assignment: await this.context.decideAssignment(ref.assignmentId, (current) => rejectAssignment(current, owner.participantId, reason, now)) };
+      const assignment = await this.context.decideAssignment(ref.assignmentId, (current) => rejectAssignment(current, owner.participantId, reason, now));
+      await this.scheduleAbandonment({ assignmentId: assignment.id }, assignment.work);
+      return { kind: 'assignment', assignment };
     }
     await this.context.visibleTask(caller, ref.taskId);
     const { loaded } = await this.context.decideTask(ref.taskId, (task) => rejectMilestone(task, owner.participantId, ref.milestoneIndex, reason, now));
+    await this.scheduleAbandonment({ taskId: ref.taskId, milestoneIndex: ref.milestoneIndex }, loaded.state.milestones[ref.milestoneIndex]!.work);
     return { kind: 'task', task: loaded.state };
+  }
+
+  /** The rejection's deadline: the job abandons the work if it still waits in this very rejection (written after the rejection: a crash in between is answered by the owner's retry, which schedules it again). */
+  private async scheduleAbandonment(subject: { taskId: string; milestoneIndex: number } | { assignmentId: string }, work: Work): Promise<void> {
+    const name = 'assignmentId' in subject ? subject.assignmentId : `${subject.taskId}:m${subject.milestoneIndex}`;
+    await this.context.options.scheduler.schedule({
+      id: `abandon:${name}:${work.rejections}`,
+      kind: taskJobKinds.abandonWork,
+      dueAt: new Date((work.rejectedAt ?? this.context.now()).getTime() + this.policy.resubmitWindowMs),
+      payload: { ...subject, rejections: work.rejections },
+    });
+  }
+
+  /** The abandonment job: closes work still waiting in the rejection it was scheduled for. */
+  async abandon(subject: { taskId?: string; milestoneIndex?: number; assignmentId?: string; rejections: number }): Promise<void> {
+    if (subject.assignmentId) return this.dispatch.abandon(subject.assignmentId, subject.rejections);
+    const taskId = subject.taskId!;
+    const now = this.context.now();
+    const decision = { subject: { taskId }, decision: `m${subject.milestoneIndex}:abandon:${subject.rejections}` };
+    await this.context.decideAndPay(decision, () => this.context.decideTask(taskId, (task) => abandonMilestone(task, subject.milestoneIndex!, subject.rejections, now)));
+    await this.context.runPayments(decision);
   }
 
   /** The auto-accept job: accepts the submission it was scheduled for, if it still waits. */
   async autoAccept(subject: { taskId?: string; milestoneIndex?: number; assignmentId?: string; submissionNumber: number }): Promise<void> {
     const now = this.context.now();
+    let decision: PaymentDecision;
     if (subject.assignmentId) {
-      await this.context.scheduleSettlement({ assignmentId: subject.assignmentId }, 'work');
-      const assignment = await this.context.decideAssignment(subject.assignmentId, (current) => autoAcceptAssignment(current, subject.submissionNumber, this.policy, now));
-      await this.afterAssignmentSettled(assignment);
-      return;
+      decision = { subject: { assignmentId: subject.assignmentId }, decision: `accept:${subject.submissionNumber}` };
+      await this.context.decideAndPay(decision, () => this.context.decideAssignment(subject.assignmentId!, (current) => autoAcceptAssignment(current, subject.submissionNumber, this.policy, now)));
+    } else {
+      const taskId = subject.taskId!;
+      decision = { subject: { taskId }, decision: `m${subject.milestoneIndex}:accept:${subject.submissionNumber}` };
+      await this.context.decideAndPay(decision, () => this.context.decideTask(taskId, (task) => autoAcceptMilestone(task, subject.milestoneIndex!, subject.submissionNumber, this.policy, now)));
     }
-    const taskId = subject.taskId!;
-    await this.context.scheduleSettlement({ taskId }, `m${subject.milestoneIndex}`);
-    const { loaded } = await this.context.decideTask(taskId, (task) => autoAcceptMilestone(task, subject.milestoneIndex!, subject.submissionNumber, this.policy, now));
-    await this.context.payTask(loaded.state, { throwOnFailure: true });
-  }
-
-  private async afterAssignmentSettled(assignment: Assignment): Promise<void> {
-    if (isOpenAssignment(assignment)) return;
-    await this.dispatch.releaseSolverLoad(assignment.solverId, assignment.id);
-    await this.context.payAssignment(assignment);
+    // A job: the payments' failure is its failure too (it runs again, and the saga's recovery drives on meanwhile).
+    await this.context.settleJob(decision);
   }
 
   /** Either party of submitted work opens a dispute; the work is frozen until an arbiter resolves it. */
@@ -144,16 +167,19 @@ export class WorkFlows {
       const before = await this.assignmentFor(who, ref.assignmentId);
       const disputeId = deterministicId('dp', 'dispute', ref.assignmentId, String(before.work.submission?.number ?? 0));
       const assignment = await this.context.decideAssignment(ref.assignmentId, (current) => openAssignmentDispute(current, who.participantId, disputeId, reason, now));
-      const record: DisputeRecord = { id: disputeId, taskId: assignment.taskId, assignmentId: assignment.id, milestoneIndex: 0, ownerId: assignment.ownerId, solverId: assignment.solverId, openedAt: now };
+      const record: DisputeRecord = { id: disputeId, taskId: assignment.taskId, assignmentId: assignment.id, milestoneIndex: 0, ownerId: assignment.ownerId, solverId: assignment.solverId, openedAt: now, amount: assignment.work.amount };
       await this.stores.disputes.create(disputeId, record, []);
+      await this.scheduleOverdue(record);
       return { record, work: assignment.work };
     }
     const { state: before } = await this.context.visibleTask(caller, ref.taskId);
     const number = before.milestones[ref.milestoneIndex]?.work.submission?.number ?? 0;
     const disputeId = deterministicId('dp', 'dispute', ref.taskId, String(ref.milestoneIndex), String(number));
     const { loaded } = await this.context.decideTask(ref.taskId, (task) => openMilestoneDispute(task, who.participantId, ref.milestoneIndex, disputeId, reason, now));
-    const record: DisputeRecord = { id: disputeId, taskId: ref.taskId, milestoneIndex: ref.milestoneIndex, ownerId: loaded.state.ownerId, solverId: loaded.state.award?.solverId ?? '', openedAt: now };
+    const work = loaded.state.milestones[ref.milestoneIndex]!.work;
+    const record: DisputeRecord = { id: disputeId, taskId: ref.taskId, milestoneIndex: ref.milestoneIndex, ownerId: loaded.state.ownerId, solverId: loaded.state.award?.solverId ?? '', openedAt: work.dispute?.at ?? now, amount: work.amount };
     await this.stores.disputes.create(disputeId, record, []);
+    await this.scheduleOverdue(record);
     return { record, work: loaded.state.milestones[ref.milestoneIndex]!.work };
   }
 
@@ -181,28 +207,49 @@ export class WorkFlows {
     const resolution = { solverShareBps, arbiterId: arbiter.participantId };
     const now = this.context.now();
     if (record.assignmentId) {
-      await this.context.scheduleSettlement({ assignmentId: record.assignmentId }, 'work');
-      const assignment = await this.context.decideAssignment(record.assignmentId, (current) => resolveAssignmentDispute(current, resolution, this.policy, now));
-      await this.afterAssignmentSettled(assignment);
+      const decision = { subject: { assignmentId: record.assignmentId }, decision: `resolve:${disputeId}` };
+      const assignment = await this.context.decideAndPay(decision, () => this.context.decideAssignment(record.assignmentId!, (current) => resolveAssignmentDispute(current, resolution, this.policy, now)));
       return { record, work: assignment.work };
     }
-    await this.context.scheduleSettlement({ taskId: record.taskId }, `m${record.milestoneIndex}`);
-    const { loaded } = await this.context.decideTask(record.taskId, (task) => resolveMilestoneDispute(task, record.milestoneIndex, resolution, this.policy, now));
-    await this.context.payTask(loaded.state);
+    const decision = { subject: { taskId: record.taskId }, decision: `m${record.milestoneIndex}:resolve:${disputeId}` };
+    const { loaded } = await this.context.decideAndPay(decision, () => this.context.decideTask(record.taskId, (task) => resolveMilestoneDispute(task, record.milestoneIndex, resolution, this.policy, now)));
     return { record, work: loaded.state.milestones[record.milestoneIndex]!.work };
   }
 
-  /** The settlement job: pays whatever the task's or assignment's state implies (a no-op when paid). */
-  async settle(subject: { taskId?: string; assignmentId?: string }): Promise<void> {
-    if (subject.assignmentId) {
-      const loaded = await this.stores.assignments.load(subject.assignmentId);
-      if (loaded) {
-        if (!isOpenAssignment(loaded.state)) await this.dispatch.releaseSolverLoad(loaded.state.solverId, loaded.state.id);
-        await this.context.payAssignment(loaded.state, { throwOnFailure: true });
-      }
-      return;
+  private async scheduleOverdue(record: DisputeRecord): Promise<void> {
+    await this.context.options.scheduler.schedule({ id: `dispute-overdue:${record.id}`, kind: taskJobKinds.disputeOverdue, dueAt: new Date(record.openedAt.getTime() + this.policy.disputeResolutionMs), payload: { disputeId: record.id } });
+  }
+
+  /**
+   * The dispute deadline job: a dispute still open after DISPUTE_RESOLUTION_MS is marked overdue on
+   * its work with DisputeOverdue (credit's risk engine raises the regulator alert), and on its record
+   * for the stuck list. Its money stays held in the task's escrow until an arbiter resolves it.
+   */
+  async flagOverdueDispute(disputeId: string): Promise<void> {
+    const record = (await this.stores.disputes.load(disputeId))?.state;
+    if (!record) return;
+    const now = this.context.now();
+    let overdueAt: Date | undefined;
+    if (record.assignmentId) {
+      overdueAt = (await this.context.decideAssignment(record.assignmentId, (current) => markDisputeOverdue(current, disputeId, now))).work.dispute?.overdueAt;
+    } else {
+      const { loaded } = await this.context.decideTask(record.taskId, (task) => markMilestoneDisputeOverdue(task, record.milestoneIndex, disputeId, now));
+      overdueAt = loaded.state.milestones[record.milestoneIndex]?.work.dispute?.overdueAt;
     }
-    const loaded = await this.stores.tasks.load(subject.taskId ?? '');
-    if (loaded) await this.context.payTask(loaded.state, { throwOnFailure: true });
+    const work = await this.workOf(record);
+    if (!overdueAt || work.state !== 'disputed' || work.dispute?.disputeId !== disputeId) return;
+    await this.stores.disputes.update(disputeId, (current) => ({ state: current.state.overdueAt ? current.state : { ...current.state, overdueAt }, events: [], result: undefined }), 'dispute');
+  }
+
+  /** Disputes past DISPUTE_RESOLUTION_MS and not resolved, oldest first (the stuck list; at most `stuckDisputesMax`). */
+  async stuckDisputes(): Promise<DisputeRecord[]> {
+    const flagged = await this.stores.disputes.find({ 'state.overdueAt': { $exists: true } } as StoreFilter, { limit: stuckDisputesMax, sort: { 'state.openedAt': 1 } });
+    const open = await Promise.all(flagged.map(async ({ state: record }) => ((await this.workOf(record)).state === 'disputed' ? record : undefined)));
+    return open.filter((record): record is DisputeRecord => record !== undefined);
+  }
+
+  /** The settlement job: starts the payments saga of its decision once the decision is visible (context.ts). */
+  async settle(decision: PaymentDecision): Promise<void> {
+    await this.context.settleJob(decision);
   }
 }

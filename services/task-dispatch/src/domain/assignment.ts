@@ -11,7 +11,7 @@ import { DomainError } from '@sizhong/kit/domain';
 import type { TaskEvent } from './events';
 import type { TaskPolicy } from './policy';
 import type { Task } from './task';
-import { acceptWork, autoAcceptWork, newWork, openWorkDispute, rejectWork, resolveWorkDispute, submitWork, type Work } from './work';
+import { abandonWork, acceptWork, autoAcceptWork, newWork, openWorkDispute, rejectWork, resolveWorkDispute, submitWork, type Work } from './work';
 
 export interface Assignment {
   readonly id: string;
@@ -98,7 +98,7 @@ export function rejectAssignment(assignment: Assignment, callerId: string, reaso
   reachable(assignment, callerId, 'owner');
   const trimmed = reason.trim();
   if (!trimmed) throw new DomainError('INVALID_ARGUMENT', 'reason is required', { field: 'reason' });
-  const work = rejectWork(assignment.work, trimmed);
+  const work = rejectWork(assignment.work, trimmed, now);
   return { assignment: { ...assignment, work }, events: [{ type: 'TaskMilestoneRejected', occurredAt: now, ...ref(assignment), reason: trimmed, rejections: work.rejections }] };
 }
 
@@ -136,7 +136,28 @@ export function resolveAssignmentDispute(assignment: Assignment, resolution: { s
   };
 }
 
+/**
+ * The resubmit window after rejection `rejections` ended with nothing handed in: the assignment is
+ * abandoned and its slot goes back to the pool (the task still takes claims) or its money to the
+ * owner. Anything else is left as it is.
+ */
+export function abandonAssignment(assignment: Assignment, rejections: number, slotReturnedTo: 'pool' | 'owner', now: Date): DecidedAssignment {
+  const work = abandonWork(assignment.work, rejections, 'none', now);
+  if (!work) return { assignment, events: [] };
+  return { assignment: { ...assignment, work, slotReturnedTo }, events: [] };
+}
+
 /** Whether the assignment still counts against its solver's cap of open assignments. */
 export function isOpenAssignment(assignment: Assignment): boolean {
-  return assignment.lease === 'held' && !['accepted', 'resolved', 'refunded'].includes(assignment.work.state);
+  return assignment.lease === 'held' && !['accepted', 'resolved', 'refunded', 'abandoned'].includes(assignment.work.state);
+}
+
+/** The open dispute on the assignment's work, if any (the deadline job of disputes reads it). */
+export function markDisputeOverdue(assignment: Assignment, disputeId: string, now: Date): DecidedAssignment {
+  const dispute = assignment.work.dispute;
+  if (assignment.work.state !== 'disputed' || dispute?.disputeId !== disputeId || dispute.overdueAt) return { assignment, events: [] };
+  return {
+    assignment: { ...assignment, work: { ...assignment.work, dispute: { ...dispute, overdueAt: now } } },
+    events: [{ type: 'DisputeOverdue', occurredAt: now, disputeId, taskId: assignment.taskId, ownerId: assignment.ownerId, solverId: assignment.solverId, milestoneIndex: 0, assignmentId: assignment.id, openedBy: dispute.openedBy, amount: assignment.work.amount }],
+  };
 }

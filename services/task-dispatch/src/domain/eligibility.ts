@@ -26,6 +26,6 @@ export function checkSkills(task: Task, solverSkills: readonly string[]): void {
 /** The task must be open, in `mode`, and not past its deadline. */
 export function checkOpenFor(task: Task, mode: Task['mode'], now: Date): void {
   if (task.mode !== mode) throw new DomainError('INVALID_STATE', `only ${mode} tasks take this`, { mode: task.mode });
-  if (task.state !== 'open' || task.claimsStopped) throw new DomainError('INVALID_STATE', `task ${task.id} is ${task.state}`, { state: task.state });
+  if (task.state !== 'open' || task.claimsStopped || task.entriesStopped) throw new DomainError('INVALID_STATE', `task ${task.id} is ${task.state}`, { state: task.state });
   if (now.getTime() >= task.deadline.getTime()) throw new DomainError('INVALID_STATE', `task ${task.id} is past its deadline`, { state: 'past_deadline' });
 }

@@ -28,6 +28,8 @@ export type TaskEvent = EventBase &
     | (WorkRef & { readonly type: 'TaskMilestoneAccepted'; readonly paid: Money; readonly fee: Money; readonly onTime: boolean; readonly acceptedBy: 'owner' | 'silence' })
     | (WorkRef & { readonly type: 'TaskMilestoneRejected'; readonly reason: string; readonly rejections: number })
     | { readonly type: 'DisputeOpened'; readonly disputeId: string; readonly taskId: string; readonly ownerId: string; readonly solverId: string; readonly milestoneIndex: number; readonly assignmentId: string; readonly openedBy: 'owner' | 'solver'; readonly amount: Money }
+    /** A dispute unresolved past DISPUTE_RESOLUTION_MS (payload: DisputeOpened's message, the dispute as it stands). */
+    | { readonly type: 'DisputeOverdue'; readonly disputeId: string; readonly taskId: string; readonly ownerId: string; readonly solverId: string; readonly milestoneIndex: number; readonly assignmentId: string; readonly openedBy: 'owner' | 'solver'; readonly amount: Money }
     | { readonly type: 'DisputeResolved'; readonly disputeId: string; readonly taskId: string; readonly ownerId: string; readonly solverId: string; readonly milestoneIndex: number; readonly assignmentId: string; readonly solverShareBps: number; readonly solverPaid: Money; readonly ownerRefunded: Money; readonly arbiterId: string }
     | { readonly type: 'ContestWinnersNamed'; readonly taskId: string; readonly ownerId: string; readonly winners: readonly { solverId: string; submissionId: string; shareBps: number; paid: Money }[] }
     | { readonly type: 'TaskCancelled'; readonly taskId: string; readonly ownerId: string; readonly stage: 'open' | 'awarded'; readonly refunded: Money }

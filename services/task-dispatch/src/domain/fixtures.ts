@@ -6,7 +6,7 @@ import { postTask, type PostTaskInput, type Task } from './task';
 export const t0 = new Date('2026-06-01T00:00:00Z');
 export const later = (ms: number) => new Date(t0.getTime() + ms);
 export const day = 86_400_000;
-export const policy: TaskPolicy = { feeBps: 500, deadlineMinMs: day, autoAcceptMs: 14 * day, leaseMs: day };
+export const policy: TaskPolicy = { feeBps: 500, deadlineMinMs: day, autoAcceptMs: 14 * day, leaseMs: day, resubmitWindowMs: 7 * day, contestDecisionMs: 14 * day, disputeResolutionMs: 14 * day };
 export const cny = (minor: bigint | number) => money('CNY', BigInt(minor));
 
 export function input(overrides: Partial<PostTaskInput> = {}): PostTaskInput {

@@ -8,6 +8,9 @@
  *                          └─refused→ refused
  *   open | awarded ─cancel→ cancelled
  *   dispatch: open ─deadline passes→ closed (unclaimed slots refunded; open assignments go on)
+ *   bidding:  open ─deadline passes without an award→ closed (nothing was funded)
+ *   contest:  open ─deadline + decision window without winners→ completed (prize split equally among
+ *             the entries) | closed (no entries: the prize refunded)
  *
  * Money enters the task's escrow account once (`funded`): at award for bidding, at posting for
  * contests and dispatch. Every transfer out of it is a function of the state (payments.ts), so a
@@ -17,7 +20,7 @@ import { DomainError, type Money, money, isCurrencyCode, splitMoney, zero, add }
 import type { TaskEvent } from './events';
 import { budgetMinorMax, creditScoreMax, creditScoreMin, descriptionLengthMax, milestonesPerTaskMax, skillLengthMax, skillPattern, skillsPerTaskMax, slotsPerTaskMax, titleLengthMax, winnersPerContestMax } from './limits';
 import type { TaskPolicy } from './policy';
-import { acceptWork, autoAcceptWork, isSettled, newWork, openWorkDispute, payout, refundWork, rejectWork, resolveWorkDispute, submitWork, type Work } from './work';
+import { abandonWork, acceptWork, autoAcceptWork, isSettled, newWork, openWorkDispute, payout, refundWork, rejectWork, resolveWorkDispute, submitWork, type Work } from './work';
 
 export const taskKinds = ['rnd', 'service', 'operations'] as const;
 export type TaskKind = (typeof taskKinds)[number];
@@ -76,6 +79,8 @@ export interface Task {
   readonly refusalCode?: string;
   /** Dispatch: the owner is cancelling; no claim or slot return lands any more (see the app's cancel). */
   readonly claimsStopped?: boolean;
+  /** Contest: entries stopped (a cancellation or the decision rule is reading the final count of entries). */
+  readonly entriesStopped?: boolean;
 }
 
 export interface Decided {
@@ -319,8 +324,27 @@ export function autoAcceptMilestone(task: Task, index: number, submissionNumber:
 
 export function rejectMilestone(task: Task, callerId: string, index: number, reason: string, now: Date): Decided {
   const trimmed = checkText('reason', reason, 2_000, true);
-  const work = rejectWork(workOf(task, callerId, index, 'owner').work, trimmed);
+  const work = rejectWork(workOf(task, callerId, index, 'owner').work, trimmed, now);
   return { task: withWork(task, index, work), events: [{ type: 'TaskMilestoneRejected', occurredAt: now, ...workRef(task, index), reason: trimmed, rejections: work.rejections }] };
+}
+
+/** The resubmit window after rejection `rejections` of milestone `index` ended: abandoned unless handed in again or disputed. */
+export function abandonMilestone(task: Task, index: number, rejections: number, now: Date): Decided {
+  const milestone = task.milestones[index];
+  if (task.state !== 'awarded' || !milestone) return { task, events: [] };
+  const work = abandonWork(milestone.work, rejections, 'owner', now);
+  return work ? completeIfSettled(withWork(task, index, work), [], now) : { task, events: [] };
+}
+
+/** A milestone's dispute outlived DISPUTE_RESOLUTION_MS: marked once, with DisputeOverdue for the regulator; its money stays held. */
+export function markMilestoneDisputeOverdue(task: Task, index: number, disputeId: string, now: Date): Decided {
+  const work = task.milestones[index]?.work;
+  const dispute = work?.dispute;
+  if (!work || work.state !== 'disputed' || dispute?.disputeId !== disputeId || dispute.overdueAt) return { task, events: [] };
+  return {
+    task: withWork(task, index, { ...work, dispute: { ...dispute, overdueAt: now } }),
+    events: [{ type: 'DisputeOverdue', occurredAt: now, disputeId, taskId: task.id, ownerId: task.ownerId, solverId: task.award?.solverId ?? '', milestoneIndex: index, assignmentId: '', openedBy: dispute.openedBy, amount: work.amount }],
+  };
 }
 
 export function openMilestoneDispute(task: Task, callerId: string, index: number, disputeId: string, reason: string, now: Date): Decided {
@@ -423,6 +447,36 @@ export function nameWinners(task: Task, callerId: string, winners: readonly { su
       { type: 'TaskCompleted', occurredAt: now, taskId: task.id, ownerId: task.ownerId, paid, fees, refunded: zero(currency) },
     ],
   };
+}
+
+/**
+ * A contest whose owner named no winners within the decision window after its deadline: the prize
+ * is split equally among the entries by the one split function (each share less the fee), or, with
+ * no entries, refunded to the owner. `entries` is read after entries stopped, so it is final.
+ */
+export function decideContestByRule(task: Task, entries: readonly { submissionId: string; solverId: string }[], policy: TaskPolicy, now: Date): Decided {
+  if (task.mode !== 'contest' || task.state !== 'open' || now.getTime() < task.deadline.getTime() + policy.contestDecisionMs) return { task, events: [] };
+  const currency = task.budget.currency;
+  if (entries.length === 0) return { task: { ...task, state: 'closed', closure: { at: now, refunded: task.funded } }, events: [] };
+  const equal = entries.map(() => 1n);
+  const shares = splitMoney(task.funded, equal);
+  const sharesBps = splitMoney(money(currency, 10_000n), equal);
+  const named: Winner[] = entries.map((entry, index) => ({ ...entry, shareBps: Number(sharesBps[index]!.amountMinor), ...payout(shares[index]!, policy.feeBps) }));
+  const paid = named.reduce((sum, winner) => add(sum, winner.solverPaid), zero(currency));
+  const fees = named.reduce((sum, winner) => add(sum, winner.fee), zero(currency));
+  return {
+    task: { ...task, state: 'completed', winners: named },
+    events: [
+      { type: 'ContestWinnersNamed', occurredAt: now, taskId: task.id, ownerId: task.ownerId, winners: named.map((winner) => ({ solverId: winner.solverId, submissionId: winner.submissionId, shareBps: winner.shareBps, paid: winner.solverPaid })) },
+      { type: 'TaskCompleted', occurredAt: now, taskId: task.id, ownerId: task.ownerId, paid, fees, refunded: zero(currency) },
+    ],
+  };
+}
+
+/** A bidding task past its deadline with no award closes (nothing was funded, nothing moves). */
+export function closeBiddingAtDeadline(task: Task, now: Date): Decided {
+  if (task.mode !== 'bidding' || task.state !== 'open' || now.getTime() < task.deadline.getTime()) return { task, events: [] };
+  return { task: { ...task, state: 'closed', closure: { at: now, refunded: zero(task.budget.currency) } }, events: [] };
 }
 
 /**

@@ -8,11 +8,13 @@
  *      ▲                 │ ├─reject→ rejected ─submit→ submitted
  *      │                 │ └─dispute→ disputed ─resolve→ resolved
  *   pending | rejected ─refund (cancellation)→ refunded
+ *   rejected ─not handed in again within the resubmit window→ abandoned (the money returns to the owner)
+ *   rejected ─dispute (within the window: it stops the clock)→ disputed
  */
 import { basisPointsWhole, DomainError, type Money, splitByBasisPoints, zero } from '@sizhong/kit/domain';
 import { resubmissionsMax } from './limits';
 
-export const workStates = ['pending', 'submitted', 'rejected', 'accepted', 'disputed', 'resolved', 'refunded'] as const;
+export const workStates = ['pending', 'submitted', 'rejected', 'accepted', 'disputed', 'resolved', 'refunded', 'abandoned'] as const;
 export type WorkState = (typeof workStates)[number];
 
 export interface Submission {
@@ -26,7 +28,7 @@ export interface Submission {
 
 /** Where the work's money went: to the solver (less the fee), the platform, back to the owner. */
 export interface Settlement {
-  readonly by: 'owner' | 'silence' | 'arbiter' | 'cancellation';
+  readonly by: 'owner' | 'silence' | 'arbiter' | 'cancellation' | 'abandonment';
   readonly solverPaid: Money;
   readonly fee: Money;
   readonly ownerRefunded: Money;
@@ -38,6 +40,8 @@ export interface WorkDispute {
   readonly openedBy: 'owner' | 'solver';
   readonly reason: string;
   readonly at: Date;
+  /** Set when the dispute outlived DISPUTE_RESOLUTION_MS: a regulator alert was raised; the money stays held. */
+  readonly overdueAt?: Date;
   readonly solverShareBps?: number;
   readonly arbiterId?: string;
 }
@@ -50,6 +54,8 @@ export interface Work {
   readonly submission?: Submission;
   readonly rejections: number;
   readonly lastRejectionReason?: string;
+  /** When the latest rejection was decided: the resubmit window runs from it. */
+  readonly rejectedAt?: Date;
   readonly dispute?: WorkDispute;
   readonly settlement?: Settlement;
 }
@@ -59,7 +65,7 @@ export function newWork(amount: Money, dueAt: Date): Work {
 }
 
 export function isSettled(work: Work): boolean {
-  return work.state === 'accepted' || work.state === 'resolved' || work.state === 'refunded';
+  return work.state === 'accepted' || work.state === 'resolved' || work.state === 'refunded' || work.state === 'abandoned';
 }
 
 function refuse(work: Work, action: string): never {
@@ -89,16 +95,29 @@ export function autoAcceptWork(work: Work, submissionNumber: number, feeBps: num
   return acceptWork(work, feeBps, 'silence', now);
 }
 
-export function rejectWork(work: Work, reason: string): Work {
+export function rejectWork(work: Work, reason: string, now: Date): Work {
   if (work.state !== 'submitted') refuse(work, 'reject');
   if (work.rejections >= resubmissionsMax) {
     throw new DomainError('LIMIT_EXCEEDED', `work is resubmitted at most ${resubmissionsMax} times; accept it or open a dispute`, { max: resubmissionsMax });
   }
-  return { ...work, state: 'rejected', rejections: work.rejections + 1, lastRejectionReason: reason };
+  return { ...work, state: 'rejected', rejections: work.rejections + 1, lastRejectionReason: reason, rejectedAt: now };
 }
 
+/**
+ * The resubmit window after rejection number `rejections` ended: work still waiting in that very
+ * rejection closes as abandoned and its whole amount goes back (`refundTo` owner), or nowhere yet
+ * (`none`: a dispatch slot returned to the pool keeps its money in the task). Anything else (handed
+ * in again, disputed, decided) is left as it is: undefined.
+ */
+export function abandonWork(work: Work, rejections: number, refundTo: 'owner' | 'none', now: Date): Work | undefined {
+  if (work.state !== 'rejected' || work.rejections !== rejections) return undefined;
+  const none = zero(work.amount.currency);
+  return { ...work, state: 'abandoned', settlement: { by: 'abandonment', solverPaid: none, fee: none, ownerRefunded: refundTo === 'owner' ? work.amount : none, at: now } };
+}
+
+/** Handed-in work is disputed while it waits, or after a rejection (within the resubmit window: it stops the clock). */
 export function openWorkDispute(work: Work, dispute: { disputeId: string; openedBy: 'owner' | 'solver'; reason: string }, now: Date): Work {
-  if (work.state !== 'submitted') refuse(work, 'dispute');
+  if (work.state !== 'submitted' && work.state !== 'rejected') refuse(work, 'dispute');
   return { ...work, state: 'disputed', dispute: { ...dispute, at: now } };
 }
 
@@ -120,7 +139,7 @@ export function resolveWorkDispute(work: Work, resolution: { solverShareBps: num
 
 /** Cancellation returns work never handed in; handed-in work must be decided first. */
 export function refundWork(work: Work, now: Date): Work {
-  if (work.state === 'refunded' || work.state === 'accepted' || work.state === 'resolved') return work;
+  if (isSettled(work)) return work;
   if (work.state !== 'pending' && work.state !== 'rejected') refuse(work, 'refund');
   const none = zero(work.amount.currency);
   return { ...work, state: 'refunded', settlement: { by: 'cancellation', solverPaid: none, fee: none, ownerRefunded: work.amount, at: now } };

@@ -5,7 +5,7 @@
  * per-solver loads (the counter of open assignments) and dispute records (where a dispute lives).
  * Hot paths read and write by `_id`; lists query `state.taskId` or the task filters and may scan.
  */
-import { AggregateStore, type Clock, type Logger, type MongoConnection, plainCodec } from '@sizhong/kit';
+import { AggregateStore, type Clock, type Logger, type Money, type MongoConnection, plainCodec } from '@sizhong/kit';
 import type { Assignment, Bid, ContestSubmission, Task } from '../domain';
 
 export interface SolverLoad {
@@ -21,6 +21,10 @@ export interface DisputeRecord {
   readonly ownerId: string;
   readonly solverId: string;
   readonly openedAt: Date;
+  /** The disputed amount, held in the task's escrow until the dispute is resolved. */
+  readonly amount?: Money;
+  /** Set when the dispute outlived DISPUTE_RESOLUTION_MS (a regulator alert was raised). */
+  readonly overdueAt?: Date;
 }
 
 /** Counter names on a task document. */
