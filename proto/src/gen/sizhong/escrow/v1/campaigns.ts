@@ -100,7 +100,7 @@ export interface Campaign {
   creatorId: string;
   title: string;
   description: string;
-  /** draft | live | succeeded | failed | delivering | delivered | delivery_failed */
+  /** draft | live | closing | succeeded | failed | delivering | delivered | delivery_failed (closing: past the deadline while settlement closes the books) */
   state: string;
   goal?: Money | undefined;
   fundingModel: string;
