@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import type { CreditEvent } from '../events';
 import type { RiskRule } from './rule';
-import { backerConcentration, moneyConservation, pledgeVelocitySpike, resolveThresholds, riskRules, scoreCollapse, scoreChangedEvent } from './rules';
+import { backerConcentration, disputeOverdue, moneyConservation, pledgeVelocitySpike, resolveThresholds, riskRules, scoreCollapse, scoreChangedEvent } from './rules';
 
 /** Runs events through rules as the engine does (state per rule and key, each event once), returning alert keys. */
 function run(rules: readonly RiskRule[], events: readonly CreditEvent[], overrides: Record<string, Record<string, number>> = {}): string[] {
@@ -73,10 +73,22 @@ describe('risk rules (pure)', () => {
     expect(run([moneyConservation], [report('r1', 6n, 0), report('r2', 6n, 1), report('r3', 0n, 2), report('r4', -1n, 3)])).toEqual(['MONEY_CONSERVATION_BROKEN ledger:escrow 0', 'MONEY_CONSERVATION_BROKEN ledger:escrow 3']);
   });
 
+  it('dispute overdue: task-dispatch’s DisputeOverdue raises one alert per dispute for the regulator', () => {
+    const overdue = (id: string, disputeId: string): CreditEvent => ({
+      id,
+      type: 'DisputeOverdue',
+      aggregateId: 'as1',
+      aggregateType: 'assignment',
+      occurredAt: new Date(0),
+      payload: { disputeId, taskId: 't1', ownerId: 'o', solverId: 's', milestoneIndex: 0, assignmentId: 'as1', openedBy: 'owner', amount: { currency: 'CNY', amountMinor: 2_000n } },
+    });
+    expect(run([disputeOverdue], [overdue('e1', 'd1'), overdue('e2', 'd1'), overdue('e3', 'd2')])).toEqual(['DISPUTE_OVERDUE task:t1 d1', 'DISPUTE_OVERDUE task:t1 d2']);
+  });
+
   it('refuses unknown rules and thresholds in the configuration; every rule has an id, a severity and defaults', () => {
     expect(() => resolveThresholds({ NOPE: { x: 1 } })).toThrow(/unknown risk rule NOPE/);
     expect(() => resolveThresholds({ PLEDGE_VELOCITY_SPIKE: { speed: 1 } })).toThrow(/has no threshold speed/);
-    expect(riskRules.map((rule) => rule.id)).toHaveLength(10);
+    expect(riskRules.map((rule) => rule.id)).toHaveLength(11);
     for (const rule of riskRules) expect(Object.keys(rule.defaults).length).toBeGreaterThan(0);
   });
 });
