@@ -173,6 +173,38 @@ export const disputesRising: RiskRule<{ disputes: number; windowMs: number }> = 
   },
 };
 
+/**
+ * A task dispute no arbiter resolved within DISPUTE_RESOLUTION_MS (task-dispatch publishes
+ * DisputeOverdue; the money stays held in the task's escrow): the regulator looks. One alert per
+ * dispute, however often the event arrives.
+ */
+export const disputeOverdue: RiskRule<{ overdueDisputes: number }> = {
+  id: 'DISPUTE_OVERDUE',
+  severity: 'high',
+  description: 'a task dispute unresolved past DISPUTE_RESOLUTION_MS (task-dispatch’s DisputeOverdue); `overdueDisputes` per task before it fires',
+  defaults: { overdueDisputes: 1 },
+  keys: (event) => (event.type === 'DisputeOverdue' ? [`task:${text(event.payload, 'taskId')}`] : []),
+  step(states, event, thresholds) {
+    const taskId = text(event.payload, 'taskId');
+    const disputeId = text(event.payload, 'disputeId');
+    const key = `task:${taskId}`;
+    const entries = slideWindow(windowOf(states, key), { atMs: event.occurredAt.getTime(), eventId: event.id, eventType: event.type, link: links.task(taskId) }, foreverMs);
+    if (entries.length < thresholds.overdueDisputes) return only(key, entries);
+    const amount = money(event.payload, 'amount');
+    return only(key, entries, [
+      {
+        rule: this.id,
+        severity: this.severity,
+        subject: { kind: 'task', id: taskId },
+        summary: `dispute ${disputeId} on task ${taskId} is unresolved past its deadline; ${amount.amountMinor} ${amount.currency} minor units stay held`,
+        evidence: [evidenceOf(event, links.task(taskId))],
+        at: event.occurredAt,
+        dedupeKey: disputeId,
+      },
+    ]);
+  },
+};
+
 function disputedParty(event: CreditEvent): string {
   return text(event.payload, 'openedBy') === 'solver' ? text(event.payload, 'ownerId') : text(event.payload, 'solverId');
 }
@@ -473,6 +505,7 @@ export const riskRules: readonly RiskRule[] = [
   backerConcentration,
   deliveryOverdue,
   disputesRising,
+  disputeOverdue,
   escrowHeldTooLong,
   investorLimitBreaches,
   leadTiedToIssuer,
