@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InfrastructureError } from './infrastructure-error';
-import { LocalServer, type LaunchCommand, type LocalServerStarted, type LocalServerStatus, type LocalServerStopped } from './local-server';
+import { LocalServer, type LaunchCommand, type LocalServerKilled, type LocalServerStarted, type LocalServerStatus, type LocalServerStopped } from './local-server';
 import { portFromEnvironment } from './ports';
 import { withProgress, writeToStandardError, type InfrastructureLog } from './progress';
 import { runCommand } from './processes';
@@ -94,6 +94,11 @@ export class LocalKafka {
 
   down(): Promise<LocalServerStopped> {
     return this.server.down();
+  }
+
+  /** SIGKILL, as a crash (the fault-injection run): the log keeps what Kafka flushed; `up` starts again on it. */
+  kill(): Promise<LocalServerKilled> {
+    return this.server.kill();
   }
 
   status(): Promise<LocalServerStatus> {
