@@ -81,6 +81,7 @@ export const escrowService: ServiceDefinition<EscrowConfig, EscrowUseCases> = {
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
       sagas,
       recoveryAgeMs: config.CAMPAIGN_RECOVERY_AGE_MS,
+      logger,
     });
     // The campaigns schedule their deadlines through the scheduler, which hands the due ones back.
     scheduler

@@ -3,7 +3,7 @@
  * and the two writes every flow uses (a campaign decision, a pledge decision), each one guarded
  * write with its events on the aggregate's outbox.
  */
-import { type AggregateStore, type Clock, deterministicId, type Money, type Sagas, type Scheduler } from '@sizhong/kit';
+import { type AggregateStore, type Clock, deterministicId, type Logger, type Money, type Sagas, type Scheduler } from '@sizhong/kit';
 import type { Campaign, CampaignEvent, CampaignPolicy, CampaignTotals, Pledge, PledgeEvent } from '../../domain/campaign';
 import { escrowAccount } from '../../domain/ledger/account';
 import { type BackerPositions, totalsOf } from '../../storage/campaign-store';
@@ -33,6 +33,7 @@ export interface CampaignsOptions {
   readonly sagas: Sagas;
   /** How long past its deadline a campaign must be before the recovery loop settles it (the scheduler gets the first go). */
   readonly recoveryAgeMs: number;
+  readonly logger: Logger;
 }
 
 /** A campaign as callers see it: its state and its live totals. */

@@ -7,12 +7,16 @@
  *     is started, or answered from its record;
  *   - pledge sagas left running or compensating on live campaigns (a backer's request gave up
  *     mid-way and never came back): driven on, so a hold does not wait for the deadline to be
- *     completed or given back. Settlement drives on the rest behind its fence.
+ *     completed or given back. Settlement drives on the rest behind its fence (it is also the
+ *     backstop for an entry this replica's sweep window passed by, stamped by a replica whose
+ *     clock is behind).
  * Round trips: two bounded campaign queries per run; the pledge sweep, once per
  * `CAMPAIGN_RECOVERY_AGE_MS` (a scan of positions locally), reads the positions with entries begun
  * since the last sweep (all of them after a start) and one pledge document per such entry.
  */
+import { sagaStuckAfterMs } from '@sizhong/kit';
 import type { Campaign } from '../../domain/campaign';
+import type { EndedPledge, PositionPledge } from '../../storage/campaign-store';
 import type { CampaignWrites } from './context';
 import type { Pledging } from './pledging';
 
@@ -67,7 +71,10 @@ export class CampaignRecovery {
           // Past live, settlement drives the campaign's sagas on behind its fence.
           if (campaign?.state !== 'live') continue;
           driven += 1;
-          await this.pledging.sagas.driveOn(campaign, position.backerId, entry).catch((error: unknown) => void (failure ??= error));
+          await this.pledging.sagas.driveOn(campaign, position.backerId, entry).catch((error: unknown) => {
+            failure ??= error;
+            this.reportFailure(now, position.backerId, entry, error);
+          });
         }
       }
       if (page.length < pledgeSweepPageSize) break;
@@ -77,5 +84,13 @@ export class CampaignRecovery {
     if (failure !== undefined) throw failure;
     this.sweptUpTo = upTo;
     return driven;
+  }
+
+  /** Pledge sagas live in positions, not in `escrow_sagas`: the sweep is what says one is stuck (an error log past `sagaStuckAfterMs`). */
+  private reportFailure(now: Date, backerId: string, entry: PositionPledge | EndedPledge, error: unknown): void {
+    const ageMs = entry.startedAt === undefined ? undefined : now.getTime() - entry.startedAt.getTime();
+    const fields = { err: error, kind: 'pledge', sagaId: entry.pledgeId, backerId, state: 'state' in entry ? entry.state : 'running', ageMs };
+    if (ageMs !== undefined && ageMs >= sagaStuckAfterMs) this.options.logger.error(fields, `pledge saga ${entry.pledgeId} is still unfinished after ${Math.round(ageMs / 1000)} s`);
+    else this.options.logger.info(fields, `pledge saga ${entry.pledgeId} stays unfinished; the next sweep tries again`);
   }
 }
