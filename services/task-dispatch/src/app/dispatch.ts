@@ -44,7 +44,7 @@ export class Dispatch {
       if (existing) return existing.state;
     }
     const decided = claimAssignment(task, { assignmentId, solverId: solver.participantId }, this.context.options.policy, now);
-    await this.context.options.scheduler.schedule({ id: `lease:${assignmentId}`, kind: taskJobKinds.leaseExpiry, dueAt: decided.assignment.leaseExpiresAt, payload: { assignmentId, taskId } });
+    await this.context.options.scheduler.schedule({ id: `lease:${assignmentId}`, kind: taskJobKinds.leaseExpiry, dueAt: decided.assignment.leaseExpiresAt, payload: { assignmentId, taskId, solverId: solver.participantId } });
     await this.takeSolverLoad(solver.participantId, assignmentId);
     const slot = await this.stores.tasks.incrementCounters(taskId, `claim:${assignmentId}`, { [taskCounters.slotsAvailable]: -1 }, {
       [`counters.${taskCounters.slotsAvailable}`]: { $gte: 1 },
@@ -99,11 +99,12 @@ export class Dispatch {
   }
 
   /** The lease-expiry job (idempotent: every step recognises its earlier application). */
-  async expireLease(assignmentId: string, taskId: string): Promise<void> {
+  async expireLease(assignmentId: string, taskId: string, solverId?: string): Promise<void> {
     const loaded = await this.stores.assignments.load(assignmentId);
     if (!loaded) {
-      // A crash between taking the slot and writing the assignment: give the slot back if it was taken.
-      if (await this.stores.tasks.hasCounterKey(taskId, `claim:${assignmentId}`)) await this.returnSlot(taskId, assignmentId);
+      // A crash between the claim's steps and its assignment: give back what it took. The place is
+      // released only if it was taken (its keyed increment is known), the slot likewise.
+      await this.releaseCrashedClaim(taskId, assignmentId, solverId);
       return;
     }
     let assignment = loaded.state;
@@ -142,6 +143,19 @@ export class Dispatch {
     }
     const current = (await this.stores.assignments.get(assignment.id, 'assignment')).state;
     if (current.slotReturnedTo === 'owner') await this.context.runPayments(payment);
+  }
+
+  /**
+   * What a claim took before a crash, given back once (keyed releases): the solver's place (the
+   * solver from the lease job's payload; lease jobs scheduled before it carried one are matched by
+   * the load's `claim:<assignment>` key, a scan on this rare path) and the slot.
+   */
+  private async releaseCrashedClaim(taskId: string, assignmentId: string, solverId: string | undefined): Promise<void> {
+    const solverIds = solverId ? [solverId] : (await this.stores.solverLoads.find({ counterKeys: `claim:${assignmentId}` } as StoreFilter, { limit: 1 })).map((load) => load.id);
+    for (const id of solverIds) {
+      if (await this.stores.solverLoads.hasCounterKey(id, `claim:${assignmentId}`)) await this.releaseSolverLoad(id, assignmentId);
+    }
+    if (await this.stores.tasks.hasCounterKey(taskId, `claim:${assignmentId}`)) await this.returnSlot(taskId, assignmentId);
   }
 
   /** Puts the slot back in the pool unless the task stopped taking claims; true when it is (or already was) back. */
