@@ -1,0 +1,212 @@
+/**
+ * `npm run chaos -- --seed S [--faults N] [--duration-ms D] [--no-build] [--root DIR]`: the seeded
+ * fault-injection run at one replica (docs/reliability.md). It builds, starts a private platform
+ * (its own Kafka and MongoDB-wire server, every service and the gateway as processes; state and
+ * logs in `.cache/chaos/<seed>`), drives a seeded workload through the public HTTP API for D ms
+ * while the seed's schedule SIGKILLs and restarts each service, the gateway, the broker and the
+ * database, and every Node process runs the seed's gRPC fault plan (GRPC_FAULTS). Then it lets
+ * every deadline pass, waits for quiet and checks the invariants by reading the databases and
+ * the API as a regulator.
+ *
+ * Exit codes: 0 every invariant held (a summary is printed); 1 a violation (each printed with the
+ * seed, the step of the schedule reached and the invariant) or the run could not be carried out;
+ * 2 usage error. Ctrl-C stops everything it started before it exits.
+ *
+ * `--root DIR` runs the `dist/` builds of another checkout of this repository (a clean `git
+ * worktree` of a commit, say, while this working tree is mid-edit); its build runs there.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { findRepositoryRoot } from '../packages/testkit/src/infra';
+import { ChaosClient } from './chaos/client';
+import { activeClusters, ChaosCluster } from './chaos/cluster';
+import { checkInvariants, type FaultRecord, unfinishedSagasNow, waitForQuiet } from './chaos/invariants';
+import { describeFault, drawSchedule, faultCountMax } from './chaos/schedule';
+import { Workload } from './chaos/workload';
+
+export const chaosUsage = `Usage:
+  npm run chaos -- --seed <S> [--faults <N>] [--duration-ms <D>] [--no-build] [--root <dir>]
+
+  --seed         the run's seed, an integer in [0, 2^32): the same seed replays the same schedule
+  --faults       SIGKILLs (each followed by a restart) during the workload; default ${10}
+  --duration-ms  how long the workload starts new flows; default 60000
+  --no-build     skip \`turbo run build\` (use after \`npm run build\`)
+  --root         run the dist/ builds of another checkout of this repository`;
+
+export const faultCountDefault = 10;
+export const durationMsDefault = 60_000;
+/** After the workload, how long the run waits for the platform to become quiet before it checks anyway. */
+export const quietTimeoutMs = 240_000;
+
+class UsageError extends Error {}
+
+interface ChaosArguments {
+  readonly seed: number;
+  readonly faultCount: number;
+  readonly durationMs: number;
+  readonly build: boolean;
+  readonly root: string;
+}
+
+export function parseChaosArgs(argv: readonly string[], defaultRoot: string): ChaosArguments {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: { seed: { type: 'string' }, faults: { type: 'string' }, 'duration-ms': { type: 'string' }, 'no-build': { type: 'boolean' }, root: { type: 'string' } },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const integer = (text: string | undefined, name: string, fallback: number | undefined, maximum: number) => {
+    if (text === undefined) {
+      if (fallback === undefined) throw new UsageError(`--${name} is required`);
+      return fallback;
+    }
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value > maximum) throw new UsageError(`--${name} "${text}" must be a whole number of at most ${maximum}`);
+    return value;
+  };
+  const root = resolve(values.root ?? defaultRoot);
+  if (!existsSync(join(root, 'services'))) throw new UsageError(`--root ${root} is not a checkout of this repository`);
+  return {
+    seed: integer(values.seed, 'seed', undefined, 0xffff_ffff),
+    faultCount: integer(values.faults, 'faults', faultCountDefault, faultCountMax),
+    durationMs: integer(values['duration-ms'], 'duration-ms', durationMsDefault, 24 * 3_600_000),
+    build: !values['no-build'],
+    root,
+  };
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const seconds = (ms: number) => `${(ms / 1_000).toFixed(1)} s`;
+let cluster: ChaosCluster | undefined;
+let stopped = false;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const repositoryRoot = findRepositoryRoot();
+  let options: ChaosArguments;
+  try {
+    options = parseChaosArgs(argv, repositoryRoot);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`chaos: ${error.message}\n\n${chaosUsage}\n`);
+    return 2;
+  }
+  const { seed, faultCount, durationMs } = options;
+  const schedule = drawSchedule({ seed, faultCount, durationMs });
+  const stateDirectory = join(repositoryRoot, '.cache', 'chaos', String(seed));
+  say(`chaos: seed ${seed}, ${faultCount} faults over ${seconds(durationMs)} of workload, one replica per service`);
+  for (const fault of schedule.faults) say(`  ${describeFault(fault)}`);
+  for (const [process, plan] of Object.entries(schedule.grpcFaults)) say(`  GRPC_FAULTS of ${process}: ${plan}`);
+  if (options.build) await build(options.root);
+
+  const startedAtMs = Date.now();
+  say(`• starting a private platform (state and logs in ${stateDirectory})…`);
+  cluster = await ChaosCluster.start({ seed, repositoryRoot: options.root, stateDirectory, grpcFaults: schedule.grpcFaults, say });
+  const running = () => !stopped && cluster?.failure === undefined;
+  say(`✓ platform ready at ${cluster.gatewayUrl} in ${seconds(Date.now() - startedAtMs)}`);
+  mkdirSync(stateDirectory, { recursive: true });
+  const client = new ChaosClient(cluster.gatewayUrl, `s${seed}`, join(stateDirectory, 'actions.jsonl'), running);
+  const workload = await Workload.prepare({ seed, gatewayUrl: cluster.gatewayUrl, mongoUrl: cluster.mongoUrl, pspWebhookSecret: cluster.secrets.pspWebhookSecret, client, say });
+  say(`✓ ${Object.values(workload.cast).flat().length} actors signed up and funded; the workload runs ${seconds(durationMs)} with the schedule`);
+
+  const faults: FaultRecord[] = [];
+  let stepReached = 0;
+  const workloadStartedAtMs = Date.now();
+  const injecting = (async () => {
+    for (const fault of schedule.faults) {
+      const waitMs = fault.atMs - (Date.now() - workloadStartedAtMs);
+      if (waitMs > 0) await new Promise((resolveWait) => setTimeout(resolveWait, waitMs));
+      if (!running()) return;
+      stepReached = fault.step;
+      const activeCluster = cluster!;
+      const unfinished = fault.target === 'mongo' || fault.target === 'kafka' || fault.target === 'gateway' ? await unfinishedSagasNow(activeCluster.mongoUrl) : await unfinishedSagasNow(activeCluster.mongoUrl, fault.target);
+      const killedAtMs = Date.now() - workloadStartedAtMs;
+      await activeCluster.kill(fault.target);
+      await new Promise((resolveWait) => setTimeout(resolveWait, fault.downMs));
+      await activeCluster.restart(fault.target);
+      const record: FaultRecord = { ...fault, killedAtMs, backAtMs: Date.now() - workloadStartedAtMs, unfinishedSagas: unfinished };
+      faults.push(record);
+      say(`  ⚡ step ${fault.step}: killed ${fault.target} at +${seconds(killedAtMs)} (${unfinished === undefined ? 'sagas unknown' : `${unfinished} saga(s) unfinished`}), back at +${seconds(record.backAtMs)}`);
+    }
+  })();
+  const progress = setInterval(() => {
+    const counts = client.counts;
+    say(`  … +${seconds(Date.now() - workloadStartedAtMs)}: ${counts.actions} actions, ${counts.answered} answered, ${counts.abandoned} abandoned, ${counts.retries} retries; ${faults.length}/${schedule.faults.length} faults`);
+  }, 10_000);
+  try {
+    await workload.run(durationMs, running);
+    await injecting;
+  } finally {
+    clearInterval(progress);
+  }
+  if (cluster.failure) throw cluster.failure;
+  say(`✓ workload done at +${seconds(Date.now() - workloadStartedAtMs)}; ${faults.length} faults injected. Waiting for every deadline to pass and for quiet…`);
+  await cluster.waitGatewayReady();
+  const quiet = await waitForQuiet(cluster.mongoUrl, quietTimeoutMs, say);
+  const report = await checkInvariants({ cluster, regulatorToken: workload.cast.regulator.token, workload: workload.record, say });
+
+  const hitMidFlight = faults.filter((fault) => (fault.unfinishedSagas ?? 0) > 0).length;
+  say('');
+  say(`Summary of seed ${seed}`);
+  say(`  actions ${client.counts.actions} sent, ${client.counts.answered} answered, ${client.counts.abandoned} abandoned (${client.counts.attempts} attempts, ${client.counts.retries} retries)`);
+  say(`  flows ${Object.entries(workload.record.flows).map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
+  say(`  sagas run ${report.sagasRun} (${Object.entries(report.sagasByService).map(([service, count]) => `${service} ${count}`).join(', ')})`);
+  say(`  faults injected ${faults.length}; hit a saga mid-flight ${hitMidFlight}; crashes of their own ${JSON.stringify(cluster.crashesByProcess)}`);
+  say(`  quiet ${quiet ? 'reached' : `not reached within ${seconds(quietTimeoutMs)}`}; ${report.checked} checks`);
+  for (const note of [...report.notes, ...workload.record.notes]) say(`  note: ${note}`);
+  for (const error of workload.record.flowErrors) say(`  workload error: ${error}`);
+  if (report.violations.length === 0) {
+    say(`✓ seed ${seed}: every invariant held`);
+    return 0;
+  }
+  for (const violation of report.violations) say(`✗ seed ${seed}, step ${stepReached} of ${schedule.faults.length}: ${violation}`);
+  say(`  logs and the action log: ${stateDirectory}`);
+  return 1;
+}
+
+async function build(root: string): Promise<void> {
+  const startedAtMs = Date.now();
+  say(`• building ${root} (turbo run build)…`);
+  const child = spawn(join(root, 'node_modules', '.bin', 'turbo'), ['run', 'build', '--output-logs=errors-only'], { cwd: root, env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1' }, stdio: 'inherit' });
+  const exitCode = await new Promise<number>((resolveExit) => child.on('exit', (code) => resolveExit(code ?? 1)));
+  if (exitCode !== 0) throw new Error(`the build failed (turbo exited with ${exitCode})`);
+  say(`✓ built in ${seconds(Date.now() - startedAtMs)}`);
+}
+
+async function stopAndExit(exitCode: number): Promise<never> {
+  stopped = true;
+  // Every cluster started, including one whose start threw before `cluster` was set.
+  const clusters = new Set([...activeClusters, ...(cluster ? [cluster] : [])]);
+  if (clusters.size > 0) {
+    say('• stopping the platform…');
+    for (const started of clusters) await started.stop().catch((error: unknown) => say(`✗ could not stop everything: ${error instanceof Error ? error.message : String(error)}`));
+    say('✓ stopped');
+  }
+  process.exit(exitCode);
+}
+
+let signalled = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (signalled) return;
+    signalled = true;
+    say(`\n${signal} received; stopping everything this run started`);
+    void stopAndExit(130);
+  });
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (exitCode) => stopAndExit(exitCode),
+    (error: unknown) => {
+      say(`✗ chaos: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      void stopAndExit(1);
+    },
+  );
+}
