@@ -143,7 +143,7 @@ describe('gRPC addresses, fault plans and clock skew', () => {
 
   it('injects no faults and no skew unless told, and refuses a malformed plan or a skew past the limit', () => {
     const defaults = loadConfig(shape, {});
-    expect(defaults.GRPC_FAULTS).toBe('');
+    expect(defaults.GRPC_FAULTS).toBeUndefined();
     expect(defaults.CLOCK_SKEW_MS).toBe(0);
     expect(loadConfig(shape, { CLOCK_SKEW_MS: String(-clockSkewMaxMs) }).CLOCK_SKEW_MS).toBe(-clockSkewMaxMs);
     expect(() => loadConfig(shape, { CLOCK_SKEW_MS: String(clockSkewMaxMs + 1) })).toThrow(ConfigurationError);

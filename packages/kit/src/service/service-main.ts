@@ -22,7 +22,7 @@ export const clockSkewMaxMs = 10 * 60_000;
 /** Fault injection for the seeded fault-injection run only (grpc/faults.ts); empty, the default, injects nothing. */
 export const grpcFaultsField = z
   .string()
-  .default('')
+  .optional()
   .superRefine((text, context) => {
     try {
       parseGrpcFaultPlan(text);
@@ -30,7 +30,7 @@ export const grpcFaultsField = z
       context.addIssue({ code: 'custom', message: (error as Error).message });
     }
   })
-  .describe('fault injection into outgoing gRPC calls, for the fault-injection run only: "seed=42,delay=0.1,delayMaxMs=3000,lostAnswer=0.05,unavailable=0.05" (empty: none)');
+  .describe('fault injection into outgoing gRPC calls, for the fault-injection run only: "seed=42,delay=0.1,delayMaxMs=3000,lostAnswer=0.05,unavailable=0.05" (unset: none)');
 
 /** The settings the skeleton reads, besides each service's own (which add their database variable). */
 export function serviceRuntimeShape(options: { grpcPortDefault: number }) {
