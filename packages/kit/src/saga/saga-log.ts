@@ -58,12 +58,17 @@ export const sagaErrorLengthMax = 500;
  * a document it writes anyway (see `SagaDefinition.records`), with the same states and guards.
  */
 export interface SagaRecordStore {
-  begin(record: SagaRecord): Promise<{ kind: 'begun' } | { kind: 'exists'; record: SagaRecord }>;
+  /** `facts` the store learned while writing the record (e.g. whether it was the first of its kind) seed the saga's facts. */
+  begin(record: SagaRecord): Promise<{ kind: 'begun'; facts?: Document } | { kind: 'exists'; record: SagaRecord }>;
   load(id: string): Promise<SagaRecord | null>;
   complete(id: string, answer: Document, now: Date): Promise<boolean>;
   compensating(id: string, change: { refusal: SagaRefusal; taken: readonly string[]; facts: Document }, now: Date): Promise<boolean>;
   givenBack(id: string, now: Date): Promise<void>;
   noteFailure(id: string, error: unknown, now: Date): Promise<void>;
+  /**
+   * The recovery loop's claim. A store that keeps its records inside other documents may answer
+   * null and drive its unfinished sagas on with a sweep of its own that calls `Saga.resume`.
+   */
   claimDue(kinds: readonly string[], now: Date, backoffMs: (attempts: number) => number): Promise<SagaRecord | null>;
 }
 

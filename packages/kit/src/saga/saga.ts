@@ -194,7 +194,7 @@ class DefinedSaga<Input, Facts extends object, Answer> implements Saga<Input, An
         createdAt: now,
         updatedAt: now,
       });
-      if (begun.kind === 'begun') return this.drive(start.id, start.input);
+      if (begun.kind === 'begun') return this.drive(start.id, start.input, begun.facts === undefined ? {} : (this.facts.fromDocument(begun.facts) as Partial<Facts>));
       if (begun.record.kind !== this.kind || begun.record.fingerprint !== start.fingerprint) {
         throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request');
       }
@@ -224,8 +224,8 @@ class DefinedSaga<Input, Facts extends object, Answer> implements Saga<Input, An
   }
 
   /** Runs every stage and the finish; a definite refusal compensates, anything else leaves the saga unfinished. */
-  private async drive(id: string, input: Input): Promise<Answer> {
-    let facts = this.definition.initialFacts(input);
+  private async drive(id: string, input: Input, startFacts: Partial<Facts> = {}): Promise<Answer> {
+    let facts: Facts = { ...this.definition.initialFacts(input), ...startFacts };
     const taken: string[] = [];
     try {
       for (const stage of this.definition.stages) {
@@ -263,10 +263,10 @@ class DefinedSaga<Input, Facts extends object, Answer> implements Saga<Input, An
         throw failure.error;
       }
       const now = this.options.clock.now();
-      const moved = await this.options.store.compensating(id, { refusal: failure.refusal, taken, facts: this.facts.toDocument(facts) }, now);
-      // Another driver finished the saga first: its outcome stands.
-      if (!moved) return this.answerFromStored(id);
-      return this.compensate(id, input, failure.refusal, taken, facts);
+      await this.options.store.compensating(id, { refusal: failure.refusal, taken, facts: this.facts.toDocument(facts) }, now);
+      // From here the record is the truth: this driver's move, or another driver's outcome if it
+      // finished first (a completed saga is never given back); a store may have added facts.
+      return this.answerFromStored(id);
     }
   }
 
