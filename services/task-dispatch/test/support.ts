@@ -1,5 +1,5 @@
 /** Starts escrow and task-dispatch for a test file (real servers, real gRPC) and gives clients and money helpers. */
-import { connectMongo, createGrpcClient, type CallerIdentity, type JobDocument, type ParticipantRole } from '@sizhong/kit';
+import { type Clock, connectMongo, createGrpcClient, type CallerIdentity, type JobDocument, type ParticipantRole } from '@sizhong/kit';
 import { taskDispatchV1 } from '@sizhong/proto';
 import { startTestService, testInfrastructure, type TestService } from '@sizhong/testkit';
 import { type EscrowHarness, startEscrowHarness } from '../../escrow/test/support';
@@ -23,11 +23,11 @@ export function as(participantId: string, ...roles: ParticipantRole[]): { identi
   return { identity: { participantId, roles } };
 }
 
-export async function startTaskHarness(label: string, environment: Record<string, string> = {}, options: { escrowBehindProxy?: boolean } = {}): Promise<TaskHarness> {
+export async function startTaskHarness(label: string, environment: Record<string, string> = {}, options: { escrowBehindProxy?: boolean; clock?: Clock } = {}): Promise<TaskHarness> {
   const escrow = await startEscrowHarness(`${label}-escrow`);
   const escrowProxy = options.escrowBehindProxy ? await TcpProxy.start(escrow.escrow.address) : undefined;
   const escrowAddress = escrowProxy?.address ?? escrow.escrow.address;
-  const service = await startTestService(taskDispatchService, taskDispatchConfigShape, { label, environment: { ESCROW_GRPC_ADDRESS: escrowAddress, DEADLINE_MIN_MS: '1000', ...environment } });
+  const service = await startTestService(taskDispatchService, taskDispatchConfigShape, { label, environment: { ESCROW_GRPC_ADDRESS: escrowAddress, DEADLINE_MIN_MS: '1000', ...environment }, ...(options.clock ? { clock: options.clock } : {}) });
   const client = createGrpcClient(taskDispatchV1.TaskDispatchServiceService, service.address, { deadlineMs: 60_000 });
   const mongo = await connectMongo(testInfrastructure().mongoUrl, service.database);
   return {
