@@ -67,7 +67,7 @@ export const taskDispatchService: ServiceDefinition<TaskDispatchConfig, TaskDisp
           rejections: Number(job.payload['rejections']),
         }),
       )
-      .handle(taskJobKinds.leaseExpiry, async (job) => dispatch.expireLease(String(job.payload['assignmentId']), String(job.payload['taskId']), text(job.payload['solverId'])))
+      .handle(taskJobKinds.leaseExpiry, async (job) => dispatch.expireLease(String(job.payload['assignmentId'])))
       .handle(taskJobKinds.autoAccept, async (job) =>
         work.autoAccept({
           ...(text(job.payload['taskId']) ? { taskId: text(job.payload['taskId'])!, milestoneIndex: Number(job.payload['milestoneIndex']) } : {}),

@@ -104,6 +104,11 @@ export interface AggregateStoreOptions {
   readonly indexes?: readonly Document[];
   /** The clock of `createdAt` / `updatedAt` (storage metadata); the service's injected clock. */
   readonly clock?: Clock;
+  /**
+   * Top-level fields a service keeps on the document beside the aggregate (e.g. the exact set of a
+   * counter's holders) that reads never return, so they cost nothing on a hot read path.
+   */
+  readonly unloadedFields?: readonly string[];
 }
 
 /**
@@ -137,6 +142,8 @@ export class AggregateStore<State> {
   private readonly listeners = new Set<(id: string) => void>();
   private readonly commandsInProcess = new KeyedMutex();
   private readonly clock: Clock;
+  /** What reads leave on the server: the outbox, and the options' `unloadedFields`. */
+  private readonly readProjection: Document;
 
   constructor(
     mongo: MongoConnection,
@@ -148,6 +155,7 @@ export class AggregateStore<State> {
     this.model = (mongo.connection.models[name] as Model<AggregateDocument> | undefined) ?? mongo.connection.model<AggregateDocument>(name, aggregateSchema(options.indexes), name);
     this.collection = mongo.collection<AggregateDocument>(name);
     this.clock = options.clock ?? systemClock;
+    this.readProjection = Object.fromEntries(['outbox', ...(options.unloadedFields ?? [])].map((field) => [field, 0]));
   }
 
   async ensureIndexes(): Promise<void> {
@@ -162,7 +170,7 @@ export class AggregateStore<State> {
 
   /** One read by `_id`. */
   async load(id: string): Promise<Loaded<State> | undefined> {
-    const document = await this.collection.findOne({ _id: id }, { projection: { outbox: 0 } });
+    const document = await this.collection.findOne({ _id: id }, { projection: this.readProjection });
     return document ? this.loaded(document) : undefined;
   }
 
@@ -194,7 +202,7 @@ export class AggregateStore<State> {
       await this.collection.insertOne(document);
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
-      const existing = await this.collection.findOne({ _id: id }, { projection: { outbox: 0 } });
+      const existing = await this.collection.findOne({ _id: id }, { projection: this.readProjection });
       if (!existing) throw error;
       if (requestFingerprint !== undefined && existing.requestFingerprint !== requestFingerprint) {
         throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request');
@@ -247,7 +255,7 @@ export class AggregateStore<State> {
       $set: { updatedAt: this.clock.now() },
     } as UpdateFilter<AggregateDocument>);
     if (result.matchedCount === 1) return { kind: 'applied' };
-    const current = await this.collection.findOne({ _id: id }, { projection: { outbox: 0 } });
+    const current = await this.collection.findOne({ _id: id }, { projection: this.readProjection });
     if (current?.counterKeys?.includes(key)) return { kind: 'already_applied' };
     return { kind: 'refused', current: current ? this.loaded(current) : undefined };
   }
@@ -265,7 +273,7 @@ export class AggregateStore<State> {
   /** Pages through aggregates (a query that may scan where the server has no usable index), ordered by `sort` then `_id`. */
   async find(filter: Filter<AggregateDocument>, options: { limit: number; sort?: Sort; skip?: number }): Promise<Loaded<State>[]> {
     const documents = await this.collection
-      .find(filter, { projection: { outbox: 0, counterKeys: 0 } })
+      .find(filter, { projection: { ...this.readProjection, counterKeys: 0 } })
       .sort(options.sort ?? { _id: 1 })
       .skip(options.skip ?? 0)
       .limit(options.limit)

@@ -188,9 +188,9 @@ export class TaskContext {
     return true;
   }
 
-  /** Gives back a solver's place under the cap once (keyed by the assignment). */
+  /** Gives back a solver's place under the cap once (the assignment is its recorded holder). */
   async releaseSolverLoad(solverId: string, assignmentId: string): Promise<void> {
-    await this.stores.solverLoads.incrementCounters(solverId, `release:${assignmentId}`, { open: -1 });
+    await this.stores.held.releasePlace(solverId, assignmentId);
   }
 
   /** The payments saga's one step: every transfer the state implies (made ones are no-ops), and a closed assignment's solver place. */

@@ -1,19 +1,30 @@
 /**
  * Dispatch claims and leases. A claim never rewrites the task document: the task's slots are a
- * guarded counter and the assignment document is the claim. Round trips of a claim:
+ * guarded counter and the assignment document is the claim. A claim is a saga of the kit's model
+ * (kind `dispatch-claim`, id `claim:<assignment>`), so a crash between its steps is finished
+ * forward by the recovery loop (or a same-key retry, or the lease job) and never leaks the
+ * solver's place or the slot. Round trips of a claim:
  *   1. the task, read by _id ........................................................ 1 read
  *   2. (only with a minimum score) the solver's score from credit .................... 1 gRPC call
- *   3. the lease-expiry job, scheduled first so a crash after the slot is taken still returns it . 1 insert
- *   4. the solver's open-assignment counter, guarded by the cap (created once per process) . 1 write
- *   5. the task's slot counter, guarded by `slotsAvailable >= 1` and the task being open .... 1 write
- *   6. the assignment document with AssignmentClaimed on its outbox .................... 1 insert
- * A refusal at 5 gives step 4 back. A lease that ends without a submission expires the assignment
- * (its version write makes a late submission fail), then returns the slot to the pool with a
- * keyed increment, or, if the task was cancelled meanwhile, refunds the slot to the owner.
+ *   3. the saga's record, written first ............................................. 1 insert
+ *   4. the lease-expiry job, scheduled before anything is taken ...................... 1 insert
+ *   5. the solver's place under the cap (load document created once per process) ..... 1 write
+ *   6. the task's slot, guarded by `slotsAvailable >= 1` and the task taking claims .... 1 write
+ *   7. the assignment document with AssignmentClaimed on its outbox (the finish) ...... 1 insert
+ *   8. the saga's record completed ................................................... 1 write
+ * (the saga adds 3 and 8: seven round trips where the claim had five; a retry with the same key
+ * reads the assignment first, 1 read). Steps 5 and 6 record the assignment as the holder of the
+ * place and the slot in the same write (`HeldCounters`), so a resumed step knows exactly whether
+ * it took effect, however many claims moved the counters since. Only LIMIT_EXCEEDED (5) and
+ * NO_SLOT_AVAILABLE / INVALID_STATE (6) are definite refusals: a refused slot gives the place
+ * back and the saga ends given back, answering that refusal to every retry with the same key.
+ * A lease that ends without a submission expires the assignment (its version write makes a late
+ * submission fail), releases the place and returns the slot to the pool, or, if the task stopped
+ * taking claims meanwhile, refunds the slot to the owner.
  */
-import { type CallerIdentity, DomainError, deterministicId, randomId } from '@sizhong/kit';
-import { abandonAssignment, type Assignment, checkCreditScore, checkOpenFor, checkSkills, claimAssignment, expireLease, openAssignmentsPerSolverMax, type Task } from '../domain';
-import { taskCounters } from '../storage/stores';
+import { type CallerIdentity, DomainError, deterministicId, randomId, type Saga, type SagaRecordStore } from '@sizhong/kit';
+import type { Document } from 'mongodb';
+import { abandonAssignment, type Assignment, checkCreditScore, checkOpenFor, checkSkills, claimAssignment, expireLease, openAssignmentsPerSolverMax, type Task, type TaskEvent } from '../domain';
 import { requireCaller, requireRole, type StoreFilter, type TaskContext, taskJobKinds } from './context';
 import { taskEventsToOutbox } from './events';
 import { pageLimit } from './tasks';
@@ -21,10 +32,98 @@ import { pageLimit } from './tasks';
 /** Solver load documents known to exist, remembered per process (bounded). */
 export const solverLoadsKnownMax = 100_000;
 
+/** The saga kind of a dispatch claim. */
+export const claimSagaKind = 'dispatch-claim';
+
+export function claimSagaId(assignmentId: string): string {
+  return `claim:${assignmentId}`;
+}
+
+/** What the claim saga's record keeps: the assignment as decided and its events (written by the finish). */
+export interface ClaimInput {
+  readonly assignment: Assignment;
+  readonly events: readonly TaskEvent[];
+}
+
+interface ClaimFacts {
+  /** True only in the request that wrote the record: nothing can have happened yet, so no step looks for the assignment. */
+  readonly fresh: boolean;
+  /** A resumed claim found its assignment written: the steps before the finish took effect long ago. */
+  readonly written: boolean;
+}
+
+/**
+ * The service's saga log, seeding `fresh` when the record is written by this very request (a
+ * resumed saga starts from `initialFacts`, not fresh, and its steps verify what they find).
+ */
+function freshOnBegin(log: SagaRecordStore): SagaRecordStore {
+  return {
+    begin: async (record) => {
+      const begun = await log.begin(record);
+      return begun.kind === 'begun' ? { kind: 'begun', facts: { fresh: true } as Document } : begun;
+    },
+    load: (id) => log.load(id),
+    complete: (id, answer, now) => log.complete(id, answer, now),
+    compensating: (id, change, now) => log.compensating(id, change, now),
+    givenBack: (id, now) => log.givenBack(id, now),
+    noteFailure: (id, error, now) => log.noteFailure(id, error, now),
+    claimDue: (kinds, now, backoffMs) => log.claimDue(kinds, now, backoffMs),
+  };
+}
+
 export class Dispatch {
   private readonly knownSolverLoads = new Set<string>();
+  private readonly claims: Saga<ClaimInput, Assignment>;
 
-  constructor(private readonly context: TaskContext) {}
+  constructor(private readonly context: TaskContext) {
+    this.claims = context.options.sagas.define<ClaimInput, ClaimFacts, Assignment>({
+      kind: claimSagaKind,
+      records: freshOnBegin(context.options.sagas.log),
+      initialFacts: () => ({ fresh: false, written: false }),
+      stages: [
+        {
+          name: 'lease',
+          refusals: [],
+          // Scheduled before anything is taken: the lease job drives an unfinished claim on too.
+          run: async ({ assignment }, { fresh }) => {
+            await this.context.options.scheduler.schedule({
+              id: `lease:${assignment.id}`,
+              kind: taskJobKinds.leaseExpiry,
+              dueAt: assignment.leaseExpiresAt,
+              payload: { assignmentId: assignment.id, taskId: assignment.taskId, solverId: assignment.solverId },
+            });
+            // A resumed claim whose assignment exists finished its steps before (its place and slot may even be given back since).
+            return { written: !fresh && (await this.stores.assignments.load(assignment.id)) !== undefined };
+          },
+        },
+        {
+          name: 'place',
+          refusals: ['LIMIT_EXCEEDED'],
+          run: async ({ assignment }, { written }) => {
+            if (!written) await this.takePlace(assignment.solverId, assignment.id);
+          },
+          compensate: async ({ assignment }) => {
+            await this.stores.held.releasePlace(assignment.solverId, assignment.id);
+          },
+        },
+        {
+          name: 'slot',
+          refusals: ['NO_SLOT_AVAILABLE', 'INVALID_STATE'],
+          // No compensation: the finish refuses nothing, so a taken slot is always the assignment's.
+          run: async ({ assignment }, { written }) => {
+            if (!written) await this.takeSlot(assignment.taskId, assignment.id);
+          },
+        },
+      ],
+      finish: {
+        refusals: [],
+        run: async ({ assignment, events }) => {
+          const outbox = taskEventsToOutbox(events, { aggregateType: 'assignment', aggregateId: assignment.id, version: 1, topicPrefix: this.context.options.topicPrefix });
+          return (await this.stores.assignments.create(assignment.id, assignment, outbox)).aggregate.state;
+        },
+      },
+    });
+  }
 
   private get stores() {
     return this.context.stores;
@@ -44,36 +143,44 @@ export class Dispatch {
       if (existing) return existing.state;
     }
     const decided = claimAssignment(task, { assignmentId, solverId: solver.participantId }, this.context.options.policy, now);
-    await this.context.options.scheduler.schedule({ id: `lease:${assignmentId}`, kind: taskJobKinds.leaseExpiry, dueAt: decided.assignment.leaseExpiresAt, payload: { assignmentId, taskId, solverId: solver.participantId } });
-    await this.takeSolverLoad(solver.participantId, assignmentId);
-    const slot = await this.stores.tasks.incrementCounters(taskId, `claim:${assignmentId}`, { [taskCounters.slotsAvailable]: -1 }, {
-      [`counters.${taskCounters.slotsAvailable}`]: { $gte: 1 },
-      'state.state': 'open',
-      'state.claimsStopped': { $ne: true },
-    } as StoreFilter);
-    if (slot.kind === 'refused') {
-      await this.releaseSolverLoad(solver.participantId, assignmentId);
-      const current = slot.current?.state as Task | undefined;
-      if (current && (current.state !== 'open' || current.claimsStopped)) throw new DomainError('INVALID_STATE', `task ${taskId} no longer takes claims`, { state: current.state });
-      throw new DomainError('NO_SLOT_AVAILABLE', `every slot of task ${taskId} is taken`, { taskId });
-    }
-    const events = taskEventsToOutbox(decided.events, { aggregateType: 'assignment', aggregateId: assignmentId, version: 1, topicPrefix: this.context.options.topicPrefix });
-    return (await this.stores.assignments.create(assignmentId, decided.assignment, events)).aggregate.state;
+    const id = claimSagaId(assignmentId);
+    // The id names the claim (task, solver, key), so it is its own fingerprint.
+    return this.claims.run({ id, input: { assignment: decided.assignment, events: decided.events }, fingerprint: id });
   }
 
-  private async takeSolverLoad(solverId: string, assignmentId: string): Promise<void> {
+  /** Drives an unfinished claim on (the lease job found no assignment); false when there is no claim to finish (never begun, or given back). */
+  private async finishClaim(assignmentId: string): Promise<boolean> {
+    try {
+      await this.claims.resume(claimSagaId(assignmentId));
+      return true;
+    } catch (error) {
+      // No record: nothing was taken (the record is written first). A given-back claim answers its refusal: nothing is held.
+      if (error instanceof DomainError && ['NOT_FOUND', 'LIMIT_EXCEEDED', 'NO_SLOT_AVAILABLE', 'INVALID_STATE'].includes(error.code)) return false;
+      throw error;
+    }
+  }
+
+  private async takePlace(solverId: string, assignmentId: string): Promise<void> {
     if (!this.knownSolverLoads.has(solverId)) {
       await this.stores.solverLoads.create(solverId, { solverId }, [], undefined, { open: 0 });
       if (this.knownSolverLoads.size >= solverLoadsKnownMax) this.knownSolverLoads.clear();
       this.knownSolverLoads.add(solverId);
     }
-    const taken = await this.stores.solverLoads.incrementCounters(solverId, `claim:${assignmentId}`, { open: 1 }, { 'counters.open': { $lt: openAssignmentsPerSolverMax } } as StoreFilter);
+    const taken = await this.stores.held.takePlace(solverId, assignmentId, openAssignmentsPerSolverMax);
     if (taken.kind === 'refused') {
       throw new DomainError('LIMIT_EXCEEDED', `a solver holds at most ${openAssignmentsPerSolverMax} open assignments`, { max: openAssignmentsPerSolverMax });
     }
   }
 
-  /** Gives back a solver's place under the cap once (keyed by the assignment). */
+  private async takeSlot(taskId: string, assignmentId: string): Promise<void> {
+    const slot = await this.stores.held.takeSlot(taskId, assignmentId);
+    if (slot.kind !== 'refused') return;
+    const current = slot.state as Task | undefined;
+    if (current && (current.state !== 'open' || current.claimsStopped)) throw new DomainError('INVALID_STATE', `task ${taskId} no longer takes claims`, { state: current.state });
+    throw new DomainError('NO_SLOT_AVAILABLE', `every slot of task ${taskId} is taken`, { taskId });
+  }
+
+  /** Gives back a solver's place under the cap once. */
   async releaseSolverLoad(solverId: string, assignmentId: string): Promise<void> {
     await this.context.releaseSolverLoad(solverId, assignmentId);
   }
@@ -99,15 +206,11 @@ export class Dispatch {
   }
 
   /** The lease-expiry job (idempotent: every step recognises its earlier application). */
-  async expireLease(assignmentId: string, taskId: string, solverId?: string): Promise<void> {
-    const loaded = await this.stores.assignments.load(assignmentId);
-    if (!loaded) {
-      // A crash between the claim's steps and its assignment: give back what it took. The place is
-      // released only if it was taken (its keyed increment is known), the slot likewise.
-      await this.releaseCrashedClaim(taskId, assignmentId, solverId);
-      return;
-    }
-    let assignment = loaded.state;
+  async expireLease(assignmentId: string): Promise<void> {
+    // A claim interrupted before its assignment was written is finished first (forward): what it
+    // took is then the assignment's, and the lease gives it back below.
+    if (!(await this.stores.assignments.load(assignmentId)) && !(await this.finishClaim(assignmentId))) return;
+    let assignment = (await this.stores.assignments.get(assignmentId, 'assignment')).state;
     if (assignment.lease === 'held') assignment = await this.context.decideAssignment(assignmentId, (current) => expireLease(current, 'pool', this.context.now()));
     if (assignment.lease !== 'expired') return;
     await this.releaseAssignment(assignment, 'returned');
@@ -145,22 +248,8 @@ export class Dispatch {
     if (current.slotReturnedTo === 'owner') await this.context.runPayments(payment);
   }
 
-  /**
-   * What a claim took before a crash, given back once (keyed releases): the solver's place (the
-   * solver from the lease job's payload; lease jobs scheduled before it carried one are matched by
-   * the load's `claim:<assignment>` key, a scan on this rare path) and the slot.
-   */
-  private async releaseCrashedClaim(taskId: string, assignmentId: string, solverId: string | undefined): Promise<void> {
-    const solverIds = solverId ? [solverId] : (await this.stores.solverLoads.find({ counterKeys: `claim:${assignmentId}` } as StoreFilter, { limit: 1 })).map((load) => load.id);
-    for (const id of solverIds) {
-      if (await this.stores.solverLoads.hasCounterKey(id, `claim:${assignmentId}`)) await this.releaseSolverLoad(id, assignmentId);
-    }
-    if (await this.stores.tasks.hasCounterKey(taskId, `claim:${assignmentId}`)) await this.returnSlot(taskId, assignmentId);
-  }
-
   /** Puts the slot back in the pool unless the task stopped taking claims; true when it is (or already was) back. */
   private async returnSlot(taskId: string, assignmentId: string): Promise<boolean> {
-    const returned = await this.stores.tasks.incrementCounters(taskId, `return:${assignmentId}`, { [taskCounters.slotsAvailable]: 1 }, { 'state.state': 'open', 'state.claimsStopped': { $ne: true } } as StoreFilter);
-    return returned.kind !== 'refused';
+    return (await this.stores.held.returnSlot(taskId, assignmentId)).kind !== 'refused';
   }
 }
