@@ -25,7 +25,9 @@ import {
   placeBid,
   postTask,
   type PostTaskInput,
+  reopenEntries,
   startAward,
+  stopTaking,
   submissionsPerTaskMax,
   submitToContest,
   type Task,
@@ -255,7 +257,7 @@ export class Tasks {
 
   /** One write after which no contest entry lands (entries are guarded on it): the count read next is final. */
   private async stopEntries(taskId: string): Promise<void> {
-    await this.context.decideTask(taskId, (current) => ({ task: current.state === 'open' && !current.entriesStopped ? { ...current, entriesStopped: true } : current, events: [] }));
+    await this.context.decideTask(taskId, (current) => (current.mode === 'contest' ? stopTaking(current) : { task: current, events: [] }));
   }
 
   /**
@@ -271,7 +273,7 @@ export class Tasks {
     }
     if (!loaded || loaded.state.mode !== 'dispatch') return;
     if (loaded.state.state === 'open' && !loaded.state.claimsStopped && now.getTime() >= loaded.state.deadline.getTime()) {
-      await this.context.decideTask(taskId, (current) => ({ task: current.state === 'open' ? { ...current, claimsStopped: true } : current, events: [] }));
+      await this.context.decideTask(taskId, (current) => stopTaking(current));
     }
     const decision = { subject: { taskId }, decision: 'close' };
     await this.context.decideAndPay(decision, () => this.context.decideTask(taskId, (current, latest) => closeAtDeadline(current, { slotsAvailable: Number(latest.counters[taskCounters.slotsAvailable] ?? 0) }, now)));
@@ -279,22 +281,28 @@ export class Tasks {
   }
 
   /**
-   * Cancels a task. A dispatch task first stops taking claims (one write), so that the count of
-   * unclaimed slots read next is final: claims and slot returns are guarded on `open` and not
-   * stopped. Then the refund is decided and paid.
+   * Cancels a task. An open dispatch task or contest first stops taking claims or entries (one
+   * write), so that the count of unclaimed slots or of entries read next is final: claims, slot
+   * returns and entries are guarded on `open` and not stopped. Then the refund is decided and paid.
+   * A contest found with entries is refused (the entrants did the work) and takes entries again.
    */
   async cancel(caller: CallerIdentity | undefined, taskId: string): Promise<TaskView> {
     const owner = requireRole(caller, 'enterprise');
     const { state: task } = await this.context.visibleTask(caller, taskId);
     if (task.ownerId !== owner.participantId) throw new DomainError('NOT_FOUND', `task ${taskId} not found`);
-    if (task.mode === 'dispatch' && task.state === 'open' && !task.claimsStopped) {
-      await this.context.decideTask(taskId, (current) => ({ task: current.state === 'open' ? { ...current, claimsStopped: true } : current, events: [] }));
+    if (task.state === 'open' && ((task.mode === 'dispatch' && !task.claimsStopped) || (task.mode === 'contest' && !task.entriesStopped))) {
+      await this.context.decideTask(taskId, (current) => stopTaking(current));
     }
-    const { loaded } = await this.context.decideAndPay({ subject: { taskId }, decision: 'cancel' }, () =>
-      this.context.decideTask(taskId, (current, latest) =>
-        cancelTask(current, owner.participantId, { submissionsCount: Number(latest.counters[taskCounters.submissions] ?? 0), slotsAvailable: Number(latest.counters[taskCounters.slotsAvailable] ?? 0) }, this.context.now()),
-      ),
-    );
-    return view(loaded);
+    try {
+      const { loaded } = await this.context.decideAndPay({ subject: { taskId }, decision: 'cancel' }, () =>
+        this.context.decideTask(taskId, (current, latest) =>
+          cancelTask(current, owner.participantId, { submissionsCount: Number(latest.counters[taskCounters.submissions] ?? 0), slotsAvailable: Number(latest.counters[taskCounters.slotsAvailable] ?? 0) }, this.context.now()),
+        ),
+      );
+      return view(loaded);
+    } catch (error) {
+      if (task.mode === 'contest' && error instanceof DomainError && error.code === 'INVALID_STATE') await this.context.decideTask(taskId, (current) => reopenEntries(current, this.context.now()));
+      throw error;
+    }
   }
 }

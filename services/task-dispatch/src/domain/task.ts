@@ -401,6 +401,28 @@ function completeIfSettled(task: Task, events: TaskEvent[], now: Date): Decided 
  * A dispatch task returns its unclaimed slots (`slotsAvailable`, read after the task stopped taking
  * claims); slots that come back later from expired leases return one by one.
  */
+/**
+ * The one write after which an open contest takes no entry (entries are guarded on it) or an open
+ * dispatch task no claim (claims and slot returns likewise): a count read after it is final, so a
+ * cancellation, a deadline or the contest rule decides on it. Anything else is left as it is.
+ */
+export function stopTaking(task: Task): Decided {
+  if (task.state !== 'open') return { task, events: [] };
+  if (task.mode === 'contest' && !task.entriesStopped) return { task: { ...task, entriesStopped: true }, events: [] };
+  if (task.mode === 'dispatch' && !task.claimsStopped) return { task: { ...task, claimsStopped: true }, events: [] };
+  return { task, events: [] };
+}
+
+/**
+ * A cancellation refused because the contest has entries gives entries back to a contest that is
+ * still open and before its deadline (after it, the contest takes none anyway).
+ */
+export function reopenEntries(task: Task, now: Date): Decided {
+  if (task.state !== 'open' || task.mode !== 'contest' || !task.entriesStopped || now.getTime() >= task.deadline.getTime()) return { task, events: [] };
+  const { entriesStopped: _stopped, ...reopened } = task;
+  return { task: reopened, events: [] };
+}
+
 export function cancelTask(task: Task, callerId: string, context: { submissionsCount: number; slotsAvailable: number }, now: Date): Decided {
   requireOwner(task, callerId);
   if (task.state === 'cancelled') return { task, events: [] };
