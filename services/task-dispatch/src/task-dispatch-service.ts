@@ -8,7 +8,7 @@ import { taskDispatchV1 } from '@sizhong/proto';
 import { TaskContext, taskJobKinds } from './app/context';
 import { Dispatch } from './app/dispatch';
 import { taskDispatchServiceName } from './app/events';
-import { grpcCredit, grpcEscrow } from './app/ports';
+import { type EscrowPort, grpcCredit, grpcEscrow } from './app/ports';
 import { Tasks } from './app/tasks';
 import { WorkFlows } from './app/work';
 import type { TaskDispatchConfig } from './config';
@@ -23,6 +23,8 @@ export interface TaskDispatchUseCases {
   readonly work: WorkFlows;
   readonly stores: TaskStores;
   readonly policy: TaskPolicy;
+  /** The escrow client (tests lose one call's answer around it). */
+  readonly escrow: EscrowPort;
 }
 
 function taskPolicy(config: TaskDispatchConfig): TaskPolicy {
@@ -82,7 +84,7 @@ export const taskDispatchService: ServiceDefinition<TaskDispatchConfig, TaskDisp
         escrow.close();
         credit.close();
       },
-      exposed: { tasks, dispatch, work, stores, policy },
+      exposed: { tasks, dispatch, work, stores, policy, escrow },
     };
   },
 };
