@@ -152,3 +152,47 @@ describe('two replicas on one database', () => {
     await eventually(() => settler.available(creator.participantId), (balance) => balance === 3_800n, "the creator's payout");
   });
 });
+
+describe('a cancellation is a saga: a crash after its release is finished, never left half-done', () => {
+  let harness: EscrowHarness;
+
+  beforeAll(async () => {
+    harness = await startEscrowHarness('campaign_cancel_saga', { DEADLINE_MIN_MS: '1000', CAMPAIGN_LAST_CALL_MS: '1000', SAGA_RECOVERY_AGE_MS: '1000', SAGA_RECOVERY_INTERVAL_MS: '200' });
+  });
+
+  afterAll(async () => {
+    jest.restoreAllMocks();
+    await harness.stop();
+  });
+
+  it('the pledge write fails after the counters were released: the backer hears an error, recovery cancels the pledge and gives the money back', async () => {
+    const backer = participant('pt_cancel_saga_backer', 'backer');
+    await harness.deposit(backer.participantId, 3_000n);
+    const campaign = await launchCampaign(harness.campaigns, 'cancel-saga', { goal: 10_000n, endsInMs: 60_000, tiers: [{ title: 'Few', price: cny(1_000n), quantity: 2 }] });
+    const pledge = await harness.campaigns.call.placePledge({ campaignId: campaign.id, idempotencyKey: 'p', tierId: campaign.tiers[0]!.id, amount: cny(1_000n) }, { identity: backer });
+    expect((await harness.campaigns.call.getCampaign({ campaignId: campaign.id })).tiers[0]?.remaining).toBe(1);
+
+    // The database refuses the pledge's next write once (a crash between the release and the pledge write, as the backer sees it).
+    const update = AggregateStore.prototype.update;
+    let failed = false;
+    jest.spyOn(AggregateStore.prototype, 'update').mockImplementation(function (this: AggregateStore<unknown>, ...args: Parameters<AggregateStore<unknown>['update']>) {
+      if (!failed && this.collection.collectionName === 'pledges') {
+        failed = true;
+        return Promise.reject(new Error('connection reset by the database'));
+      }
+      return update.apply(this, args) as ReturnType<AggregateStore<unknown>['update']>;
+    });
+    await expect(harness.campaigns.call.cancelPledge({ pledgeId: pledge.id }, { identity: backer })).rejects.toMatchObject({ code: 'INTERNAL' });
+    expect(failed).toBe(true);
+    // The release landed: the unit is back; the pledge is still pending and its hold still held.
+    expect((await harness.campaigns.call.getCampaign({ campaignId: campaign.id })).tiers[0]?.remaining).toBe(2);
+
+    const cancelled = await eventually(() => harness.campaigns.call.getPledge({ pledgeId: pledge.id }, { identity: backer }), (current) => current.state === 'cancelled', 'recovery finished the cancellation');
+    expect(cancelled.state).toBe('cancelled');
+    expect(await eventually(() => harness.available(backer.participantId).catch(() => -1n), (available) => available === 3_000n, 'the hold was voided')).toBe(3_000n);
+    // A retry by the backer answers the finished cancellation.
+    await expect(harness.campaigns.call.cancelPledge({ pledgeId: pledge.id }, { identity: backer })).resolves.toMatchObject({ state: 'cancelled' });
+    const invariants = await harness.ledger.call.getInvariants({});
+    expect({ conserved: invariants.conserved, negative: invariants.negativeAccounts }).toEqual({ conserved: true, negative: [] });
+  });
+});

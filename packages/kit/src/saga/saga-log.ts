@@ -148,6 +148,16 @@ export class SagaLog implements SagaRecordStore {
     return result.matchedCount === 1;
   }
 
+  /**
+   * Unfinished sagas of one kind whose input has the given plain fields (e.g. `{campaignId}`): what
+   * a deadline's fence drives on before it decides (a scan locally, the state index on MongoDB).
+   */
+  async unfinishedOf(kind: string, input: Readonly<Record<string, string>>, limit: number): Promise<SagaRecord[]> {
+    const filter: Filter<SagaRecord> = { state: { $in: [...unfinishedSagaStates] }, kind };
+    for (const [field, value] of Object.entries(input)) (filter as Record<string, unknown>)[`input.${field}`] = value;
+    return this.records.find(filter, { sort: { createdAt: 1 }, limit }).toArray();
+  }
+
   /** Unfinished sagas, oldest first (the admin listing and the metric; a scan locally, the state index on MongoDB). */
   async unfinished(limit: number): Promise<SagaRecord[]> {
     return this.records.find({ state: { $in: [...unfinishedSagaStates] } }, { sort: { createdAt: 1 }, limit }).toArray();

@@ -14,10 +14,10 @@
  * answers it again; an unknown outcome leaves the saga for a retry, the recovery sweep or
  * settlement, each of which resumes it: every step recognises its own earlier application.
  *
- * A cancellation is one guarded counter release (`live` and the last-call rule in the same write),
- * then the pledge write, the void and the entry ended as `cancelled`.
+ * A cancellation is a saga too (below): one guarded counter release (`live` and the last-call rule
+ * in the same write), then the pledge write, the void and the entry ended as `cancelled`.
  */
-import { type CallerIdentity, DomainError, deterministicId, hasRole, type Money } from '@sizhong/kit';
+import { type CallerIdentity, DomainError, deterministicId, type ErrorCode, hasRole, type Money, requestFingerprint, type Saga } from '@sizhong/kit';
 import { type Campaign, cancellationGuard, type CancellationGuard, cancelPledge, type Pledge, planPledge, viewablePledge } from '../../domain/campaign';
 import { pledgeIncrements } from '../../storage/campaign-store';
 import { type CampaignWrites, counterKeys } from './context';
@@ -26,12 +26,36 @@ import { ignoreResolved, PledgeSagas } from './pledge-saga';
 /** Live campaign definitions remembered per process (they do not change once live); the bound keeps memory flat. */
 export const campaignDefinitionsKeptMax = 10_000;
 
+export const cancellationSagaKind = 'pledge-cancellation';
+/** The definite refusals of a cancellation's release (nothing was given back). */
+const cancellationRefusals: readonly ErrorCode[] = ['CAMPAIGN_NOT_LIVE', 'CANCELLATION_WINDOW_CLOSED'];
+/** Cancellations settlement drives on per campaign before it reads the books (more wait for the next run). */
+export const cancellationsPerSettlementMax = 1_000;
+
+/** One cancellation per pledge: every request to cancel it names the same saga. */
+export function cancellationSagaId(pledgeId: string): string {
+  return `cancel:${pledgeId}`;
+}
+
+interface CancellationInput {
+  readonly pledgeId: string;
+  readonly campaignId: string;
+  readonly backerId: string;
+}
+
 export class Pledging {
   private readonly definitions = new Map<string, Campaign>();
   readonly sagas: PledgeSagas;
+  private readonly cancellationSaga: Saga<CancellationInput, Pledge>;
 
   constructor(private readonly writes: CampaignWrites) {
-    this.sagas = new PledgeSagas(writes, (campaignId) => this.definitions.delete(campaignId));
+    this.sagas = new PledgeSagas(
+      writes.options.sagas,
+      writes,
+      (campaignId) => this.definition(undefined, campaignId),
+      (campaignId) => this.definitions.delete(campaignId),
+    );
+    this.cancellationSaga = this.defineCancellationSaga();
   }
 
   private get options() {
@@ -58,7 +82,7 @@ export class Pledging {
     const campaign = await this.definition(caller, campaignId);
     const pledgeId = deterministicId('pl', 'pledge', caller.participantId, campaignId, idempotencyKey);
     const plan = planPledge(campaign, { pledgeId, backerId: caller.participantId, ...(tierId === undefined ? {} : { tierId }), amount }, this.writes.now());
-    return this.sagas.run(campaign, plan);
+    return this.sagas.run(plan);
   }
 
   async pledge(caller: CallerIdentity, pledgeId: string): Promise<Pledge> {
@@ -69,9 +93,14 @@ export class Pledging {
   }
 
   /**
-   * The backer cancels: one guarded write gives the pledge's money and unit back to the campaign
-   * and decides the last-call window at the same moment, then the pledge is cancelled, the hold
-   * voided and the position updated.
+   * The backer cancels: a saga of the kit's model (`pledge-cancellation`, one per pledge, its
+   * record in escrow's saga log): one guarded write gives the pledge's money and unit back to the
+   * campaign and decides the last-call window at the same moment (its refusals, CAMPAIGN_NOT_LIVE
+   * and CANCELLATION_WINDOW_CLOSED, are definite and answered again to a retry); then the pledge
+   * is cancelled, the hold voided and the saga's position entry ended as cancelled. A crash after
+   * the release is finished by recovery (or by settlement, which drives a campaign's unfinished
+   * cancellations on behind its fence), never left half-done.
+   * Round trips: the record (1 insert) and its completion (1 update) besides the steps.
    */
   async cancelPledge(caller: CallerIdentity, pledgeId: string): Promise<Pledge> {
     const pledge = await this.pledge(caller, pledgeId);
@@ -81,16 +110,49 @@ export class Pledging {
       return pledge;
     }
     cancelPledge(pledge, caller.participantId, this.writes.now());
-    const campaign = (await this.options.campaigns.get(pledge.campaignId, 'campaign')).state;
+    return this.cancellationSaga.run({ id: cancellationSagaId(pledgeId), input: { pledgeId, campaignId: pledge.campaignId, backerId: pledge.backerId }, fingerprint: requestFingerprint({ pledgeId }) });
+  }
+
+  /** Settlement's fence: every cancellation of the campaign still under way is driven on before the books are read. */
+  async finishCancellationsOf(campaignId: string): Promise<void> {
+    const unfinished = await this.options.sagas.log.unfinishedOf(cancellationSagaKind, { campaignId }, cancellationsPerSettlementMax);
+    for (const record of unfinished) {
+      await this.cancellationSaga.resume(record._id).catch((error: unknown) => {
+        if (!(error instanceof DomainError) || !cancellationRefusals.includes(error.code)) throw error;
+      });
+    }
+  }
+
+  private defineCancellationSaga(): Saga<CancellationInput, Pledge> {
+    return this.options.sagas.define<CancellationInput, object, Pledge>({
+      kind: cancellationSagaKind,
+      initialFacts: () => ({}),
+      stages: [{ name: 'release', refusals: cancellationRefusals, run: (input) => this.release(input) }],
+      finish: {
+        // The pledge was settled (collected or voided) before the cancellation could finish: nothing to cancel.
+        refusals: ['INVALID_STATE'],
+        run: async ({ pledgeId, backerId }) => {
+          const cancelled = await this.writes.decidePledge(pledgeId, (current) => (current.state === 'cancelled' ? { pledge: current, events: [] } : cancelPledge(current, backerId, this.writes.now())));
+          await this.finishCancellation(cancelled);
+          return cancelled;
+        },
+      },
+    });
+  }
+
+  /** The guarded release: the pledge's money and unit leave the campaign's totals, within the last-call rule. */
+  private async release({ pledgeId, campaignId }: CancellationInput): Promise<void> {
+    const pledge = (await this.options.pledges.get(pledgeId, 'pledge')).state;
+    const campaign = (await this.options.campaigns.get(campaignId, 'campaign')).state;
     const now = this.writes.now();
     let guard: CancellationGuard;
     try {
       guard = cancellationGuard(campaign, pledge, now, this.options.policy);
     } catch (error) {
-      // A retry of a cancellation whose release landed in time (its answer was lost) finishes it.
+      // Resumed after its release landed in time (the answer was lost): the step took effect.
       const closed = error instanceof DomainError && (error.code === 'CAMPAIGN_NOT_LIVE' || error.code === 'CANCELLATION_WINDOW_CLOSED');
-      if (!closed || !(await this.options.campaigns.hasCounterKey(campaign.id, counterKeys.cancel(pledgeId)))) throw error;
-      guard = { kind: 'any' };
+      if (closed && (await this.options.campaigns.hasCounterKey(campaign.id, counterKeys.cancel(pledgeId)))) return;
+      throw error;
     }
     const limitedTier = pledge.tierId !== undefined && campaign.tiers.some((tier) => tier.id === pledge.tierId && tier.quantity !== undefined);
     const outcome = await this.options.campaigns.incrementCounters(
@@ -99,17 +161,13 @@ export class Pledging {
       pledgeIncrements(campaign, { amount: pledge.amount, limitedTier, ...(pledge.tierId === undefined ? {} : { tierId: pledge.tierId }) }, -1, 0),
       { 'state.state': 'live', 'state.endsAt': { $gt: now }, ...goalFilter(guard) },
     );
-    if (outcome.kind === 'refused') {
-      const current = outcome.current?.state as Campaign | undefined;
-      if (current?.state !== 'live') {
-        this.definitions.delete(campaign.id);
-        throw new DomainError('CAMPAIGN_NOT_LIVE', `campaign is ${current?.state ?? 'gone'}`, { campaignId: campaign.id });
-      }
-      throw new DomainError('CANCELLATION_WINDOW_CLOSED', 'in the last call before the end, a cancellation may not drop a met goal below it', { campaignId: campaign.id });
+    if (outcome.kind !== 'refused') return;
+    const current = outcome.current?.state as Campaign | undefined;
+    if (current?.state !== 'live') {
+      this.definitions.delete(campaign.id);
+      throw new DomainError('CAMPAIGN_NOT_LIVE', `campaign is ${current?.state ?? 'gone'}`, { campaignId: campaign.id });
     }
-    const cancelled = await this.writes.decidePledge(pledgeId, (current) => cancelPledge(current, caller.participantId, this.writes.now()));
-    await this.finishCancellation(cancelled);
-    return cancelled;
+    throw new DomainError('CANCELLATION_WINDOW_CLOSED', 'in the last call before the end, a cancellation may not drop a met goal below it', { campaignId: campaign.id });
   }
 
   /** After the pledge is cancelled: void its hold, end its saga's entry as cancelled (it is kept), count the backer out (idempotent). */

@@ -6,8 +6,8 @@
  *   1. the fence: one guarded write moves the campaign `live` → `closing`; pledges and
  *      cancellations are guarded on `live`, so from here none lands, whatever the clock of the
  *      replica taking it says (the settling replica's clock only decides when to fence);
- *   2. the books: every unfinished pledge saga is driven on (completed or given back: nothing new
- *      can land), half-done cancellations are finished, and the outcome is decided on the pending
+ *   2. the books: every unfinished pledge saga and cancellation saga is driven on (completed or
+ *      given back: nothing new can land), and the outcome is decided on the pending
  *      pledge documents (not on the live counters);
  *   3. the money: every hold posted or voided, the fee (fixed at launch) split off, then delivery.
  */
@@ -78,8 +78,9 @@ export class Settlement {
     );
     await forEachConcurrently(unfinished, settlementConcurrency, ({ backerId, entry }) => this.pledging.sagas.driveOn(campaign, backerId, entry));
     await this.dropGivenBack(campaign);
+    await this.pledging.finishCancellationsOf(campaign.id);
     const pledges = await this.writes.pledgesOf(campaign.id);
-    // A cancellation that released its counters but stopped before the pledge write is finished too.
+    // A cancellation begun before cancellations had saga records, that released its counters but stopped before the pledge write, is finished too.
     const halfCancelled = pledges.filter((pledge) => pledge.state === 'pending' && recentKeys.includes(counterKeys.cancel(pledge.id)));
     for (const pledge of halfCancelled) {
       const cancelled = await this.writes.decidePledge(pledge.id, (current) => cancelPledge(current, current.backerId, this.writes.now()));
