@@ -11,7 +11,8 @@
  * leaves it running, never given up). A `settle-task-payments` job scheduled before the decision's
  * write with the same name starts the saga if the process died between the write and the saga's
  * first record; it starts it only once the decision is visible, so a saga never completes early.
- * A funding interrupted midway is resumed by `taskJobKinds.resumeFunding`.
+ * Funding (posting, award) is the `task-funding` saga (tasks.ts), claims the `dispatch-claim` saga
+ * (dispatch.ts); the recovery loop drives every unfinished one on.
  */
 import { type AggregateStore, type CallerIdentity, type Clock, DomainError, deterministicId, hasRole, type Loaded, type Logger, type Saga, type Sagas, type Scheduler } from '@sizhong/kit';
 import { type Assignment, isOpenAssignment, isSettled, isVisibleTo, type Payment, paymentsOfAssignment, paymentsOfTask, type Task, type TaskEvent, type TaskPolicy } from '../domain';
@@ -22,7 +23,7 @@ import { accountIds, type CreditPort, type EscrowPort } from './ports';
 export const taskJobKinds = {
   /** Issues the payments a task's or an assignment's state implies (idempotent). */
   settle: 'settle-task-payments',
-  /** Completes a funding (posting or award) a crash interrupted. */
+  /** Starts the funding saga of a task whose process died between the task's write and the saga's record. */
   resumeFunding: 'resume-task-funding',
   autoAccept: 'auto-accept-work',
   leaseExpiry: 'expire-assignment-lease',
@@ -138,10 +139,6 @@ export class TaskContext {
       'assignment',
     );
     return aggregate.state;
-  }
-
-  fundingTransferId(task: Task): string {
-    return deterministicId('tr', 'task-funding', task.id, task.fundingKey ?? '');
   }
 
   /**

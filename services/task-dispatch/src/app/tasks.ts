@@ -1,14 +1,20 @@
 /**
  * Posting, funding, listing, bids, awards, contests and cancellation.
  *
- * Funding is a short saga over the task document and one idempotent transfer:
- *   1. the task is written first (state `funding` at posting, `awarding` at award): the saga's record,
- *   2. a resume job is scheduled, then the transfer owner wallet → task escrow is made,
- *   3. the outcome is written (`open` with TaskPosted / `awarded` with TaskAwarded, or the refusal).
- * A crash between steps is resumed by the job or by a retry with the same key; the transfer id
- * derives from the task and the funding key, so it is made once.
+ * Funding is a saga of the kit's model (kind `task-funding`, id `fund:<task>:<funding key>`, the
+ * key `post` at posting or `award:<Idempotency-Key>` at award): the task is written in `funding`
+ * (posting) or `awarding` (award), the saga's record next, then its steps: the decision (verifies
+ * the task still waits for this very funding), the transfer owner wallet → task escrow (definite
+ * refusals INSUFFICIENT_FUNDS and CURRENCY_MISMATCH, which give the decision back: the posting is
+ * `refused`, the award undone and the task `open` again), and the finish, which writes the outcome
+ * (`open` with TaskPosted / `awarded` with TaskAwarded). Any other failure (a lost answer, an
+ * unreachable escrow) leaves the saga running for a same-key retry or the recovery loop; the
+ * transfer id derives from the task and the funding key, so it is made once. A same-key retry
+ * reads the record: a refused funding answers its refusal again, even after a top-up (a new key
+ * tries again). A `resume-task-funding` job scheduled before the task is written starts the saga
+ * if the process died between the task's write and the saga's record.
  */
-import { type CallerIdentity, DomainError, deterministicId, type Loaded, type Money, requestFingerprint } from '@sizhong/kit';
+import { type CallerIdentity, DomainError, deterministicId, type ErrorCode, type Loaded, type Money, refusalError, requestFingerprint, type Saga } from '@sizhong/kit';
 import {
   bidsPerTaskMax,
   type Bid,
@@ -27,6 +33,7 @@ import {
   type PostTaskInput,
   reopenEntries,
   startAward,
+  awardFundingKey,
   stopTaking,
   submissionsPerTaskMax,
   submitToContest,
@@ -60,8 +67,81 @@ export function pageLimit(limit: number): number {
   return limit === 0 ? taskPageSizeDefault : limit;
 }
 
+/** The saga kind of a task's funding (posting or award). */
+export const fundingSagaKind = 'task-funding';
+
+export function fundingSagaId(taskId: string, fundingKey: string): string {
+  return `fund:${taskId}:${fundingKey}`;
+}
+
+/** The funding transfer's definite refusals. */
+const transferRefusals: readonly ErrorCode[] = ['INSUFFICIENT_FUNDS', 'CURRENCY_MISMATCH'];
+/** Refusals that end a funding saga: the transfer's, and a task that no longer waits for this funding. */
+const fundingRefusals: readonly ErrorCode[] = [...transferRefusals, 'INVALID_STATE', 'NOT_FOUND'];
+
+interface FundingInput {
+  readonly taskId: string;
+  readonly fundingKey: string;
+}
+
+interface FundingFacts {
+  readonly amount?: Money;
+  readonly ownerId?: string;
+}
+
+/** What a funding moves: the award's price at award, the budget at posting. */
+function fundingAmount(task: Task): Money {
+  return task.fundingKey?.startsWith('award:') && task.award ? task.award.price : task.budget;
+}
+
 export class Tasks {
-  constructor(private readonly context: TaskContext) {}
+  private readonly funding: Saga<FundingInput, { taskId: string }>;
+
+  constructor(private readonly context: TaskContext) {
+    this.funding = context.options.sagas.define<FundingInput, FundingFacts, { taskId: string }>({
+      kind: fundingSagaKind,
+      initialFacts: () => ({}),
+      stages: [
+        {
+          name: 'decision',
+          refusals: fundingRefusals,
+          run: async ({ taskId, fundingKey }) => {
+            const task = (await this.stores.tasks.get(taskId, 'task')).state;
+            if (task.fundingKey !== fundingKey) throw new DomainError('INVALID_STATE', `task ${taskId} does not wait for funding ${fundingKey}`, { state: task.state });
+            if (task.state === 'refused') throw new DomainError((task.refusalCode as ErrorCode | undefined) ?? 'INSUFFICIENT_FUNDS', 'the task could not be funded from the wallet', { taskId });
+            return { amount: fundingAmount(task), ownerId: task.ownerId };
+          },
+          // The transfer was refused: the posting is refused, the award undone (the task open again).
+          compensate: async ({ taskId, fundingKey }) => {
+            const refusal = (await this.context.options.sagas.log.load(fundingSagaId(taskId, fundingKey)))?.refusal;
+            await this.context.decideTask(taskId, (current) => (current.fundingKey === fundingKey ? fundingRefused(current, refusal?.code ?? 'INSUFFICIENT_FUNDS') : { task: current, events: [] }));
+          },
+        },
+        {
+          name: 'transfer',
+          refusals: transferRefusals,
+          run: async ({ taskId, fundingKey }, { amount, ownerId }) => {
+            await this.context.options.escrow.openTaskEscrow(taskId, amount!.currency);
+            await this.context.options.escrow.transfer({
+              transferId: deterministicId('tr', 'task-funding', taskId, fundingKey),
+              debitAccountId: accountIds.wallet(ownerId!, amount!.currency),
+              creditAccountId: accountIds.taskEscrow(taskId, amount!.currency),
+              amount: amount!,
+              referenceId: taskId,
+            });
+          },
+        },
+      ],
+      finish: {
+        refusals: [],
+        run: async ({ taskId, fundingKey }) => {
+          const { loaded } = await this.context.decideTask(taskId, (current) => (current.fundingKey === fundingKey ? fundingSucceeded(current, this.context.now()) : { task: current, events: [] }));
+          await this.scheduleAfterFunding(loaded.state);
+          return { taskId };
+        },
+      },
+    });
+  }
 
   private get stores() {
     return this.context.stores;
@@ -74,57 +154,51 @@ export class Tasks {
     const events = taskEventsToOutbox(decided.events, { aggregateType: 'task', aggregateId: id, version: 1, topicPrefix: this.context.options.topicPrefix });
     const counters = { [taskCounters.slotsAvailable]: decided.task.slots, [taskCounters.bids]: 0, [taskCounters.submissions]: 0 };
     const fingerprint = requestFingerprint({ ...input, deadline: input.deadline.toISOString() });
+    if (decided.task.fundingKey) await this.scheduleFundingBackstop(id, decided.task.fundingKey);
     const outcome = await this.stores.tasks.create(id, decided.task, events, fingerprint, counters);
     // A bidding task opens at once: its deadline closes it unless it was awarded by then.
     if (decided.task.mode === 'bidding') await this.scheduleDeadline(decided.task);
     return view(await this.fund(outcome.aggregate));
   }
 
-  /** Steps 2 and 3 of funding (see the file comment); a task that needs none is returned as it is. */
+  /** Runs the funding saga of a task that waits for one (or answers its refusal); a task that needs none is returned as it is. */
   async fund(loaded: Loaded<Task>): Promise<Loaded<Task>> {
     const task = loaded.state;
-    if (task.state === 'refused') throw new DomainError((task.refusalCode as 'INSUFFICIENT_FUNDS' | undefined) ?? 'INSUFFICIENT_FUNDS', 'the task could not be funded from the wallet', { taskId: task.id });
-    if (task.state !== 'funding' && task.state !== 'awarding') return loaded;
-    const amount = task.state === 'awarding' ? task.award!.price : task.budget;
-    await this.context.options.scheduler.schedule({ id: `fund:${task.id}:${task.fundingKey ?? ''}`, kind: taskJobKinds.resumeFunding, dueAt: new Date(this.context.now().getTime() + this.context.options.retryMs), payload: { taskId: task.id } });
-    try {
-      await this.context.options.escrow.openTaskEscrow(task.id, amount.currency);
-      await this.context.options.escrow.transfer({
-        transferId: this.context.fundingTransferId(task),
-        debitAccountId: accountIds.wallet(task.ownerId, amount.currency),
-        creditAccountId: accountIds.taskEscrow(task.id, amount.currency),
-        amount,
-        referenceId: task.id,
-      });
-    } catch (error) {
-      // Only a definite refusal undoes the step; an unknown outcome is left for the resume job.
-      if (!(error instanceof DomainError) || !['INSUFFICIENT_FUNDS', 'CURRENCY_MISMATCH'].includes(error.code)) throw error;
-      await this.context.decideTask(task.id, (current) => (current.fundingKey === task.fundingKey ? fundingRefused(current, error.code) : { task: current, events: [] }));
-      throw error;
-    }
-    const { loaded: funded } = await this.context.decideTask(task.id, (current) => (current.fundingKey === task.fundingKey ? fundingSucceeded(current, this.context.now()) : { task: current, events: [] }));
-    if (funded.state.mode === 'dispatch') await this.scheduleDeadline(funded.state);
-    if (funded.state.mode === 'contest') {
+    if (!task.fundingKey || !['funding', 'awarding', 'refused'].includes(task.state)) return loaded;
+    const id = fundingSagaId(task.id, task.fundingKey);
+    // The id names the funding (task and key) and the task's own write checked the request: it is its own fingerprint.
+    await this.funding.run({ id, input: { taskId: task.id, fundingKey: task.fundingKey }, fingerprint: id });
+    return this.stores.tasks.get(task.id, 'task');
+  }
+
+  /** Starts the funding saga if the process dies between the task's write and the saga's record. */
+  private async scheduleFundingBackstop(taskId: string, fundingKey: string): Promise<void> {
+    await this.context.options.scheduler.schedule({ id: fundingSagaId(taskId, fundingKey), kind: taskJobKinds.resumeFunding, dueAt: new Date(this.context.now().getTime() + this.context.options.retryMs), payload: { taskId } });
+  }
+
+  /** A funded task's deadlines: a dispatch task closes at its deadline, a contest is decided by rule after the decision window. */
+  private async scheduleAfterFunding(task: Task): Promise<void> {
+    if (task.mode === 'dispatch' && task.state === 'open') await this.scheduleDeadline(task);
+    if (task.mode === 'contest' && task.state === 'open') {
       await this.context.options.scheduler.schedule({
         id: `decide-contest:${task.id}`,
         kind: taskJobKinds.decideContest,
-        dueAt: new Date(funded.state.deadline.getTime() + this.context.options.policy.contestDecisionMs),
+        dueAt: new Date(task.deadline.getTime() + this.context.options.policy.contestDecisionMs),
         payload: { taskId: task.id },
       });
     }
-    return funded;
   }
 
   private async scheduleDeadline(task: Task): Promise<void> {
     await this.context.options.scheduler.schedule({ id: `close:${task.id}`, kind: taskJobKinds.closeAtDeadline, dueAt: task.deadline, payload: { taskId: task.id } });
   }
 
-  /** The resume job: finishes a funding a crash left between its steps. */
+  /** The funding backstop job: drives on the funding a task still waits for (a refusal ends it; anything else is tried again). */
   async resumeFunding(taskId: string): Promise<void> {
     const loaded = await this.stores.tasks.load(taskId);
-    if (!loaded) return;
+    if (!loaded || !['funding', 'awarding'].includes(loaded.state.state)) return;
     await this.fund(loaded).catch((error: unknown) => {
-      if (!(error instanceof DomainError) || !['INSUFFICIENT_FUNDS', 'CURRENCY_MISMATCH'].includes(error.code)) throw error;
+      if (!(error instanceof DomainError) || !fundingRefusals.includes(error.code)) throw error;
     });
   }
 
@@ -184,6 +258,11 @@ export class Tasks {
     await this.context.visibleTask(caller, taskId);
     const bid = await this.stores.bids.load(bidId);
     if (!bid || bid.state.taskId !== taskId) throw new DomainError('NOT_FOUND', `bid ${bidId} not found`);
+    const fundingKey = awardFundingKey(idempotencyKey);
+    // A refused award's retry with the same key answers its refusal (the task is open again: awarding it anew under that key would wait for a transfer the ledger refused).
+    const earlier = await this.context.options.sagas.log.load(fundingSagaId(taskId, fundingKey));
+    if (earlier?.state === 'given_back' && earlier.refusal) throw refusalError(earlier.refusal);
+    await this.scheduleFundingBackstop(taskId, fundingKey);
     const { loaded } = await this.context.decideTask(taskId, (task) => startAward(task, owner.participantId, { bidId, solverId: bid.state.solverId, price: bid.state.price, taskId: bid.state.taskId }, idempotencyKey));
     return view(await this.fund(loaded));
   }

@@ -245,6 +245,11 @@ export function fundingRefused(task: Task, code: string): Decided {
   return { task, events: [] };
 }
 
+/** The funding key of an award: names its transfer and its funding saga. */
+export function awardFundingKey(idempotencyKey: string): string {
+  return `award:${idempotencyKey}`;
+}
+
 /**
  * The owner awards a bid: the task waits for the award's funding (the bid's price, at most the
  * budget; milestones are rescaled to it by `split`). The same key again resumes the same award.
@@ -258,7 +263,7 @@ export function startAward(task: Task, callerId: string, bid: { bidId: string; s
   }
   requireState(task, ['open'], 'award');
   if (bid.taskId !== task.id) throw new DomainError('NOT_FOUND', `bid ${bid.bidId} not found`);
-  return { task: { ...task, state: 'awarding', award: { bidId: bid.bidId, solverId: bid.solverId, price: bid.price, key }, fundingKey: `award:${key}` }, events: [] };
+  return { task: { ...task, state: 'awarding', award: { bidId: bid.bidId, solverId: bid.solverId, price: bid.price, key }, fundingKey: awardFundingKey(key) }, events: [] };
 }
 
 function milestoneAt(task: Task, index: number): Milestone {
