@@ -18,7 +18,10 @@
  *
  * Deadlines: every service gets DEADLINE_MIN_MS=10000 (10 s) unless it is exported, so that the
  * guided demo's campaigns and rounds settle while one watches; this is a choice of the local
- * sandbox only (the services' default, one day, is what production runs with).
+ * sandbox only (the services' default, one day, is what production runs with). Likewise task-dispatch's
+ * windows after a deadline (TASK_RESUBMIT_WINDOW_MS, TASK_CONTEST_DECISION_MS, DISPUTE_RESOLUTION_MS)
+ * are 60 s each unless exported, so abandonment, the contest rule and overdue disputes happen while
+ * one watches (their defaults are 7 and 14 days).
  *
  * Flags: --no-build skips the build (use after `npm run build`).
  * SIZHONG_SERVICES (comma-separated names) runs only those services; unset runs every one.
@@ -48,6 +51,12 @@ export const repeatedSignalWindowMs = 500;
  * own default, and so production's, stays one day.
  */
 export const sandboxDeadlineMinMs = 10_000;
+/**
+ * The local sandbox's windows after a deadline, each unless it is exported: 60 s instead of 7 or 14
+ * days, so that rejected work is abandoned, a contest without winners is decided by its rule and an
+ * unresolved dispute raises its alert while you watch (docs/task-dispatch.md "Deadlines").
+ */
+export const sandboxWindowsMs = { TASK_RESUBMIT_WINDOW_MS: 60_000, TASK_CONTEST_DECISION_MS: 60_000, DISPUTE_RESOLUTION_MS: 60_000 } as const;
 
 const repositoryRoot = findRepositoryRoot();
 const stateDirectory = localStateDirectory();
@@ -94,11 +103,17 @@ async function main(): Promise<void> {
   say(`✓ infrastructure (${infrastructure.source}): Kafka ${infrastructure.kafkaBrokers.join(',')}, MongoDB ${infrastructure.mongoUrl}`);
 
   const deadlineMinMs = process.env['DEADLINE_MIN_MS']?.trim() || String(sandboxDeadlineMinMs);
-  const shared = { ...process.env, KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','), MONGO_URL: infrastructure.mongoUrl, SIZHONG_REPOSITORY_ROOT: repositoryRoot, DEADLINE_MIN_MS: deadlineMinMs };
+  const windows = Object.fromEntries(Object.entries(sandboxWindowsMs).map(([name, ms]) => [name, process.env[name]?.trim() || String(ms)]));
+  const shared = { ...process.env, KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','), MONGO_URL: infrastructure.mongoUrl, SIZHONG_REPOSITORY_ROOT: repositoryRoot, DEADLINE_MIN_MS: deadlineMinMs, ...windows };
   say(
     process.env['DEADLINE_MIN_MS']?.trim()
       ? `  deadlines: DEADLINE_MIN_MS=${deadlineMinMs} (exported)`
       : `  deadlines: DEADLINE_MIN_MS=${deadlineMinMs} (local sandbox: campaigns, rounds and tasks may end ${sandboxDeadlineMinMs / 1000} s from now; the services' default is one day; export DEADLINE_MIN_MS to change)`,
+  );
+  say(
+    `  windows after a deadline: ${Object.entries(windows)
+      .map(([name, ms]) => `${name}=${ms}${process.env[name]?.trim() ? ' (exported)' : ''}`)
+      .join(', ')} (local sandbox: 60 s each unless exported; the services' defaults are 7 and 14 days)`,
   );
   // Every port first, so each service learns every other's address (task-dispatch and equity call
   // escrow and credit; credit asks escrow for its invariants) through `<NAME>_GRPC_ADDRESS`.
