@@ -20,7 +20,7 @@ export const creditConfigShape = {
   CREDIT_DATABASE: z.string().regex(/^[a-z0-9_]{1,38}$/).default('sizhong_credit').describe('MongoDB database owned by credit'),
   CREDIT_CONSUMER_GENERATION: z.coerce.number().int().min(1).max(1_000_000).default(1).describe('names the consumer groups (`…credit.scores-g<n>`); a new generation with an empty CREDIT_DATABASE rebuilds everything from the beginning of the topics'),
   CREDIT_RISK_THRESHOLDS: thresholdsSchema.describe('JSON overrides of the risk rules\u2019 thresholds, e.g. {"PLEDGE_VELOCITY_SPIKE":{"pledges":10,"windowMs":30000}}'),
-  ESCROW_GRPC_ADDRESS: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/).optional().describe('escrow, whose ledger invariants the money-conservation rule reads (unset: the rule only sees reports it is given)'),
+  ESCROW_GRPC_ADDRESS: configFields.grpcAddress('escrow (host:port, or host:port,host:port… for its replicas), whose ledger invariants the money-conservation rule reads (unset: the rule only sees reports it is given)'),
   CREDIT_INVARIANTS_INTERVAL_MS: configFields.milliseconds(10_000, 'how often the ledger invariants are read from escrow'),
   CREDIT_HOLDS_CHECK_INTERVAL_MS: configFields.milliseconds(60_000, 'how often open escrow holds are checked against the ESCROW_HELD_TOO_LONG window'),
   CREDIT_FEED_POLL_MS: configFields.milliseconds(500, 'how often a feed stream looks for alerts raised by other replicas'),

@@ -3,12 +3,7 @@ import { configFields, type loadConfig, serviceRuntimeShape } from '@sizhong/kit
 import { z } from 'zod';
 import { regulationCrowdfundingLimits } from './domain/policy';
 
-const grpcAddress = (service: string) =>
-  z
-    .string()
-    .regex(/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, 'expected host:port')
-    .optional()
-    .describe(`gRPC address (host:port) of the ${service} service; unset means the operations that need it answer UNAVAILABLE`);
+const grpcAddress = (service: string) => configFields.grpcAddress(`gRPC address (host:port, or host:port,host:port… for its replicas) of the ${service} service; unset means the operations that need it answer UNAVAILABLE`);
 
 const minorUnits = (defaultValue: bigint, description: string) =>
   z.coerce.bigint().min(0n).max(1_000_000_000_000n).default(defaultValue).describe(`${description} (minor units of the round's currency)`);

@@ -2,18 +2,13 @@
 import { configFields, type loadConfig, serviceRuntimeShape } from '@sizhong/kit';
 import { z } from 'zod';
 
-const grpcAddress = (service: string) =>
-  z
-    .string()
-    .regex(/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, 'expected host:port')
-    .optional()
-    .describe(`gRPC address (host:port) of the ${service} service`);
+const grpcAddress = (service: string) => configFields.grpcAddress(`gRPC address (host:port, or host:port,host:port… for its replicas) of the ${service} service`);
 
 export const taskDispatchConfigShape = {
   ...serviceRuntimeShape({ grpcPortDefault: 50052 }),
   TASK_DISPATCH_DATABASE: z.string().regex(/^[a-z0-9_]{1,38}$/).default('sizhong_task_dispatch').describe('MongoDB database owned by task-dispatch'),
-  ESCROW_GRPC_ADDRESS: grpcAddress('escrow').describe('gRPC address (host:port) of escrow, which holds every task’s money; unset means commands that move money answer UNAVAILABLE'),
-  CREDIT_GRPC_ADDRESS: grpcAddress('credit').describe('gRPC address (host:port) of credit; unset means tasks with a minimum credit score refuse solvers with UNAVAILABLE'),
+  ESCROW_GRPC_ADDRESS: grpcAddress('escrow').describe('gRPC address (host:port, or its replicas comma separated) of escrow, which holds every task’s money; unset means commands that move money answer UNAVAILABLE'),
+  CREDIT_GRPC_ADDRESS: grpcAddress('credit').describe('gRPC address (host:port, or its replicas comma separated) of credit; unset means tasks with a minimum credit score refuse solvers with UNAVAILABLE'),
   PLATFORM_FEE_BPS: configFields.basisPoints(500, 'platform fee on every payout to a solver'),
   DEADLINE_MIN_MS: configFields.milliseconds(86_400_000, 'shortest allowed time from now to a task deadline'),
   TASK_AUTO_ACCEPT_MS: configFields.milliseconds(1_209_600_000, 'silence after a submission that counts as acceptance'),

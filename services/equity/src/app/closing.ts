@@ -28,7 +28,7 @@ import { feeAccountId, walletAccountId } from './ports';
 export const closeRecoveryAgeMs = 5 * 60_000;
 /** Rounds one recovery run looks at. */
 export const closeRecoveryBatch = 20;
-/** Unfinished sagas one close reads to find those of its round (they are few: each ends within seconds unless escrow is down). */
+/** Unfinished sagas of one kind one close drives on (they are few: each ends within seconds unless escrow is down; more wait for the next run). */
 export const unfinishedSagasScanMax = 10_000;
 
 export class Closing {
@@ -79,9 +79,9 @@ export class Closing {
    * say (behind the fence each either lands or is given back); an unknown outcome is thrown.
    */
   private async resolveUnderWay(roundId: string): Promise<void> {
-    const kinds: readonly string[] = [commitmentSagaKinds.commitment, commitmentSagaKinds.cancellation];
-    const records = (await this.options.sagas.log.unfinished(unfinishedSagasScanMax)).filter((record) => kinds.includes(record.kind) && record.input['roundId'] === roundId);
-    for (const record of records) await this.options.sagas.resume(record);
+    for (const kind of [commitmentSagaKinds.commitment, commitmentSagaKinds.cancellation]) {
+      for (const record of await this.options.sagas.log.unfinishedOf(kind, { roundId }, unfinishedSagasScanMax)) await this.options.sagas.resume(record);
+    }
   }
 
   private async payOut(round: Extract<Round, { state: 'closed' }>): Promise<void> {
