@@ -1,12 +1,14 @@
 /**
- * `npm run chaos -- --seed S [--faults N] [--duration-ms D] [--no-build] [--root DIR]`: the seeded
- * fault-injection run at one replica (docs/reliability.md). It builds, starts a private platform
- * (its own Kafka and MongoDB-wire server, every service and the gateway as processes; state and
- * logs in `.cache/chaos/<seed>`), drives a seeded workload through the public HTTP API for D ms
- * while the seed's schedule SIGKILLs and restarts each service, the gateway, the broker and the
- * database, and every Node process runs the seed's gRPC fault plan (GRPC_FAULTS). Then it lets
- * every deadline pass, waits for quiet and checks the invariants by reading the databases and
- * the API as a regulator.
+ * `npm run chaos -- --seed S [--faults N] [--duration-ms D] [--replicas R] [--skew-ms K] [--no-build]
+ * [--root DIR]`: the seeded fault-injection run (docs/reliability.md). It builds, starts a private
+ * platform (its own Kafka and MongoDB-wire server, R processes of every service and one gateway;
+ * state and logs in `.cache/chaos/<seed>`), drives a seeded workload through the public HTTP API
+ * for D ms while the seed's schedule SIGKILLs and restarts each service replica (one at a time),
+ * the gateway, the broker and the database, every Node process runs the seed's gRPC fault plan
+ * (GRPC_FAULTS) and, at two replicas, each service process its seeded clock skew (CLOCK_SKEW_MS).
+ * Then it lets every deadline pass, waits for quiet and checks the invariants by reading the
+ * databases, the topics and the API as a regulator. It counts the sagas the seed ran and the faults
+ * that hit one mid-flight; a seed with too few of either is reported as not counting.
  *
  * Exit codes: 0 every invariant held (a summary is printed); 1 a violation (each printed with the
  * seed, the step of the schedule reached and the invariant) or the run could not be carried out;
@@ -16,22 +18,28 @@
  * worktree` of a commit, say, while this working tree is mid-edit); its build runs there.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findRepositoryRoot } from '../packages/testkit/src/infra';
 import { ChaosClient } from './chaos/client';
 import { activeClusters, ChaosCluster } from './chaos/cluster';
-import { checkInvariants, type FaultRecord, unfinishedSagasNow, waitForQuiet } from './chaos/invariants';
-import { describeFault, drawSchedule, faultCountMax } from './chaos/schedule';
+import { checkInvariants, type FaultRecord, midFlightHitsPerSeedMin, sagasPerSeedMin, unfinishedSagasNow, waitForQuiet } from './chaos/invariants';
+import { SagaWatch } from './chaos/saga-watch';
+import { clockSkewMaxMs } from '../packages/kit/src/service/service-main';
+import { describeFault, drawSchedule, faultCountMax, replicasMax, serviceOf, skewMsDefault } from './chaos/schedule';
 import { Workload } from './chaos/workload';
 
 export const chaosUsage = `Usage:
-  npm run chaos -- --seed <S> [--faults <N>] [--duration-ms <D>] [--no-build] [--root <dir>]
+  npm run chaos -- --seed <S> [--faults <N>] [--duration-ms <D>] [--replicas <R>] [--skew-ms <K>] [--state-dir <dir>] [--no-build] [--root <dir>]
 
   --seed         the run's seed, an integer in [0, 2^32): the same seed replays the same schedule
   --faults       SIGKILLs (each followed by a restart) during the workload; default ${10}
   --duration-ms  how long the workload starts new flows; default 60000
+  --replicas     processes of every service (1 or 2…${replicasMax}; the gateway stays one); default 1
+  --skew-ms      each service process's clock is shifted by a seeded amount up to this;
+                 default ${skewMsDefault} at two replicas or more, 0 at one
+  --state-dir    where the run keeps its servers' state, the logs and the action log; default .cache/chaos/<seed>
   --no-build     skip \`turbo run build\` (use after \`npm run build\`)
   --root         run the dist/ builds of another checkout of this repository`;
 
@@ -46,8 +54,11 @@ interface ChaosArguments {
   readonly seed: number;
   readonly faultCount: number;
   readonly durationMs: number;
+  readonly replicas: number;
+  readonly skewMs: number;
   readonly build: boolean;
   readonly root: string;
+  readonly stateDirectory: string | undefined;
 }
 
 export function parseChaosArgs(argv: readonly string[], defaultRoot: string): ChaosArguments {
@@ -57,7 +68,16 @@ export function parseChaosArgs(argv: readonly string[], defaultRoot: string): Ch
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: { seed: { type: 'string' }, faults: { type: 'string' }, 'duration-ms': { type: 'string' }, 'no-build': { type: 'boolean' }, root: { type: 'string' } },
+      options: {
+        seed: { type: 'string' },
+        faults: { type: 'string' },
+        'duration-ms': { type: 'string' },
+        replicas: { type: 'string' },
+        'skew-ms': { type: 'string' },
+        'state-dir': { type: 'string' },
+        'no-build': { type: 'boolean' },
+        root: { type: 'string' },
+      },
     }));
   } catch (error) {
     throw new UsageError((error as Error).message);
@@ -73,12 +93,22 @@ export function parseChaosArgs(argv: readonly string[], defaultRoot: string): Ch
   };
   const root = resolve(values.root ?? defaultRoot);
   if (!existsSync(join(root, 'services'))) throw new UsageError(`--root ${root} is not a checkout of this repository`);
+  const stateDirectory = values['state-dir'] === undefined ? undefined : resolve(values['state-dir']);
+  // The run empties its state directory first: never one that holds anything but an earlier run's state.
+  if (stateDirectory !== undefined && existsSync(stateDirectory) && readdirSync(stateDirectory).length > 0 && !existsSync(join(stateDirectory, 'logs'))) {
+    throw new UsageError(`--state-dir ${stateDirectory} is not empty and holds no earlier run (no logs/); the run empties it, so choose another`);
+  }
+  const replicas = integer(values.replicas, 'replicas', 1, replicasMax);
+  if (replicas < 1) throw new UsageError('--replicas must be at least 1');
   return {
     seed: integer(values.seed, 'seed', undefined, 0xffff_ffff),
+    replicas,
+    skewMs: integer(values['skew-ms'], 'skew-ms', replicas > 1 ? skewMsDefault : 0, clockSkewMaxMs),
     faultCount: integer(values.faults, 'faults', faultCountDefault, faultCountMax),
     durationMs: integer(values['duration-ms'], 'duration-ms', durationMsDefault, 24 * 3_600_000),
     build: !values['no-build'],
     root,
+    stateDirectory,
   };
 }
 
@@ -97,17 +127,18 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`chaos: ${error.message}\n\n${chaosUsage}\n`);
     return 2;
   }
-  const { seed, faultCount, durationMs } = options;
-  const schedule = drawSchedule({ seed, faultCount, durationMs });
-  const stateDirectory = join(repositoryRoot, '.cache', 'chaos', String(seed));
-  say(`chaos: seed ${seed}, ${faultCount} faults over ${seconds(durationMs)} of workload, one replica per service`);
+  const { seed, faultCount, durationMs, replicas, skewMs } = options;
+  const schedule = drawSchedule({ seed, faultCount, durationMs, replicas, skewMs });
+  const stateDirectory = options.stateDirectory ?? join(repositoryRoot, '.cache', 'chaos', String(seed));
+  say(`chaos: seed ${seed}, ${faultCount} faults over ${seconds(durationMs)} of workload, ${replicas === 1 ? 'one replica' : `${replicas} replicas`} per service${skewMs > 0 ? `, clocks skewed up to ±${skewMs} ms` : ''}`);
   for (const fault of schedule.faults) say(`  ${describeFault(fault)}`);
   for (const [process, plan] of Object.entries(schedule.grpcFaults)) say(`  GRPC_FAULTS of ${process}: ${plan}`);
+  if (skewMs > 0) say(`  CLOCK_SKEW_MS: ${Object.entries(schedule.clockSkews).map(([process, skew]) => `${process} ${skew}`).join(', ')}`);
   if (options.build) await build(options.root);
 
   const startedAtMs = Date.now();
   say(`• starting a private platform (state and logs in ${stateDirectory})…`);
-  cluster = await ChaosCluster.start({ seed, repositoryRoot: options.root, stateDirectory, grpcFaults: schedule.grpcFaults, say });
+  cluster = await ChaosCluster.start({ seed, repositoryRoot: options.root, stateDirectory, grpcFaults: schedule.grpcFaults, replicas, clockSkews: schedule.clockSkews, say });
   const running = () => !stopped && cluster?.failure === undefined;
   say(`✓ platform ready at ${cluster.gatewayUrl} in ${seconds(Date.now() - startedAtMs)}`);
   mkdirSync(stateDirectory, { recursive: true });
@@ -116,6 +147,7 @@ async function main(argv: readonly string[]): Promise<number> {
   say(`✓ ${Object.values(workload.cast).flat().length} actors signed up and funded; the workload runs ${seconds(durationMs)} with the schedule`);
 
   const faults: FaultRecord[] = [];
+  const watch = new SagaWatch(cluster.mongoUrl);
   let stepReached = 0;
   const workloadStartedAtMs = Date.now();
   const injecting = (async () => {
@@ -125,7 +157,9 @@ async function main(argv: readonly string[]): Promise<number> {
       if (!running()) return;
       stepReached = fault.step;
       const activeCluster = cluster!;
-      const unfinished = fault.target === 'mongo' || fault.target === 'kafka' || fault.target === 'gateway' ? await unfinishedSagasNow(activeCluster.mongoUrl) : await unfinishedSagasNow(activeCluster.mongoUrl, fault.target);
+      const service = serviceOf(fault.target);
+      // A replica's kill hits its service's sagas (either replica may be driving one); the gateway, the broker and the database every service's.
+      const unfinished = await unfinishedSagasNow(activeCluster.mongoUrl, service);
       const killedAtMs = Date.now() - workloadStartedAtMs;
       await activeCluster.kill(fault.target);
       await new Promise((resolveWait) => setTimeout(resolveWait, fault.downMs));
@@ -145,21 +179,29 @@ async function main(argv: readonly string[]): Promise<number> {
   } finally {
     clearInterval(progress);
   }
+  // Sagas an injected gRPC fault fails stay unfinished at least until a retry: watched until quiet.
   if (cluster.failure) throw cluster.failure;
   say(`✓ workload done at +${seconds(Date.now() - workloadStartedAtMs)}; ${faults.length} faults injected. Waiting for every deadline to pass and for quiet…`);
   await cluster.waitGatewayReady();
   const quiet = await waitForQuiet(cluster.mongoUrl, quietTimeoutMs, say);
+  await watch.stop();
   const report = await checkInvariants({ cluster, regulatorToken: workload.cast.regulator.token, workload: workload.record, say });
 
-  const hitMidFlight = faults.filter((fault) => (fault.unfinishedSagas ?? 0) > 0).length;
+  const killsMidFlight = faults.filter((fault) => (fault.unfinishedSagas ?? 0) > 0).length;
+  const hitMidFlight = killsMidFlight + watch.hit.size;
+  const counts = report.sagasRun >= sagasPerSeedMin && hitMidFlight >= midFlightHitsPerSeedMin;
   say('');
   say(`Summary of seed ${seed}`);
   say(`  actions ${client.counts.actions} sent, ${client.counts.answered} answered, ${client.counts.abandoned} abandoned (${client.counts.attempts} attempts, ${client.counts.retries} retries)`);
   say(`  flows ${Object.entries(workload.record.flows).map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
   say(`  sagas run ${report.sagasRun} (${Object.entries(report.sagasByService).map(([service, count]) => `${service} ${count}`).join(', ')})`);
-  say(`  faults injected ${faults.length}; hit a saga mid-flight ${hitMidFlight}; crashes of their own ${JSON.stringify(cluster.crashesByProcess)}`);
+  say(`  faults injected ${faults.length} kills (${replicas} replica(s) per service) and the gRPC fault plans; crashes of their own ${JSON.stringify(cluster.crashesByProcess)}`);
+  say(`  hit a saga mid-flight ${hitMidFlight}: ${killsMidFlight} kills while a saga of the killed service was unfinished, ${watch.hit.size} sagas seen failed on an injected gRPC fault (${JSON.stringify(watch.hitByService)})`);
+  say(`  the seed ${counts ? 'counts' : `does not count (needs at least ${sagasPerSeedMin} sagas and ${midFlightHitsPerSeedMin} mid-flight hits)`}: sagas ${report.sagasRun}, mid-flight ${hitMidFlight}`);
   say(`  quiet ${quiet ? 'reached' : `not reached within ${seconds(quietTimeoutMs)}`}; ${report.checked} checks`);
   for (const note of [...report.notes, ...workload.record.notes]) say(`  note: ${note}`);
+  const result = { seed, replicas, skewMs, durationMs, faults: faults.length, sagas: report.sagasRun, midFlight: hitMidFlight, counts, quiet, checks: report.checked, violations: report.violations.length };
+  say(`  result ${JSON.stringify(result)}`);
   for (const error of workload.record.flowErrors) say(`  workload error: ${error}`);
   if (report.violations.length === 0) {
     say(`✓ seed ${seed}: every invariant held`);

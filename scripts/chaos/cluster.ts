@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { configurationErrorExitCode } from '../../packages/kit/src/config';
 import { findFreePort, isPortAnswering, LocalKafka, LocalMongo } from '../../packages/testkit/src/infra';
 import { entryPoint, gatewayDirectory, gatewayDownstreamEnvironment, type PlatformService, presentServices } from '../platform/components';
-import type { FaultTarget } from './schedule';
+import { type FaultTarget, replicaName } from './schedule';
 
 /** The deadlines of the run: short, so campaigns, rounds, leases and silences end during it. */
 export const chaosServiceSettings: Readonly<Record<string, string>> = {
@@ -72,6 +72,10 @@ export interface ClusterOptions {
   /** `.cache/chaos/<seed>`; emptied first. */
   readonly stateDirectory: string;
   readonly grpcFaults: Readonly<Record<string, string>>;
+  /** Processes per service; the gateway stays one. */
+  readonly replicas: number;
+  /** `CLOCK_SKEW_MS` by service process. */
+  readonly clockSkews: Readonly<Record<string, number>>;
   readonly say: (line: string) => void;
 }
 
@@ -127,6 +131,11 @@ export class ChaosCluster {
     return cluster;
   }
 
+  /** The run's own broker, for the checks that read the topics. */
+  get kafkaBrokers(): readonly string[] {
+    return this.brokers;
+  }
+
   /** The first problem that ends the run (a configuration refused), if any. */
   get failure(): Error | undefined {
     return this.fatal;
@@ -142,9 +151,15 @@ export class ChaosCluster {
   }
 
   private async startNodeProcesses(gatewayPort: number): Promise<void> {
-    const ports = new Map<PlatformService, string>();
-    for (const service of this.services) ports.set(service, `127.0.0.1:${await findFreePort()}`);
-    const addresses = Object.fromEntries([...ports].map(([service, address]) => [service.addressVariable, address]));
+    // Each replica its own port; every client (the gateway, the services' peers) gets all of a service's replicas as one list, balanced round robin by kit's grpcTarget.
+    const ports = new Map<PlatformService, number[]>();
+    for (const service of this.services) {
+      const replicaPorts: number[] = [];
+      for (let replica = 1; replica <= this.options.replicas; replica++) replicaPorts.push(await findFreePort());
+      ports.set(service, replicaPorts);
+    }
+    const addressList = (replicaPorts: readonly number[]) => replicaPorts.map((port) => `127.0.0.1:${port}`).join(',');
+    const addresses = Object.fromEntries([...ports].map(([service, replicaPorts]) => [service.addressVariable, addressList(replicaPorts)]));
     const dataDirectory = join(this.options.stateDirectory, 'data');
     const shared: NodeJS.ProcessEnv = {
       PATH: process.env['PATH'],
@@ -157,15 +172,25 @@ export class ChaosCluster {
       PSP_WEBHOOK_SECRET: this.secrets.pspWebhookSecret,
       EQUITY_PROFILE_KEY: `chaos-profile-${this.options.seed}-`.padEnd(40, 'x'),
     };
-    for (const [service, address] of ports) {
-      const port = Number(address.slice(address.lastIndexOf(':') + 1));
-      const environment = { ...shared, ...chaosServiceSettings, ...addresses, GRPC_HOST: '127.0.0.1', GRPC_PORT: String(port), GRPC_FAULTS: this.options.grpcFaults[service.name] ?? '' };
-      this.register(service.name, entryPoint(this.options.repositoryRoot, service.directory), port, environment);
+    for (const [service, replicaPorts] of ports) {
+      for (const [index, port] of replicaPorts.entries()) {
+        const name = replicaName(service.name, index + 1, this.options.replicas);
+        const environment = {
+          ...shared,
+          ...chaosServiceSettings,
+          ...addresses,
+          GRPC_HOST: '127.0.0.1',
+          GRPC_PORT: String(port),
+          GRPC_FAULTS: this.options.grpcFaults[name] ?? '',
+          CLOCK_SKEW_MS: String(this.options.clockSkews[name] ?? 0),
+        };
+        this.register(name, entryPoint(this.options.repositoryRoot, service.directory), port, environment);
+      }
     }
     const gatewayEnvironment = {
       ...shared,
       ...chaosGatewaySettings,
-      ...gatewayDownstreamEnvironment(ports),
+      ...gatewayDownstreamEnvironment(new Map([...ports].map(([service, replicaPorts]) => [service, addressList(replicaPorts)]))),
       GATEWAY_PORT: String(gatewayPort),
       GATEWAY_HOST: '127.0.0.1',
       GATEWAY_DATA_DIR: dataDirectory,

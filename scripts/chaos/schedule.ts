@@ -1,21 +1,53 @@
 /**
  * The fault-injection run's plan, drawn from its seed and nothing else, so a seed replays the same
- * schedule: which process is SIGKILLed when and for how long it stays down, and the gRPC fault plan
- * (`GRPC_FAULTS`, kit's grpc/faults.ts) each service and the gateway runs with. The workload draws
+ * schedule: which process is SIGKILLed when and for how long it stays down (at two replicas, one
+ * replica at a time), the gRPC fault plan (`GRPC_FAULTS`, kit's grpc/faults.ts) each service
+ * replica and the gateway runs with, and each replica's clock skew (`CLOCK_SKEW_MS`). The workload draws
  * from its own stream of the same seed (`streamFor`), so adding an action never moves a fault.
  *
  * What a seed cannot fix is the machine: a fault is due at `atMs` after the workload starts and runs
  * when the one before it has finished (a broker restart may take longer than the gap), so the
  * order and the targets replay exactly and the instants only approximately.
  */
+import { clockSkewMaxMs } from '../../packages/kit/src/service/service-main';
 
-/** Processes a fault may kill: every service, the gateway, the broker and the MongoDB-wire server. */
-export type FaultTarget = 'escrow' | 'task-dispatch' | 'equity' | 'credit' | 'gateway' | 'kafka' | 'mongo';
+/** The services of the platform, each run as one process per replica. */
+export const chaosServices = ['escrow', 'task-dispatch', 'equity', 'credit'] as const;
+export type ChaosService = (typeof chaosServices)[number];
 
-export const faultTargets: readonly FaultTarget[] = ['escrow', 'task-dispatch', 'equity', 'credit', 'gateway', 'kafka', 'mongo'];
+/**
+ * A process a fault may kill: a service replica (`escrow` at one replica; `escrow-r1`, `escrow-r2`
+ * at two), the gateway (always one), the broker or the MongoDB-wire server.
+ */
+export type FaultTarget = string;
 
-/** The gRPC fault plan is given to every Node process that makes gRPC calls. */
-export const grpcFaultProcesses: readonly FaultTarget[] = ['escrow', 'task-dispatch', 'equity', 'credit', 'gateway'];
+/** The targets at one replica, in the order the schedule shuffles them (a seed replays phase 1's schedule). */
+export const faultTargets: readonly FaultTarget[] = [...chaosServices, 'gateway', 'kafka', 'mongo'];
+
+/** The most replicas per service a run may ask for. */
+export const replicasMax = 4;
+/** Default bound of each replica's clock skew at two replicas or more (`--skew-ms`). */
+export const skewMsDefault = 2_000;
+
+/** The process name of a service's replica (1-based): the service's own name at one replica. */
+export function replicaName(service: string, replica: number, replicas: number): string {
+  return replicas === 1 ? service : `${service}-r${replica}`;
+}
+
+/** The service a process belongs to; undefined for the gateway, the broker and the database. */
+export function serviceOf(process: string): ChaosService | undefined {
+  return chaosServices.find((service) => process === service || new RegExp(`^${service}-r\\d+$`).test(process));
+}
+
+/** Every service replica's process name, service by service. */
+export function serviceProcesses(replicas: number): string[] {
+  return chaosServices.flatMap((service) => Array.from({ length: replicas }, (_, index) => replicaName(service, index + 1, replicas)));
+}
+
+/** What a schedule may kill at this many replicas: every replica, the gateway, the broker, the database. */
+export function targetsAt(replicas: number): FaultTarget[] {
+  return [...serviceProcesses(replicas), 'gateway', 'kafka', 'mongo'];
+}
 
 export interface ScheduledFault {
   /** Position in the schedule, from 1: what a violation names as "the step". */
@@ -32,8 +64,11 @@ export interface ChaosSchedule {
   readonly seed: number;
   readonly durationMs: number;
   readonly faults: readonly ScheduledFault[];
+  readonly replicas: number;
   /** `GRPC_FAULTS` by process. */
   readonly grpcFaults: Readonly<Record<string, string>>;
+  /** `CLOCK_SKEW_MS` by service process (the gateway is not skewed). */
+  readonly clockSkews: Readonly<Record<string, number>>;
 }
 
 export interface ScheduleOptions {
@@ -41,6 +76,10 @@ export interface ScheduleOptions {
   readonly faultCount: number;
   /** How long the workload runs; faults fall inside it. */
   readonly durationMs: number;
+  /** Processes per service (default 1). */
+  readonly replicas?: number;
+  /** Each service process's clock is shifted by a seeded amount in [-skewMs, skewMs] (default 0). */
+  readonly skewMs?: number;
 }
 
 /** No fault before the actors exist and have money: a kill during sign-up tests nothing about money. */
@@ -121,18 +160,25 @@ export function streamFor(seed: number, purpose: string): SeededRandom {
  */
 export function drawSchedule(options: ScheduleOptions): ChaosSchedule {
   const { seed, faultCount, durationMs } = options;
+  const replicas = options.replicas ?? 1;
+  const skewMs = options.skewMs ?? 0;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > replicasMax) throw new Error(`replicas ${replicas} must be an integer in [1, ${replicasMax}]`);
+  if (!Number.isInteger(skewMs) || skewMs < 0 || skewMs > clockSkewMaxMs) throw new Error(`skew ${skewMs} ms must be an integer in [0, ${clockSkewMaxMs}]`);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff) throw new Error(`seed ${seed} must be an integer in [0, 2^32)`);
   if (!Number.isInteger(faultCount) || faultCount < 0 || faultCount > faultCountMax) throw new Error(`faults ${faultCount} must be an integer in [0, ${faultCountMax}]`);
   if (durationMs < faultQuietStartMs * 2) throw new Error(`duration ${durationMs} ms must be at least ${faultQuietStartMs * 2} ms`);
   const random = streamFor(seed, 'schedule');
   const targets: FaultTarget[] = [];
-  while (targets.length < faultCount) targets.push(...random.shuffle(faultTargets));
+  // One process at a time: a replica is restarted before the next fault, so both replicas of a service are never down at once.
+  while (targets.length < faultCount) targets.push(...random.shuffle(targetsAt(replicas)));
   const window = durationMs - faultQuietStartMs;
   const instants = Array.from({ length: faultCount }, () => faultQuietStartMs + Math.floor(random.next() * window)).sort((first, second) => first - second);
   const faults = instants.map((atMs, index) => ({ step: index + 1, atMs, target: targets[index]!, kind: 'kill' as const, downMs: random.integer(downMinMs, downMaxMs) }));
   const grpcFaults: Record<string, string> = {};
-  for (const process of grpcFaultProcesses) grpcFaults[process] = grpcFaultPlan(seed, process);
-  return { seed, durationMs, faults, grpcFaults };
+  for (const process of [...serviceProcesses(replicas), 'gateway']) grpcFaults[process] = grpcFaultPlan(seed, process);
+  const clockSkews: Record<string, number> = {};
+  for (const process of serviceProcesses(replicas)) clockSkews[process] = skewMs === 0 ? 0 : streamFor(seed, `skew:${process}`).integer(-skewMs, skewMs);
+  return { seed, durationMs, replicas, faults, grpcFaults, clockSkews };
 }
 
 /** `GRPC_FAULTS` for one process: its own seed and probabilities, all drawn from the run's seed. */

@@ -1,6 +1,6 @@
-// Proves the fault-injection run's plan replays from its seed: the same seed gives the same kills, pauses and gRPC fault plans, another seed another schedule, every target is hit before any twice, and every plan is one kit's parser accepts.
+// Proves the fault-injection run's plan replays from its seed: the same seed gives the same kills, pauses and gRPC fault plans, another seed another schedule, every target is hit before any twice, and every plan is one kit's parser accepts; at two replicas every replica is a target of its own with its own plan and a clock skew inside the bound, and one replica leaves phase 1's schedules as they were.
 import { parseGrpcFaultPlan } from '../../packages/kit/src/grpc/faults';
-import { downMaxMs, downMinMs, drawSchedule, faultQuietStartMs, faultTargets, SeededRandom, streamFor } from './schedule';
+import { downMaxMs, downMinMs, drawSchedule, faultQuietStartMs, faultTargets, SeededRandom, serviceOf, streamFor, targetsAt } from './schedule';
 
 describe('the chaos schedule', () => {
   it('is the same for the same seed, and another for another seed', () => {
@@ -36,7 +36,32 @@ describe('the chaos schedule', () => {
     expect(new Set(plans.map((plan) => plan.seed)).size).toBe(5);
   });
 
+  it('at two replicas kills each replica as a target of its own, one at a time, and gives each its own plan and skew', () => {
+    const schedule = drawSchedule({ seed: 11, faultCount: targetsAt(2).length, durationMs: 120_000, replicas: 2, skewMs: 2_000 });
+    expect(new Set(schedule.faults.map((fault) => fault.target))).toEqual(new Set(targetsAt(2)));
+    expect(targetsAt(2)).toEqual(expect.arrayContaining(['escrow-r1', 'escrow-r2', 'task-dispatch-r1', 'task-dispatch-r2', 'gateway', 'kafka', 'mongo']));
+    expect(targetsAt(2)).not.toContain('gateway-r2');
+    expect(Object.keys(schedule.grpcFaults)).toHaveLength(9);
+    expect(new Set(Object.values(schedule.grpcFaults).map((text) => parseGrpcFaultPlan(text)!.seed)).size).toBe(9);
+    const skews = Object.values(schedule.clockSkews);
+    expect(skews).toHaveLength(8);
+    for (const skew of skews) expect(Math.abs(skew)).toBeLessThanOrEqual(2_000);
+    expect(new Set(skews).size).toBeGreaterThan(1);
+    expect(serviceOf('task-dispatch-r2')).toBe('task-dispatch');
+    expect(serviceOf('escrow')).toBe('escrow');
+    expect(serviceOf('gateway')).toBeUndefined();
+  });
+
+  it('at one replica draws the schedule phase 1 drew, with no skew', () => {
+    const schedule = drawSchedule({ seed: 2, faultCount: 7, durationMs: 60_000 });
+    expect(drawSchedule({ seed: 2, faultCount: 7, durationMs: 60_000, replicas: 1, skewMs: 0 })).toEqual(schedule);
+    expect(Object.values(schedule.clockSkews).every((skew) => skew === 0)).toBe(true);
+    expect(Object.keys(schedule.grpcFaults)).toEqual(['escrow', 'task-dispatch', 'equity', 'credit', 'gateway']);
+  });
+
   it('refuses a seed, a count or a duration it cannot honour', () => {
+    expect(() => drawSchedule({ seed: 1, faultCount: 1, durationMs: 60_000, replicas: 0 })).toThrow(/replicas/);
+    expect(() => drawSchedule({ seed: 1, faultCount: 1, durationMs: 60_000, skewMs: 11 * 60_000 })).toThrow(/skew/);
     expect(() => drawSchedule({ seed: -1, faultCount: 1, durationMs: 60_000 })).toThrow(/seed/);
     expect(() => drawSchedule({ seed: 1, faultCount: 1.5, durationMs: 60_000 })).toThrow(/faults/);
     expect(() => drawSchedule({ seed: 1, faultCount: 1, durationMs: 1_000 })).toThrow(/duration/);
