@@ -6,7 +6,8 @@
  *   2. credit's consumer saw every published event: each distinct event id on the topics it
  *      consumes (escrow's, task-dispatch's and equity's events, read from the beginning by a
  *      consumer of this check's own) has its `processed_events` entry for credit's scores group
- *      (waited for, since the consumer may still be catching up when the platform is quiet);
+ *      (waited for, since the consumer may still be catching up when the platform is quiet; one
+ *      missing is reported with whether the consumer parked it in the dead-letter topic);
  *   3. and applied each exactly once: replaying the distinct events through credit's own pure
  *      `replayCredit` (facts are counts and extremes, so the order does not matter) gives every
  *      participant's record exactly as credit stored it. An event applied twice counts its facts
@@ -15,7 +16,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
 import { decodeEnvelope, type EventEnvelope } from '../../packages/kit/src/kafka/envelope';
-import { eventsTopic } from '../../packages/kit/src/kafka/topics';
+import { deadLetterTopic, eventsTopic } from '../../packages/kit/src/kafka/topics';
 import { creditEventOf } from '../../services/credit/src/app/decode-event';
 import { consumedServices } from '../../services/credit/src/app/consumed-topics';
 import { type ParticipantCredit, replayCredit } from '../../services/credit/src/domain/participant-credit';
@@ -119,9 +120,11 @@ export async function checkCreditExactlyOnce(client: MongoClient, brokers: reado
     processed = await processedIds();
   }
   report.checked += 1;
+  // The evidence for an event never processed: was it parked in a dead-letter topic (the consumer gave up on it)?
+  const parked = missing().length === 0 ? new Set<string>() : new Set((await readTopics(brokers, consumedServices.map((service) => deadLetterTopic(eventsTopic(service))))).map((envelope) => envelope.id));
   for (const id of missing().slice(0, 20)) {
     const envelope = distinct.get(id)!;
-    report.violations.push(`credit never applied event ${id} (${envelope.type} on ${envelope.aggregateType} ${envelope.aggregateId})`);
+    report.violations.push(`credit never applied event ${id} (${envelope.type} on ${envelope.aggregateType} ${envelope.aggregateId}): no processed_events entry for ${creditScoresGroup}${parked.has(id) ? '; its consumer parked it in the dead-letter topic' : ''}`);
   }
   if (missing().length > 20) report.violations.push(`credit never applied ${missing().length - 20} more published events`);
 

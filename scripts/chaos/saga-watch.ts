@@ -2,16 +2,16 @@
  * Which sagas an injected gRPC fault hit mid-flight. Kit's fault injector (GRPC_FAULTS) keeps no
  * log of its own, but a saga whose step failed on one keeps the error as its record's `lastError`
  * ("fault injected: …") until it is driven on and finishes, which takes at least a same-key retry
- * and usually the recovery age. The watch reads the unfinished records of every service once a
- * second during the run and remembers each saga it saw so failed: a lower bound (a saga finished
- * by a retry within the second is missed). Pledge sagas keep no error text and are not counted here.
+ * and usually the recovery age. The watch reads the unfinished records of every service every
+ * 250 ms during the run and remembers each saga it saw so failed: a lower bound (a saga a retry
+ * finished within 250 ms is missed). Pledge sagas keep no error text and are not counted here.
  */
 import { MongoClient } from 'mongodb';
 import { unfinishedSagaStates } from '../../packages/kit/src/saga/saga-log';
 import { sagaRecords } from './sagas';
 import { chaosServices } from './schedule';
 
-export const sagaWatchIntervalMs = 1_000;
+export const sagaWatchIntervalMs = 250;
 /** What kit's fault injector writes in the errors it raises (packages/kit/src/grpc/faults.ts). */
 export const injectedFaultPattern = /fault injected/;
 
