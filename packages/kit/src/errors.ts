@@ -46,6 +46,13 @@ export const errorCodes = [
 
 export type ErrorCode = (typeof errorCodes)[number];
 
+/**
+ * Codes that say nothing about whether the callee acted: a deadline passed, a peer was unreachable,
+ * a server failed, a write race was lost or a request is still in flight. Never a definite refusal
+ * (the saga model refuses to list them as one), always worth retrying.
+ */
+export const unknownOutcomeCodes: readonly ErrorCode[] = ['DEADLINE_EXCEEDED', 'UNAVAILABLE', 'INTERNAL', 'CONCURRENT_MODIFICATION', 'IDEMPOTENT_REQUEST_IN_PROGRESS'];
+
 /** Safe, client-visible facts about a refusal (never secrets, never other tenants' data). */
 export type ErrorDetails = Readonly<Record<string, string | number | boolean | null>>;
 

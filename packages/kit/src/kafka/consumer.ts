@@ -1,17 +1,38 @@
 /**
  * An at-least-once consumer that applies each event once: it skips event ids it has already
- * processed, retries a failing handler a bounded number of times, parks poison messages in a
- * dead-letter topic, and commits offsets only after the messages before them are done.
+ * processed, retries a failing handler, parks poison messages in a dead-letter topic, and commits
+ * offsets only after the messages before them are done.
+ *
+ * What a failure means decides how long it is retried. Undecodable bytes are parked at once. A
+ * handler that fails `attemptsMax` times with an error of its own (a refusal, a bug) is parked, so
+ * one bad message does not stop its partition. An **infrastructure failure** — the database or a
+ * peer unreachable, a gRPC call's outcome unknown (`isInfrastructureFailure`) — says nothing about
+ * the message: it is retried without limit, with capped backoff, holding its partition (order is
+ * kept), logged as stuck from `attemptsMax` on. Otherwise a database restart longer than the
+ * retries would park good events and credit would miss them for good.
  */
 import { context, SpanKind } from '@opentelemetry/api';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { DomainError, unknownOutcomeCodes } from '../errors';
 import { extractTraceContext, withSpan } from '../telemetry';
 import { decodeEnvelope, type EventEnvelope, UndecodableEventError } from './envelope';
 import { deadLetterTopic } from './topics';
 
-/** Attempts at one message before it is parked in the dead-letter topic. */
+/** Attempts at one message before it is parked in the dead-letter topic (infrastructure failures are retried without limit). */
 export const consumerAttemptsMax = 5;
+
+/** Error names of the MongoDB driver and kafkajs that mean the server or the network failed, not the message. */
+const infrastructureErrorNames = /^(Mongo(Network|NetworkTimeout|ServerSelection|NotConnected|TopologyClosed|PoolCleared|ServerClosed|WriteConcern)Error|KafkaJS(Connection|RequestTimeout|NumberOfRetriesExceeded|BrokerNotFound|ServerDoesNotExist)Error)$/;
+
+/** A failure that says nothing about the message: the infrastructure was unavailable, or a call's outcome is unknown. */
+export function isInfrastructureFailure(error: unknown): boolean {
+  if (error instanceof DomainError) return unknownOutcomeCodes.includes(error.code);
+  if (!(error instanceof Error)) return false;
+  if (infrastructureErrorNames.test(error.name)) return true;
+  const labels = (error as { errorLabels?: unknown }).errorLabels;
+  return error.cause !== undefined && isInfrastructureFailure(error.cause) ? true : Array.isArray(labels) && labels.includes('ResetPool');
+}
 /** Backoff before the n-th retry is base × 2^(n-1), capped. */
 export const consumerRetryBackoffBaseMs = 100;
 export const consumerRetryBackoffMaxMs = 2_000;
@@ -110,7 +131,7 @@ export class EventConsumer {
     };
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
-      await this.consumeMessage(batch.topic, batch.partition, message);
+      await this.consumeMessage(batch.topic, batch.partition, message, { heartbeat, stillOurs: () => isRunning() && !isStale() });
       resolveOffset(message.offset);
       lastDone = message.offset;
       sinceCommit += 1;
@@ -120,7 +141,8 @@ export class EventConsumer {
     await commit();
   }
 
-  private async consumeMessage(topic: string, partition: number, message: KafkaMessage): Promise<void> {
+  /** `control` keeps the group's session alive through long retries and says when the partition was taken away (then the message is left for whoever has it). */
+  private async consumeMessage(topic: string, partition: number, message: KafkaMessage, control: { heartbeat: () => Promise<void>; stillOurs: () => boolean }): Promise<void> {
     const logger = this.options.logger.child({ topic, partition, offset: message.offset });
     let envelope: EventEnvelope;
     try {
@@ -146,13 +168,17 @@ export class EventConsumer {
         await processedEvents.markProcessed(groupId, envelope.id);
         return;
       } catch (error) {
-        if (error instanceof UndecodableEventError || attempt >= this.attemptsMax) {
+        const infrastructure = isInfrastructureFailure(error);
+        if (error instanceof UndecodableEventError || (attempt >= this.attemptsMax && !infrastructure)) {
           await this.park(topic, partition, message, error instanceof UndecodableEventError ? 'undecodable' : 'handler-failed', error as Error, attempt);
           return;
         }
+        if (!control.stillOurs()) throw error;
         const backoffMs = Math.min(this.retryBackoffBaseMs * 2 ** (attempt - 1), consumerRetryBackoffMaxMs);
-        logger.warn({ err: error, eventId: envelope.id, attempt, backoffMs }, 'event handler failed; retrying');
+        if (attempt === this.attemptsMax) logger.error({ err: error, eventId: envelope.id, attempt, backoffMs }, 'event handler keeps failing on the infrastructure; the partition waits, retrying without limit');
+        else logger.warn({ err: error, eventId: envelope.id, attempt, backoffMs, infrastructure }, 'event handler failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, backoffMs));
+        await control.heartbeat().catch(() => undefined);
       }
     }
   }

@@ -1,15 +1,16 @@
 // Proves the Kafka kit against the real broker: group round trip with committed offsets, redelivery after a
-// consumer is killed mid-batch, dedupe by event id, bounded retries, and poison messages parked in the DLQ.
+// consumer is killed mid-batch, dedupe by event id, bounded retries of the handler's own failures, infrastructure failures retried without limit, and poison messages parked in the DLQ.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { testDatabaseName, testInfrastructure, testTopicPrefix } from '@sizhong/testkit';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import pino from 'pino';
 import { testEvent } from '../../test/fixtures/test-events';
+import { DomainError } from '../errors';
 import { connectMongo, type MongoConnection } from '../mongo/connection';
 import { MongoProcessedEventStore } from '../mongo/processed-events';
 import { createKafka, ensureTopics } from './client';
-import { consumerAttemptsMax, deadLetterHeaders, EventConsumer, type DeliveredEvent } from './consumer';
+import { consumerAttemptsMax, deadLetterHeaders, EventConsumer, type DeliveredEvent, isInfrastructureFailure } from './consumer';
 import { decodeEnvelope } from './envelope';
 import { EventPublisher } from './publisher';
 import { deadLetterTopic, eventsTopic } from './topics';
@@ -133,6 +134,37 @@ describe('Kafka publisher and consumer', () => {
     await until(() => attempts.includes(3), 'the third attempt');
     await subject.stop();
     expect(attempts).toEqual([1, 2, 3]);
+  });
+
+  it(`retries an infrastructure failure past ${consumerAttemptsMax} attempts without parking it, and applies the event once the database answers`, async () => {
+    const topic = eventsTopic('infrastructure', prefix);
+    await ensureTopics(kafka, [topic, deadLetterTopic(topic)]);
+    const attempts: number[] = [];
+    const outage = consumerAttemptsMax * 2;
+    const subject = consumer(topic, `${prefix}infrastructure`, async ({ attempt }) => {
+      attempts.push(attempt);
+      if (attempt <= outage) {
+        const error = new Error('connection 3 to 127.0.0.1:27027 closed');
+        error.name = 'MongoNetworkError';
+        throw error;
+      }
+    });
+    await subject.start();
+    await publisher.publish([{ topic, envelope: testEvent('ev-outage', 'agg-outage', 1n) }]);
+    await until(() => attempts.includes(outage + 1), 'the attempt after the outage', 60_000);
+    await subject.stop();
+    expect(attempts).toEqual(Array.from({ length: outage + 1 }, (_, index) => index + 1));
+    await expect(new MongoProcessedEventStore(mongo).isProcessed(`${prefix}infrastructure`, 'ev-outage')).resolves.toBe(true);
+  });
+
+  it('tells infrastructure failures (retried without limit) from the handler\'s own (parked after the attempts)', () => {
+    const named = (name: string) => Object.assign(new Error('x'), { name });
+    for (const name of ['MongoNetworkError', 'MongoServerSelectionError', 'MongoNotConnectedError', 'KafkaJSConnectionError', 'KafkaJSRequestTimeoutError']) expect(isInfrastructureFailure(named(name))).toBe(true);
+    for (const code of ['DEADLINE_EXCEEDED', 'UNAVAILABLE', 'INTERNAL'] as const) expect(isInfrastructureFailure(new DomainError(code, 'x'))).toBe(true);
+    expect(isInfrastructureFailure(new Error('wrapped', { cause: named('MongoNetworkError') }))).toBe(true);
+    expect(isInfrastructureFailure(new DomainError('INVALID_STATE', 'x'))).toBe(false);
+    expect(isInfrastructureFailure(new TypeError('undefined is not a function'))).toBe(false);
+    expect(isInfrastructureFailure('a string')).toBe(false);
   });
 
   it('parks poison messages in the dead-letter topic and moves on', async () => {

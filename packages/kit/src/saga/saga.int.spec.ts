@@ -8,7 +8,8 @@ import pino from 'pino';
 import { ManualClock } from '../clock';
 import { DomainError } from '../errors';
 import { connectMongo, type MongoConnection } from '../mongo/connection';
-import { type Saga, type SagaStep, Sagas, unknownOutcomeCodes } from './saga';
+import { unknownOutcomeCodes } from '../errors';
+import { type Saga, type SagaStep, Sagas } from './saga';
 import { SagaLog } from './saga-log';
 import { recoverSagas, registerSagaGauges, registerStuckJobGauge, sagaRetryDelayAfterMs, sagaRetryDelayMaxMs, sagaStatistics, sagaStuckAfterMs } from './saga-recovery';
 

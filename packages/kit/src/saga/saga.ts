@@ -22,16 +22,11 @@
 import type { Document } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
-import { DomainError, type ErrorCode } from '../errors';
+import { DomainError, type ErrorCode, unknownOutcomeCodes } from '../errors';
 import { KeyedMutex } from '../keyed-mutex';
 import { plainCodec } from '../mongo/plain-codec';
 import type { SagaLog, SagaRecord, SagaRecordStore, SagaRefusal } from './saga-log';
 
-/**
- * Codes that say nothing about whether the callee acted: a deadline passed, a peer was unreachable,
- * a server failed, a write race was lost or a request is still in flight. Never a definite refusal.
- */
-export const unknownOutcomeCodes: readonly ErrorCode[] = ['DEADLINE_EXCEEDED', 'UNAVAILABLE', 'INTERNAL', 'CONCURRENT_MODIFICATION', 'IDEMPOTENT_REQUEST_IN_PROGRESS'];
 
 /** How long a fresh saga is left to the request that started it before recovery may drive it on. */
 export const sagaRecoveryAgeDefaultMs = 30_000;
