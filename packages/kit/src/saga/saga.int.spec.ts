@@ -176,6 +176,33 @@ describe('a saga run', () => {
     ).toThrow(/hold lists DEADLINE_EXCEEDED as a definite refusal/);
   });
 
+  it('tells its steps whether they run in the request that wrote the record or in a later drive', async () => {
+    const seen: boolean[] = [];
+    let failOnce = true;
+    const sagas = new Sagas({ log: new SagaLog(mongo, 'saga_test'), clock: new ManualClock('2026-12-07T12:00:00Z'), logger });
+    const saga = sagas.define<Transfer, Facts, Transfer>({
+      kind: `transfer-drive-${++kindCounter}`,
+      initialFacts: () => ({}),
+      stages: [
+        {
+          name: 'hold',
+          refusals: [],
+          run: async (_input, _facts, drive) => {
+            seen.push(drive.resumed);
+            if (failOnce) {
+              failOnce = false;
+              throw new DomainError('UNAVAILABLE', 'escrow unavailable');
+            }
+          },
+        },
+      ],
+      finish: { refusals: [], run: async (value) => value },
+    });
+    await expect(saga.run(start('s-drive'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(saga.run(start('s-drive'))).resolves.toEqual(input('s-drive'));
+    expect(seen).toEqual([false, true]);
+  });
+
   it('two replicas driving one saga at once agree on one outcome', async () => {
     const kind = `transfer-shared-${++kindCounter}`;
     const journal: Journal = [];

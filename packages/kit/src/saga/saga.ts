@@ -31,12 +31,22 @@ import type { SagaLog, SagaRecord, SagaRecordStore, SagaRefusal } from './saga-l
 /** How long a fresh saga is left to the request that started it before recovery may drive it on. */
 export const sagaRecoveryAgeDefaultMs = 30_000;
 
+/** What a step is told about the drive it runs in. */
+export interface SagaDrive {
+  /**
+   * False only in the request that wrote the record, whose steps are the first to run: nothing of
+   * them can have happened, so a step may skip the reads that verify an earlier effect. True for
+   * every other driver (a same-key retry, recovery, an admin), whose steps verify what they find.
+   */
+  readonly resumed: boolean;
+}
+
 export interface SagaStep<Input, Facts> {
   readonly name: string;
   /** The codes that are a definite refusal of this step (nothing of it took effect). */
   readonly refusals: readonly ErrorCode[];
   /** Performs the step (idempotent, verifying what it finds); may return facts later steps need. */
-  run(input: Input, facts: Facts): Promise<Partial<Facts> | void>;
+  run(input: Input, facts: Facts, drive: SagaDrive): Promise<Partial<Facts> | void>;
   /** Undoes the step after a later definite refusal; idempotent, and a no-op when nothing is left to undo. */
   compensate?(input: Input, facts: Facts): Promise<void>;
 }
@@ -189,7 +199,7 @@ class DefinedSaga<Input, Facts extends object, Answer> implements Saga<Input, An
         createdAt: now,
         updatedAt: now,
       });
-      if (begun.kind === 'begun') return this.drive(start.id, start.input, begun.facts === undefined ? {} : (this.facts.fromDocument(begun.facts) as Partial<Facts>));
+      if (begun.kind === 'begun') return this.drive(start.id, start.input, { resumed: false }, begun.facts === undefined ? {} : (this.facts.fromDocument(begun.facts) as Partial<Facts>));
       if (begun.record.kind !== this.kind || begun.record.fingerprint !== start.fingerprint) {
         throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request');
       }
@@ -214,19 +224,19 @@ class DefinedSaga<Input, Facts extends object, Answer> implements Saga<Input, An
       case 'compensating':
         return this.compensate(record._id, this.input.fromDocument(record.input), record.refusal!, record.taken ?? [], this.facts.fromDocument(record.facts ?? {}));
       case 'running':
-        return this.drive(record._id, this.input.fromDocument(record.input));
+        return this.drive(record._id, this.input.fromDocument(record.input), { resumed: true });
     }
   }
 
   /** Runs every stage and the finish; a definite refusal compensates, anything else leaves the saga unfinished. */
-  private async drive(id: string, input: Input, startFacts: Partial<Facts> = {}): Promise<Answer> {
+  private async drive(id: string, input: Input, drive: SagaDrive, startFacts: Partial<Facts> = {}): Promise<Answer> {
     let facts: Facts = { ...this.definition.initialFacts(input), ...startFacts };
     const taken: string[] = [];
     try {
       for (const stage of this.definition.stages) {
         const steps = Array.isArray(stage) ? (stage as readonly SagaStep<Input, Facts>[]) : [stage as SagaStep<Input, Facts>];
         // A step that throws before returning its promise fails like one that rejects.
-        const outcomes = await Promise.allSettled(steps.map(async (step) => step.run(input, facts)));
+        const outcomes = await Promise.allSettled(steps.map(async (step) => step.run(input, facts, drive)));
         const failures: StepFailure[] = [];
         outcomes.forEach((outcome, index) => {
           const step = steps[index]!;

@@ -22,8 +22,7 @@
  * submission fail), releases the place and returns the slot to the pool, or, if the task stopped
  * taking claims meanwhile, refunds the slot to the owner.
  */
-import { type CallerIdentity, DomainError, deterministicId, randomId, type Saga, type SagaRecordStore } from '@sizhong/kit';
-import type { Document } from 'mongodb';
+import { type CallerIdentity, DomainError, deterministicId, randomId, type Saga } from '@sizhong/kit';
 import { abandonAssignment, type Assignment, checkCreditScore, checkOpenFor, checkSkills, claimAssignment, expireLease, openAssignmentsPerSolverMax, type Task, type TaskEvent } from '../domain';
 import { requireCaller, requireRole, type StoreFilter, type TaskContext, taskJobKinds } from './context';
 import { taskEventsToOutbox } from './events';
@@ -46,29 +45,8 @@ export interface ClaimInput {
 }
 
 interface ClaimFacts {
-  /** True only in the request that wrote the record: nothing can have happened yet, so no step looks for the assignment. */
-  readonly fresh: boolean;
   /** A resumed claim found its assignment written: the steps before the finish took effect long ago. */
   readonly written: boolean;
-}
-
-/**
- * The service's saga log, seeding `fresh` when the record is written by this very request (a
- * resumed saga starts from `initialFacts`, not fresh, and its steps verify what they find).
- */
-function freshOnBegin(log: SagaRecordStore): SagaRecordStore {
-  return {
-    begin: async (record) => {
-      const begun = await log.begin(record);
-      return begun.kind === 'begun' ? { kind: 'begun', facts: { fresh: true } as Document } : begun;
-    },
-    load: (id) => log.load(id),
-    complete: (id, answer, now) => log.complete(id, answer, now),
-    compensating: (id, change, now) => log.compensating(id, change, now),
-    givenBack: (id, now) => log.givenBack(id, now),
-    noteFailure: (id, error, now) => log.noteFailure(id, error, now),
-    claimDue: (kinds, now, backoffMs) => log.claimDue(kinds, now, backoffMs),
-  };
 }
 
 export class Dispatch {
@@ -78,14 +56,13 @@ export class Dispatch {
   constructor(private readonly context: TaskContext) {
     this.claims = context.options.sagas.define<ClaimInput, ClaimFacts, Assignment>({
       kind: claimSagaKind,
-      records: freshOnBegin(context.options.sagas.log),
-      initialFacts: () => ({ fresh: false, written: false }),
+      initialFacts: () => ({ written: false }),
       stages: [
         {
           name: 'lease',
           refusals: [],
           // Scheduled before anything is taken: the lease job drives an unfinished claim on too.
-          run: async ({ assignment }, { fresh }) => {
+          run: async ({ assignment }, _facts, drive) => {
             await this.context.options.scheduler.schedule({
               id: `lease:${assignment.id}`,
               kind: taskJobKinds.leaseExpiry,
@@ -93,7 +70,8 @@ export class Dispatch {
               payload: { assignmentId: assignment.id, taskId: assignment.taskId, solverId: assignment.solverId },
             });
             // A resumed claim whose assignment exists finished its steps before (its place and slot may even be given back since).
-            return { written: !fresh && (await this.stores.assignments.load(assignment.id)) !== undefined };
+            // The request that wrote the record need not look (nothing can have happened yet).
+            return { written: drive.resumed && (await this.stores.assignments.load(assignment.id)) !== undefined };
           },
         },
         {

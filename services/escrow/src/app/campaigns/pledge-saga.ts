@@ -36,13 +36,8 @@ export const pledgeStepRefusals: Readonly<Record<PledgeStepName, readonly ErrorC
   hold: ['INSUFFICIENT_FUNDS', 'CURRENCY_MISMATCH', 'TRANSFER_NOT_PENDING'],
 };
 
-/**
- * What a pledge saga's steps know: whether this is the request that wrote the record (a fresh
- * saga's hold skips the ledger's repeat checks), whether the backer was new (counted once), and
- * whether the saga's end left the backer with no active pledge.
- */
+/** What a pledge saga's steps know: whether the backer was new (counted once), and whether the saga's end left the backer with no active pledge. */
 interface PledgeFacts {
-  readonly fresh: boolean;
   readonly firstOfBacker: boolean;
   readonly leftLast?: boolean;
 }
@@ -92,7 +87,7 @@ class PositionSagaRecords implements SagaRecordStore {
     const added = await this.options.positions.add(plan, record.createdAt);
     switch (added.kind) {
       case 'added':
-        return { kind: 'begun', facts: { fresh: true, firstOfBacker: added.firstOfBacker } };
+        return { kind: 'begun', facts: { firstOfBacker: added.firstOfBacker } };
       case 'limit_reached':
         throw new DomainError('PLEDGE_LIMIT_REACHED', `a backer holds at most ${pledgesPerBackerMax} pledges on one campaign`, { campaignId: plan.campaignId, max: pledgesPerBackerMax });
       case 'history_full':
@@ -151,7 +146,7 @@ class PositionSagaRecords implements SagaRecordStore {
       updatedAt: found.kind === 'ended' ? found.entry.endedAt : startedAt,
     };
     if (found.kind === 'ended' && found.entry.state !== 'cancelled') {
-      return { ...base, state: found.entry.state, refusal: found.entry.refusal!, taken: found.entry.taken ?? [], facts: { fresh: false, firstOfBacker: false, leftLast: found.entry.leftLast } };
+      return { ...base, state: found.entry.state, refusal: found.entry.refusal!, taken: found.entry.taken ?? [], facts: { firstOfBacker: false, leftLast: found.entry.leftLast } };
     }
     const pledge = await this.options.pledges.load(pledgeId);
     if (!pledge) return { ...base, state: 'running' };
@@ -173,7 +168,7 @@ export class PledgeSagas {
     this.saga = sagas.define<PledgePlan, PledgeFacts, Pledge>({
       kind: pledgeSagaKind,
       records: new PositionSagaRecords(writes, definition),
-      initialFacts: () => ({ fresh: false, firstOfBacker: false }),
+      initialFacts: () => ({ firstOfBacker: false }),
       stages: [
         [
           {
@@ -188,7 +183,8 @@ export class PledgeSagas {
           {
             name: 'hold',
             refusals: pledgeStepRefusals.hold,
-            run: async (plan, facts) => this.hold(await this.definition(plan.campaignId), plan, { resume: !facts.fresh }),
+            // The request that wrote the record skips the ledger's repeat checks (nothing can have happened yet); every later driver verifies.
+            run: async (plan, _facts, drive) => this.hold(await this.definition(plan.campaignId), plan, { resume: drive.resumed }),
             compensate: async (plan) => void (await this.options.ledger.voidPending(holdTransferId(plan.pledgeId)).catch(ignoreResolved)),
           },
         ],
@@ -237,10 +233,7 @@ export class PledgeSagas {
     throw new DomainError('TIER_SOLD_OUT', `tier ${plan.tierId} is sold out`, { tierId: plan.tierId ?? '' });
   }
 
-  /**
-   * The hold, verified: only a pending transfer is a hold. The first attempt of a fresh saga skips
-   * the ledger's repeat checks (nobody else applies its legs meanwhile); a resumed one verifies.
-   */
+  /** The hold, verified: only a pending transfer is a hold. */
   private async hold(campaign: Campaign, plan: PledgePlan, options: { resume: boolean }): Promise<void> {
     const transfer = await this.options.ledger.createSagaHold(this.holdRequest(campaign, plan), options);
     if (transfer.state !== 'pending') throw new DomainError('TRANSFER_NOT_PENDING', `the pledge's hold is ${transfer.state}`, { transferId: transfer.id });
