@@ -464,11 +464,16 @@ export function nameWinners(task: Task, callerId: string, winners: readonly { su
   if (winners.reduce((sum, winner) => sum + winner.shareBps, 0) !== 10_000) invalid('winners', 'shareBps must sum to 10000');
   const shares = splitMoney(task.funded, winners.map((winner) => BigInt(winner.shareBps)));
   const named: Winner[] = winners.map((winner, index) => ({ ...winner, ...payout(shares[index]!, policy.feeBps) }));
+  return completeContest(task, named, now);
+}
+
+/** A contest completed with its winners (named by the owner or by rule): what each is paid, the fees, the events. */
+function completeContest(task: Task, named: readonly Winner[], now: Date): Decided {
   const currency = task.budget.currency;
   const paid = named.reduce((sum, winner) => add(sum, winner.solverPaid), zero(currency));
   const fees = named.reduce((sum, winner) => add(sum, winner.fee), zero(currency));
   return {
-    task: { ...task, state: 'completed', winners: named },
+    task: { ...task, state: 'completed', winners: [...named] },
     events: [
       { type: 'ContestWinnersNamed', occurredAt: now, taskId: task.id, ownerId: task.ownerId, winners: named.map((winner) => ({ solverId: winner.solverId, submissionId: winner.submissionId, shareBps: winner.shareBps, paid: winner.solverPaid })) },
       { type: 'TaskCompleted', occurredAt: now, taskId: task.id, ownerId: task.ownerId, paid, fees, refunded: zero(currency) },
@@ -489,15 +494,7 @@ export function decideContestByRule(task: Task, entries: readonly { submissionId
   const shares = splitMoney(task.funded, equal);
   const sharesBps = splitMoney(money(currency, 10_000n), equal);
   const named: Winner[] = entries.map((entry, index) => ({ ...entry, shareBps: Number(sharesBps[index]!.amountMinor), ...payout(shares[index]!, policy.feeBps) }));
-  const paid = named.reduce((sum, winner) => add(sum, winner.solverPaid), zero(currency));
-  const fees = named.reduce((sum, winner) => add(sum, winner.fee), zero(currency));
-  return {
-    task: { ...task, state: 'completed', winners: named },
-    events: [
-      { type: 'ContestWinnersNamed', occurredAt: now, taskId: task.id, ownerId: task.ownerId, winners: named.map((winner) => ({ solverId: winner.solverId, submissionId: winner.submissionId, shareBps: winner.shareBps, paid: winner.solverPaid })) },
-      { type: 'TaskCompleted', occurredAt: now, taskId: task.id, ownerId: task.ownerId, paid, fees, refunded: zero(currency) },
-    ],
-  };
+  return completeContest(task, named, now);
 }
 
 /** A bidding task past its deadline with no award closes (nothing was funded, nothing moves). */
