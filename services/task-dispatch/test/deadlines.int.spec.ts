@@ -1,8 +1,9 @@
-// Proves every deadline closes something: a contest past its deadline takes no entries and, with no winners named within TASK_CONTEST_DECISION_MS, splits its prize equally among the entries (or refunds an empty contest); a bidding task past its deadline without an award closes; a dispute unresolved after DISPUTE_RESOLUTION_MS shows on the stuck list with its money still held.
+// Proves every deadline closes something: a contest past its deadline takes no entries and, with no winners named within TASK_CONTEST_DECISION_MS, splits its prize equally among the entries (or refunds an empty contest); a bidding task past its deadline without an award closes; a dispute unresolved after DISPUTE_RESOLUTION_MS shows on the stuck list (and as a stuck job, with why) with its money still held, until an arbiter decides.
+import { schedulerStuckAfterAttempts } from '@sizhong/kit';
 import { eventually } from '@sizhong/testkit';
 import { as, cny, inDays, startTaskHarness, type TaskHarness } from './support';
 
-jest.setTimeout(90_000);
+jest.setTimeout(180_000);
 
 let harness: TaskHarness;
 const deadlineInMs = 2_500;
@@ -62,4 +63,10 @@ it('lists a dispute unresolved past DISPUTE_RESOLUTION_MS as stuck, its money st
   const stuck = await eventually(() => service.exposed.work.stuckDisputes(), (records) => records.some((record) => record.id === dispute.id), 'the dispute on the stuck list');
   expect(stuck.find((record) => record.id === dispute.id)).toMatchObject({ taskId: task.id, assignmentId: assignment.id, amount: cny(2_000n) });
   expect(await harness.balance(task.escrowAccountId)).toBe(2_000n);
+  // What `npm run admin -- stuck` shows: the overdue job, unfinished until an arbiter decides, with why.
+  const job = await eventually(() => harness.job(`dispute-overdue:${dispute.id}`), (found) => (found?.attempt ?? 0) >= schedulerStuckAfterAttempts, 'the overdue dispute listed as stuck', 60_000);
+  expect(job).toMatchObject({ state: 'scheduled', lastError: expect.stringContaining(`dispute ${dispute.id} on task ${task.id} awaits an arbiter`) });
+
+  await client.call.resolveDispute({ disputeId: dispute.id, solverShareBps: 5_000 }, as('pt_dl_dp_arbiter', 'arbiter'));
+  await eventually(() => harness.job(`dispute-overdue:${dispute.id}`), (found) => found?.state === 'done', 'the overdue job done once the dispute is resolved', 90_000);
 });

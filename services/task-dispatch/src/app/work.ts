@@ -228,17 +228,25 @@ export class WorkFlows {
   async flagOverdueDispute(disputeId: string): Promise<void> {
     const record = (await this.stores.disputes.load(disputeId))?.state;
     if (!record) return;
-    const now = this.context.now();
-    let overdueAt: Date | undefined;
-    if (record.assignmentId) {
-      overdueAt = (await this.context.decideAssignment(record.assignmentId, (current) => markDisputeOverdue(current, disputeId, now))).work.dispute?.overdueAt;
-    } else {
-      const { loaded } = await this.context.decideTask(record.taskId, (task) => markMilestoneDisputeOverdue(task, record.milestoneIndex, disputeId, now));
-      overdueAt = loaded.state.milestones[record.milestoneIndex]?.work.dispute?.overdueAt;
+    let work = await this.workOf(record);
+    if (work.state !== 'disputed' || work.dispute?.disputeId !== disputeId) return;
+    if (!record.overdueAt) {
+      const now = this.context.now();
+      let overdueAt: Date | undefined;
+      if (record.assignmentId) {
+        overdueAt = (await this.context.decideAssignment(record.assignmentId, (current) => markDisputeOverdue(current, disputeId, now))).work.dispute?.overdueAt;
+      } else {
+        const { loaded } = await this.context.decideTask(record.taskId, (task) => markMilestoneDisputeOverdue(task, record.milestoneIndex, disputeId, now));
+        overdueAt = loaded.state.milestones[record.milestoneIndex]?.work.dispute?.overdueAt;
+      }
+      work = await this.workOf(record);
+      if (!overdueAt || work.state !== 'disputed' || work.dispute?.disputeId !== disputeId) return;
+      await this.stores.disputes.update(disputeId, (current) => ({ state: current.state.overdueAt ? current.state : { ...current.state, overdueAt }, events: [], result: undefined }), 'dispute');
     }
-    const work = await this.workOf(record);
-    if (!overdueAt || work.state !== 'disputed' || work.dispute?.disputeId !== disputeId) return;
-    await this.stores.disputes.update(disputeId, (current) => ({ state: current.state.overdueAt ? current.state : { ...current.state, overdueAt }, events: [], result: undefined }), 'dispute');
+    // The job's work is done only when an arbiter has resolved the dispute: until then it stays
+    // unfinished, retried every minute at most, and `npm run admin -- stuck` shows it with this reason.
+    const held = record.amount ? `${record.amount.amountMinor} minor units of ${record.amount.currency}` : 'its money';
+    throw new Error(`dispute ${disputeId} on task ${record.taskId} awaits an arbiter since ${record.openedAt.toISOString()}; ${held} stay held in the task's escrow`);
   }
 
   /** Disputes past DISPUTE_RESOLUTION_MS and not resolved, oldest first (the stuck list; at most `stuckDisputesMax`). */
