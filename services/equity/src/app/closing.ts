@@ -1,7 +1,9 @@
 /**
- * Close at `endsAt`, run by the scheduler and, behind it, by the recovery loop, again and again
- * until it completes: every step is idempotent, so a close a crash or an unreachable escrow
- * interrupted resumes where it stopped, and nothing makes it give up.
+ * Close at `endsAt`: a saga of the kit's model (`round-close`, id `close:<round>`, one per round,
+ * with no refusals: every failure leaves it running), started by the scheduler and, for a round
+ * whose job was lost, by equity's recovery loop; the kit's saga recovery drives it on until it
+ * completes. Every step is idempotent, so a close a crash or an unreachable escrow interrupted
+ * resumes where it stopped, and nothing makes it give up.
  *
  *   1. the fence: one version-guarded write moves the round to `closing`. Commitments and
  *      cancellations get in only through the round's guarded writes on the open states, so from
@@ -18,7 +20,7 @@
  *      the investor) or voided, then the fee and the proceeds paid out of the round's escrow
  *      account; then the round is marked settled.
  */
-import { deterministicId, money } from '@sizhong/kit';
+import { deterministicId, money, requestFingerprint, type Saga } from '@sizhong/kit';
 import { closeRound, type Commitment, isAcceptingCommitments, markSettled, resolveCommitment, type Round, settleUsage, startClosing } from '../domain';
 import { commitmentSagaKinds, escrowAccountIdOf } from './commitments';
 import { closeConcurrency, type EquityWrites, forEachConcurrently, holdTransferId, ignoreResolved } from './context';
@@ -31,14 +33,47 @@ export const closeRecoveryBatch = 20;
 /** Unfinished sagas of one kind one close drives on (they are few: each ends within seconds unless escrow is down; more wait for the next run). */
 export const unfinishedSagasScanMax = 10_000;
 
+export const roundCloseSagaKind = 'round-close';
+
+export function roundCloseSagaId(roundId: string): string {
+  return `close:${roundId}`;
+}
+
 export class Closing {
-  constructor(private readonly writes: EquityWrites) {}
+  private readonly saga: Saga<{ roundId: string }, { state: string }>;
+
+  constructor(private readonly writes: EquityWrites) {
+    this.saga = writes.options.sagas.define<{ roundId: string }, object, { state: string }>({
+      kind: roundCloseSagaKind,
+      initialFacts: () => ({}),
+      stages: [],
+      finish: {
+        refusals: [],
+        run: async ({ roundId }) => {
+          const round = await this.closeNow(roundId);
+          // A replica whose clock is behind the deadline leaves the saga running for a later attempt.
+          if (round.state !== 'closed' && round.state !== 'failed') throw new Error(`round ${roundId} is ${round.state} (it ends at ${round.endsAt.toISOString()}); the close runs again`);
+          if (round.settledAt === undefined) throw new Error(`round ${roundId} is ${round.state} and not settled yet`);
+          return { state: round.state };
+        },
+      },
+    });
+  }
 
   private get options() {
     return this.writes.options;
   }
 
+  /** Closes a round past its deadline (by this replica's clock) through its saga; a round not yet ended is returned as it is. */
   async close(roundId: string): Promise<Round> {
+    const round = (await this.options.rounds.get(roundId, 'round')).state;
+    if (isAcceptingCommitments(round) && this.writes.now().getTime() < round.endsAt.getTime()) return round;
+    await this.saga.run({ id: roundCloseSagaId(roundId), input: { roundId }, fingerprint: requestFingerprint({ roundId }) });
+    return (await this.options.rounds.get(roundId, 'round')).state;
+  }
+
+  /** The close's one step, idempotent: fence, resolve what is under way, decide, move the money, mark settled. */
+  private async closeNow(roundId: string): Promise<Round> {
     let round = (await this.options.rounds.get(roundId, 'round')).state;
     if (isAcceptingCommitments(round)) {
       if (this.writes.now().getTime() < round.endsAt.getTime()) return round;
