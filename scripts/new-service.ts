@@ -135,7 +135,7 @@ runServiceMain(${camel}Service, ${camel}ConfigShape);
 
 The rules of ${kebab}, with no I/O: functions take the state and \`now\` and return the new state
 and its events, or throw a \`DomainError\`. Import the kit's pure parts from \`@sizhong/kit/domain\`;
-the lint rule refuses the barrel, frameworks, the clock and randomness here (STYLE.md §1).
+the lint rule refuses the barrel, frameworks, the clock and randomness here (docs/adding-a-service.md).
 `,
     [`test/${kebab}-service.int.spec.ts`]: `// Proves the ${kebab} service starts on the skeleton against the real servers and answers grpc.health.v1 SERVING.
 import { checkHealth } from '@sizhong/kit';

@@ -1,10 +1,10 @@
 /**
- * Credit and risk routes (API.md "Credit" and "Regulators"). Each handler decodes, makes one gRPC
+ * Credit and risk routes (docs/credit-risk.md, /openapi.json). Each handler decodes, makes one gRPC
  * call to the credit service with the caller's identity, and encodes; every read a regulator makes
  * is written to the audit log before the answer (audit/regulator-reads.ts). Without
  * CREDIT_GRPC_ADDRESS they answer 503 UNAVAILABLE.
  *
- * Who reads a credit profile: the participant, regulators and admins. API.md also names
+ * Who reads a credit profile: the participant, regulators and admins. The public contract also names
  * "counterparties"; the gateway cannot tell who is one without asking the other services, so for
  * now they get 403 like everyone else (docs/credit-risk.md).
  */

@@ -1,5 +1,5 @@
 /**
- * Equity routes (API.md "Equity rounds"): investor profiles, rounds, lead and follow commitments,
+ * Equity routes (docs/equity.md, /openapi.json): investor profiles, rounds, lead and follow commitments,
  * cancellations and the cap table. Each handler decodes, makes one gRPC call to the equity service
  * with the caller's identity, and encodes; equity decides (ownership, visibility, limits, the lead
  * rules, cooling-off) and its refusals reach the client through the one error table. Reads of

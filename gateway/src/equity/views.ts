@@ -1,4 +1,4 @@
-/** Request and answer schemas of the equity routes (API.md "Equity rounds"), and the conversions from the equity service's messages. */
+/** Request and answer schemas of the equity routes (docs/equity.md, /openapi.json), and the conversions from the equity service's messages. */
 import { assert } from '@sizhong/kit';
 import type { equityV1 } from '@sizhong/proto';
 import { instantField, textField } from '../http/fields';

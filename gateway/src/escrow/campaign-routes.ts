@@ -1,5 +1,5 @@
 /**
- * Product campaign and pledge routes (API.md "Product campaigns and pledges"). Each handler
+ * Product campaign and pledge routes (docs/escrow.md, /openapi.json). Each handler
  * decodes, makes one gRPC call to escrow's CampaignService with the caller's identity, and
  * encodes; escrow decides (ownership, visibility, tier stock, funds, the last-call rule) and its
  * refusals reach the client through the one error table. Without ESCROW_GRPC_ADDRESS they answer

@@ -1,5 +1,5 @@
 /**
- * The public JSON of product campaigns and pledges (API.md "Product campaigns and pledges"), as
+ * The public JSON of product campaigns and pledges (docs/escrow.md, /openapi.json), as
  * zod schemas that both document the answers and type the handlers, and the functions that build
  * them from escrow's gRPC messages (and the messages from validated requests). Amounts leave as
  * decimal strings, never as numbers; times leave as RFC 3339 UTC.

@@ -1,5 +1,5 @@
 /**
- * Wallet and ledger routes (API.md "Wallet and ledger (escrow service)"): the caller's wallet and
+ * Wallet and ledger routes (docs/escrow.md, /openapi.json): the caller's wallet and
  * journal, withdrawals, the payment provider's webhook and the ledger's invariant report. Each
  * handler decodes, makes one gRPC call to escrow with the caller's identity, and encodes; escrow
  * decides. Without ESCROW_GRPC_ADDRESS they answer 503 UNAVAILABLE (see escrow-connection.ts).

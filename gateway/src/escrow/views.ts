@@ -1,5 +1,5 @@
 /**
- * The public JSON of wallets and the ledger (API.md "Wallet and ledger"), as zod schemas that both
+ * The public JSON of wallets and the ledger (docs/escrow.md, /openapi.json), as zod schemas that both
  * document the answers and type the handlers, and the functions that build them from escrow's
  * gRPC messages. Amounts leave as decimal strings, never as numbers.
  */

@@ -11,7 +11,7 @@ describe('error → HTTP mapping', () => {
     for (const code of errorCodes) expect(httpStatusOf(code)).toBeGreaterThanOrEqual(400);
   });
 
-  it('answers what API.md promises', () => {
+  it('answers what the public contract promises', () => {
     expect(httpStatusByErrorCode).toEqual({
       INVALID_ARGUMENT: 400,
       UNAUTHENTICATED: 401,

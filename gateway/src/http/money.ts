@@ -1,6 +1,6 @@
 /**
  * Money in the public API: `{"currency": "CNY", "amountMinor": "12345"}`, a decimal string of
- * integer minor units (API.md "Conventions"). Conversions to and from the wire form of the
+ * integer minor units (docs/gateway.md). Conversions to and from the wire form of the
  * services (`commonV1.Money`, bigint minor units) live here, so no route handles amounts as numbers.
  */
 import { amountMinorMax, assert, type MoneyJson } from '@sizhong/kit';

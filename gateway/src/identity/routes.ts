@@ -1,5 +1,5 @@
 /**
- * Identity routes (API.md "Identity"): sign-up, token, the caller's own participant, and the
+ * Identity routes (docs/gateway.md, /openapi.json): sign-up, token, the caller's own participant, and the
  * admin's view of participants.
  */
 import { DomainError, participantRoles, selfServiceRoles } from '@sizhong/kit';

@@ -1,5 +1,5 @@
 /**
- * A solver's skills (API.md: PUT /v1/me/skills), kept on the participant's document in the
+ * A solver's skills (PUT /v1/me/skills), kept on the participant's document in the
  * gateway's identity store. Task routes read them (one read by _id) and pass them to task-dispatch,
  * whose dispatch eligibility matches them against a task's `skills`.
  */

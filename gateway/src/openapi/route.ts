@@ -113,7 +113,7 @@ export interface RouteContext<Spec extends RouteSpec> {
   readonly signal: AbortSignal;
   /**
    * The validated Idempotency-Key (always present when the route requires one). Services turn it
-   * into the ids of what the request creates (ARCHITECTURE.md §2.3), so pass it on as it is.
+   * into the ids of what the request creates (docs/storage.md "Aggregates"), so pass it on as it is.
    */
   readonly idempotencyKey: Spec['idempotency'] extends 'required' ? string : string | undefined;
 }

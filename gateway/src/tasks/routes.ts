@@ -1,5 +1,5 @@
 /**
- * Task routes (API.md "Tasks"). Each handler decodes, makes one gRPC call to task-dispatch with the
+ * Task routes (docs/task-dispatch.md, /openapi.json). Each handler decodes, makes one gRPC call to task-dispatch with the
  * caller's identity, and encodes; task-dispatch decides (ownership, eligibility, funds) and its
  * refusals reach the client through the one error table. Anything not the caller's to see is 404.
  * Without TASK_DISPATCH_GRPC_ADDRESS they answer 503 UNAVAILABLE.

@@ -1,5 +1,5 @@
 /**
- * The public JSON of tasks, bids, assignments, contest submissions and disputes (API.md "Tasks"),
+ * The public JSON of tasks, bids, assignments, contest submissions and disputes (docs/task-dispatch.md, /openapi.json),
  * as zod schemas that validate requests, document answers and type the handlers, and the functions
  * that build them from task-dispatch's gRPC messages. Amounts leave as decimal strings, times as
  * RFC 3339 UTC. The request schemas carry task-dispatch's field limits

@@ -1,4 +1,4 @@
-/** The equity service's settings, read once in main.ts (each has a default and a description; API.md lists the shared ones). */
+/** The equity service's settings, read once in main.ts (each has a default and a description). */
 import { configFields, type loadConfig, serviceRuntimeShape } from '@sizhong/kit';
 import { z } from 'zod';
 import { regulationCrowdfundingLimits } from './domain/policy';

@@ -1,4 +1,4 @@
-/** The escrow service's settings, read once in main.ts (API.md lists the shared ones). */
+/** The escrow service's settings, read once in main.ts. */
 import { configFields, type loadConfig, serviceRuntimeShape } from '@sizhong/kit';
 import { z } from 'zod';
 

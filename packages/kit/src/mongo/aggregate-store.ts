@@ -1,5 +1,5 @@
 /**
- * The aggregate store (ARCHITECTURE.md §2): one document per aggregate, changed by one
+ * The aggregate store (docs/storage.md): one document per aggregate, changed by one
  * version-guarded `updateOne({_id, version}, …)` that also pushes the command's events onto the
  * document's own outbox. A command loads, decides in pure code and writes; a lost race reloads and
  * decides again (bounded). The outbox relay publishes the events and pulls them off.

@@ -1,5 +1,5 @@
 // Proves that the configured MongoDB-wire server applies conditional writes as compare-and-set, which
-// storage relies on (ARCHITECTURE.md §2): 16 clients racing version-guarded updates lose none and
+// storage relies on (docs/storage.md): 16 clients racing version-guarded updates lose none and
 // report none falsely, and 16 clients claiming due jobs with findOneAndUpdate claim each job once.
 // FerretDB 1.24 failed both (800 updates reported, 65 applied; 100 jobs claimed 312 times).
 import { testDatabaseName, testInfrastructure } from '@sizhong/testkit';

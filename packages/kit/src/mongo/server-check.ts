@@ -1,7 +1,7 @@
 /**
  * Which MongoDB-wire servers Sizhong refuses to run on, decided from their `buildInfo` answer.
  *
- * Storage relies on conditional writes being compare-and-set (ARCHITECTURE.md §2): a
+ * Storage relies on conditional writes being compare-and-set (docs/storage.md): a
  * version-guarded `updateOne` and a `findOneAndUpdate` claim must match and change the document in
  * one step. FerretDB 1.24 does not do that: with 16 clients it reported 800 successful
  * version-guarded updates of which 65 (SQLite backend) or 239 (PostgreSQL backend) happened, and let

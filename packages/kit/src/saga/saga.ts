@@ -1,5 +1,5 @@
 /**
- * The one saga model (STYLE.md §16, docs/storage.md "Sagas"). A saga is data: its record is
+ * The one saga model (docs/storage.md "Sagas"). A saga is data: its record is
  * written first and never deleted, and moves through named states to a terminal one. Steps run in
  * stages (a stage of several steps runs them in parallel), each step keyed so that running it again
  * recognises its own earlier effect, and each naming its compensation and the codes that are a

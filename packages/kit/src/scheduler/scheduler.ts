@@ -1,5 +1,5 @@
 /**
- * Deadlines as data (ARCHITECTURE.md §6). A job is one document in `<name>_jobs` with the time it
+ * Deadlines as data (docs/storage.md "Scheduler"). A job is one document in `<name>_jobs` with the time it
  * is due; every replica of a service runs a worker that claims due jobs and runs their handlers.
  *
  * A worker claims a job with one findOneAndUpdate that moves a due job to `running`, names itself

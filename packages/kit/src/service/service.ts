@@ -1,6 +1,6 @@
 /**
  * The service skeleton: one function starts any Sizhong service from its parts, so every service
- * has the same wiring and differs only in its domain (STYLE.md §14). It connects MongoDB (its own
+ * has the same wiring and differs only in its domain (docs/adding-a-service.md). It connects MongoDB (its own
  * database) and Kafka (its events topic), makes the outbox relay, the scheduler and the consumers,
  * lets the service build its stores and use cases on them, serves gRPC with health, and stops
  * everything in the reverse order. `runServiceMain` (main.ts) adds configuration, telemetry,

@@ -1,6 +1,6 @@
 /**
  * One call that gives a caller (the `npm start` runner, jest's global setup) a Kafka and a
- * MongoDB-wire server, chosen in the order of ARCHITECTURE.md §8:
+ * MongoDB-wire server, chosen in the order of docs/infrastructure.md:
  *   1. `KAFKA_BROKERS` / `MONGO_URL` from the environment, each on its own;
  *   2. testcontainers, when a Docker engine answers;
  *   3. the local servers (Kafka and mongo-java-server, both from Maven jars), reused when running.

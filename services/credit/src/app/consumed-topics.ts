@@ -1,4 +1,4 @@
-/** The domain topics credit consumes: every service's events topic (ARCHITECTURE.md §5). */
+/** The domain topics credit consumes: every service's events topic (docs/credit-model.md). */
 import { eventsTopic } from '@sizhong/kit';
 
 export const consumedServices = ['escrow', 'task-dispatch', 'equity'] as const;

@@ -1,5 +1,5 @@
 /**
- * The equity rules that configuration decides (ARCHITECTURE.md §6): durations, thresholds and the
+ * The equity rules that configuration decides (docs/equity.md): durations, thresholds and the
  * Regulation Crowdfunding figures of the investment limit. Domain rules never hard-code them.
  */
 import { assert } from '@sizhong/kit/domain';

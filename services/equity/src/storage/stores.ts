@@ -1,5 +1,5 @@
 /**
- * Where rounds, commitments, investors and positions live (ARCHITECTURE.md §2).
+ * Where rounds, commitments, investors and positions live (docs/storage.md).
  *
  * - `rounds`: one document per round: definition and lifecycle in `state` (version-guarded writes:
  *   creation, the lead joining or leaving, close) and the live totals in `counters` (guarded `$inc`):

@@ -1,5 +1,5 @@
 /**
- * Ledger accounts and their journal (ARCHITECTURE.md §2.5). An account document holds its balances
+ * Ledger accounts and their journal (docs/storage.md "Ledger"). An account document holds its balances
  * and applies a leg with ONE guarded update: the balance change, `seq + 1`, the leg's key (kept
  * among the last `legKeysKept`, so a repeated leg is refused by the same filter) and the new entry
  * on `unjournaled`. The balance and its entry can never part. The journal writer then copies

@@ -1,5 +1,5 @@
 /**
- * Where campaigns, pledges and backer positions live (ARCHITECTURE.md §2).
+ * Where campaigns, pledges and backer positions live (docs/storage.md).
  *
  * - `campaigns`: one document per campaign: the definition and lifecycle in `state` (version-guarded
  *   writes) and the live totals in `counters` (guarded `$inc`, never touching `version`):

@@ -1,5 +1,5 @@
 /**
- * Named limits of the task domain (STYLE.md rule 7). Each bounds a document's size or an amount's
+ * Named limits of the task domain (each has a test at the limit and one past it). Each bounds a document's size or an amount's
  * range, so a task stays one MongoDB document and no sum leaves int64.
  */
 
@@ -28,6 +28,6 @@ export const noteLengthMax = 2_000;
 export const reasonLengthMax = 2_000;
 export const urlLengthMax = 2_000;
 export const etaDaysMax = 3_650;
-/** Credit scores are 350..950 (ARCHITECTURE.md §5). */
+/** Credit scores are 350..950 (docs/credit-model.md). */
 export const creditScoreMin = 350;
 export const creditScoreMax = 950;

@@ -1,5 +1,5 @@
 /**
- * The campaign aggregate: one document, one atomic write per change (ARCHITECTURE.md §2).
+ * The campaign aggregate: one document, one atomic write per change (docs/storage.md).
  *
  *   draft ─launch→ live ─close→ closing ─settle→ succeeded ─startDelivery→ delivering ─last milestone→ delivered
  *                                       └─settle→ failed      └─(no milestones)──────────────────────→ delivered

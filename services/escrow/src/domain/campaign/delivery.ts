@@ -204,7 +204,7 @@ export function failDelivery(campaign: Campaign, now: Date): { campaign: Deliver
 }
 
 /**
- * When the scheduler should next look at this campaign (ARCHITECTURE.md §6: deadlines are data):
+ * When the scheduler should next look at this campaign (deadlines are data: docs/storage.md "Scheduler"):
  * the end while live, at once while succeeded (the payout is still to start), the open
  * milestone's overdue or silence time while delivering, else never.
  */

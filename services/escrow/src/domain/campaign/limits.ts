@@ -1,5 +1,5 @@
 /**
- * Named limits of the campaign domain (STYLE.md rule 7). Each bounds a document's size or an
+ * Named limits of the campaign domain (each has a test at the limit and one past it). Each bounds a document's size or an
  * amount's range, so a campaign stays one MongoDB document and no sum leaves int64.
  *
  * A campaign takes any number of pledges: they are separate documents and the campaign keeps only

@@ -1,5 +1,5 @@
 /**
- * Durations that configuration decides (ARCHITECTURE.md §6: minimum durations are configuration,
+ * Durations that configuration decides (minimum durations are configuration,
  * so tests can run a campaign that ends in seconds). Domain rules never hard-code a day.
  */
 import { assert } from '@sizhong/kit/domain';

@@ -7,7 +7,7 @@ import { assert, isCurrencyCode, type CurrencyCode } from '@sizhong/kit/domain';
 
 export const accountKinds = ['wallet', 'escrow', 'fee', 'external'] as const;
 
-/** The currencies the platform holds money in (wallets, deals, fees); API.md: CNY or USD. */
+/** The currencies the platform holds money in (wallets, deals, fees); the public contract: CNY or USD. */
 export const platformCurrencies = ['CNY', 'USD'] as const;
 
 export function isPlatformCurrency(currency: string): boolean {

@@ -1,5 +1,5 @@
 /**
- * The ledger's invariants (ARCHITECTURE.md §2.5), computed from balances and the legs of
+ * The ledger's invariants (docs/storage.md "Ledger"), computed from balances and the legs of
  * unfinished transfers: money is conserved per currency (all balances plus money in flight sum to
  * zero) and no account but an external one is below zero.
  */
