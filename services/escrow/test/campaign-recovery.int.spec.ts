@@ -4,7 +4,7 @@
 import { connectMongo } from '@sizhong/kit';
 import { escrowV1 } from '@sizhong/proto';
 import { testInfrastructure } from '@sizhong/testkit';
-import { type EscrowHarness, eventually, participant, startEscrowHarness } from './support';
+import { createAndLaunchCampaign, type EscrowHarness, eventually, participant, startEscrowHarness } from './support';
 
 jest.setTimeout(120_000);
 
@@ -23,22 +23,7 @@ afterAll(async () => {
 });
 
 async function launchCampaign(key: string, owner: ReturnType<typeof participant>, endsInMs: number, milestones: escrowV1.MilestoneInput[] = []) {
-  const now = Date.now();
-  const created = await harness.campaigns.call.createCampaign(
-    {
-      idempotencyKey: key,
-      title: `Campaign ${key}`,
-      description: 'A product worth backing',
-      goal: cny(1_000n),
-      fundingModel: 'all_or_nothing',
-      endsAt: new Date(now + endsInMs),
-      deliveryDate: new Date(now + endsInMs + 120_000),
-      tiers: [{ title: 'Any', price: cny(100n) }],
-      milestones,
-    },
-    { identity: owner },
-  );
-  return harness.campaigns.call.launchCampaign({ campaignId: created.id }, { identity: owner });
+  return (await createAndLaunchCampaign(harness.campaigns, owner, key, { goal: 1_000n, endsInMs, deliveryAfterMs: 120_000, tiers: [{ title: 'Any', price: cny(100n) }], milestones })).live;
 }
 
 /** Makes one ledger use case fail as an unreachable database would, until the returned function is called. */

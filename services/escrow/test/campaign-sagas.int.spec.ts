@@ -3,7 +3,7 @@
 // behind cannot land a pledge after settlement closed the books; the fee is the one fixed at launch.
 import { AggregateStore, createGrpcClient, type Clock } from '@sizhong/kit';
 import { escrowV1 } from '@sizhong/proto';
-import { type EscrowHarness, eventually, participant, startEscrowHarness } from './support';
+import { createAndLaunchCampaign, type EscrowHarness, eventually, participant, startEscrowHarness } from './support';
 
 jest.setTimeout(120_000);
 
@@ -13,23 +13,7 @@ const cny = (amountMinor: bigint) => ({ currency: 'CNY', amountMinor });
 type CampaignClient = EscrowHarness['campaigns'];
 
 async function launchCampaign(campaigns: CampaignClient, key: string, options: { goal: bigint; model?: string; endsInMs: number; tiers: escrowV1.TierInput[]; owner?: typeof creator }) {
-  const owner = options.owner ?? creator;
-  const now = Date.now();
-  const created = await campaigns.call.createCampaign(
-    {
-      idempotencyKey: key,
-      title: `Campaign ${key}`,
-      description: 'A product worth backing',
-      goal: cny(options.goal),
-      fundingModel: options.model ?? 'all_or_nothing',
-      endsAt: new Date(now + options.endsInMs),
-      deliveryDate: new Date(now + options.endsInMs + 60_000),
-      tiers: options.tiers,
-      milestones: [],
-    },
-    { identity: owner },
-  );
-  return campaigns.call.launchCampaign({ campaignId: created.id }, { identity: owner });
+  return (await createAndLaunchCampaign(campaigns, options.owner ?? creator, key, options)).live;
 }
 
 async function held(harness: EscrowHarness, participantId: string): Promise<bigint> {

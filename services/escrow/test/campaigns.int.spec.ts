@@ -3,7 +3,7 @@
 // insufficient funds, idempotent replays, pledges fired across the deadline while settlement runs, and delivery
 // milestones released by acceptance and by silence.
 import { escrowV1 } from '@sizhong/proto';
-import { type EscrowHarness, eventually, participant, startEscrowHarness } from './support';
+import { createAndLaunchCampaign, type EscrowHarness, eventually, participant, startEscrowHarness } from './support';
 
 jest.setTimeout(180_000);
 
@@ -33,24 +33,8 @@ async function launchCampaign(
   key: string,
   options: { goal: bigint; model?: string; endsInMs: number; tiers?: escrowV1.TierInput[]; milestones?: escrowV1.MilestoneInput[]; owner?: typeof creator },
 ) {
-  const owner = options.owner ?? creator;
-  const now = Date.now();
-  const created = await harness.campaigns.call.createCampaign(
-    {
-      idempotencyKey: key,
-      title: `Campaign ${key}`,
-      description: 'A product worth backing',
-      goal: cny(options.goal),
-      fundingModel: options.model ?? 'all_or_nothing',
-      endsAt: new Date(now + options.endsInMs),
-      deliveryDate: new Date(now + options.endsInMs + 60_000),
-      tiers: options.tiers ?? [{ title: 'Early bird', price: cny(1_000n), quantity: 100 }],
-      milestones: options.milestones ?? [],
-    },
-    { identity: owner },
-  );
+  const { created, live } = await createAndLaunchCampaign(harness.campaigns, options.owner ?? creator, key, options);
   expect(created.state).toBe('draft');
-  const live = await harness.campaigns.call.launchCampaign({ campaignId: created.id }, { identity: owner });
   expect(live.state).toBe('live');
   return live;
 }

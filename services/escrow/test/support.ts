@@ -62,3 +62,34 @@ export async function startEscrowHarness(label: string, overrides: Record<string
 }
 
 export { eventually };
+
+export interface TestCampaignOptions {
+  readonly goal: bigint;
+  readonly model?: string;
+  readonly endsInMs: number;
+  /** After the deadline, when delivery is promised (default 60 s). */
+  readonly deliveryAfterMs?: number;
+  readonly tiers?: escrowV1.TierInput[];
+  readonly milestones?: escrowV1.MilestoneInput[];
+}
+
+/** Creates a campaign as `owner` and launches it; both answers, so a test can check each. */
+export async function createAndLaunchCampaign(campaigns: EscrowHarness['campaigns'], owner: CallerIdentity, key: string, options: TestCampaignOptions): Promise<{ created: escrowV1.Campaign; live: escrowV1.Campaign }> {
+  const now = Date.now();
+  const created = await campaigns.call.createCampaign(
+    {
+      idempotencyKey: key,
+      title: `Campaign ${key}`,
+      description: 'A product worth backing',
+      goal: { currency: 'CNY', amountMinor: options.goal },
+      fundingModel: options.model ?? 'all_or_nothing',
+      endsAt: new Date(now + options.endsInMs),
+      deliveryDate: new Date(now + options.endsInMs + (options.deliveryAfterMs ?? 60_000)),
+      tiers: options.tiers ?? [{ title: 'Early bird', price: { currency: 'CNY', amountMinor: 1_000n }, quantity: 100 }],
+      milestones: options.milestones ?? [],
+    },
+    { identity: owner },
+  );
+  const live = await campaigns.call.launchCampaign({ campaignId: created.id }, { identity: owner });
+  return { created, live };
+}
