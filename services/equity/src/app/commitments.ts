@@ -255,15 +255,7 @@ export class Commitments {
         if (current) admit(current.state as Round, totalsOf(current.counters), { role: input.role, amount: input.amount, newInvestor }, this.writes.now());
         throw new DomainError('CONCURRENT_MODIFICATION', 'the round changed during this commitment; try again', { roundId: input.roundId });
       },
-      compensate: async (input) => {
-        const position = await this.options.positions.get(input.roundId, input.investorId);
-        const leftInvestor = position?.commitments.length === 1 && position.commitments[0]?.commitmentId === input.commitmentId;
-        await this.options.admissions.release(input.roundId, counterKeys.release(input.commitmentId), {
-          amountMinor: input.amount.amountMinor,
-          leftInvestor,
-          ...(input.role === 'lead' ? { leadCommitmentId: input.commitmentId } : {}),
-        });
-      },
+      // No compensation: it is the last step before a finish that refuses nothing, so once admitted a commitment lands.
     };
   }
 

@@ -41,7 +41,6 @@ export function holdTransferId(commitmentId: string): string {
 
 export const counterKeys = {
   reserve: (commitmentId: string) => `reserve:${commitmentId}`,
-  release: (commitmentId: string) => `release:${commitmentId}`,
   cancel: (commitmentId: string) => `cancel:${commitmentId}`,
   left: (commitmentId: string) => `left:${commitmentId}`,
 } as const;

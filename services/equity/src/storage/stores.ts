@@ -72,17 +72,6 @@ export class RoundAdmissions {
     return this.apply(round.id, key, increments, guard, set, {}, now);
   }
 
-  /** Gives an admitted commitment back (its saga was refused later on): a lead takes the round back to open_for_lead while it is still theirs. */
-  async release(roundId: string, key: string, write: { amountMinor: bigint; leftInvestor: boolean; leadCommitmentId?: string }): Promise<CounterOutcome> {
-    const increments: Counters = { committedMinor: -write.amountMinor, ...(write.leftInvestor ? { investorsCount: -1 } : {}), ...(write.leadCommitmentId ? { leadPresent: -1 } : {}) };
-    const outcome = write.leadCommitmentId
-      ? await this.apply(roundId, key, increments, { 'state.state': 'open', 'state.leadCommitmentId': write.leadCommitmentId }, { 'state.state': 'open_for_lead' }, { 'state.leadId': '', 'state.leadCommitmentId': '' }, this.clock.now())
-      : { kind: 'refused' as const, current: undefined };
-    if (outcome.kind !== 'refused') return outcome;
-    // Not (or no longer) the round's open lead: only the counters are given back.
-    return this.apply(roundId, key, increments, {}, {}, {}, this.clock.now());
-  }
-
   /**
    * A cancellation takes a commitment out: guarded by the open states and `cancellableUntil > now`
    * (the cooling-off window, now read here). A lead's takes the round back to open_for_lead.
