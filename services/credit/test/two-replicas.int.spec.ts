@@ -58,8 +58,14 @@ describe('credit at two replicas', () => {
 
     const mongo = await connectMongo(testInfrastructure().mongoUrl, first.database);
     try {
-      const processed = await mongo.collection('processed_events').find({ _id: { $regex: 'ev_race_collected_' } } as never).toArray();
-      expect(new Set(processed.map((entry) => String(entry['_id']).split(':').pop()))).toEqual(new Set(eventIds));
+      // The consumer marks an event processed just after its handler wrote the history entry: wait for the marks, then
+      // require exactly these events (a parked event is never marked; a twice-applied one would show twice in history).
+      const processedIds = async () => {
+        const processed = await mongo.collection('processed_events').find({ _id: { $regex: 'ev_race_collected_' } } as never).toArray();
+        return new Set(processed.map((entry) => String(entry['_id']).split(':').pop()));
+      };
+      const marked = await eventually(processedIds, (ids) => ids.size >= pledgesCollected, 'every event marked processed', 30_000);
+      expect(marked).toEqual(new Set(eventIds));
     } finally {
       await mongo.close();
     }
