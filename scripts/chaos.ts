@@ -27,11 +27,12 @@ import { activeClusters, ChaosCluster } from './chaos/cluster';
 import { checkInvariants, type FaultRecord, midFlightHitsPerSeedMin, sagasPerSeedMin, unfinishedSagasNow, waitForQuiet } from './chaos/invariants';
 import { SagaWatch } from './chaos/saga-watch';
 import { clockSkewMaxMs } from '../packages/kit/src/service/service-main';
-import { describeFault, drawSchedule, faultCountMax, replicasMax, serviceOf, skewMsDefault } from './chaos/schedule';
+import { type ChaosFinding, chaosFindingNames, chaosFindings } from '../packages/kit/src/chaos-finding';
+import { describeFault, drawSchedule, faultCountMax, replicasMax, type ScheduledFault, serviceOf, skewMsDefault } from './chaos/schedule';
 import { Workload } from './chaos/workload';
 
 export const chaosUsage = `Usage:
-  npm run chaos -- --seed <S> [--faults <N>] [--duration-ms <D>] [--replicas <R>] [--skew-ms <K>] [--state-dir <dir>] [--no-build] [--root <dir>]
+  npm run chaos -- --seed <S> [--faults <N>] [--duration-ms <D>] [--replicas <R>] [--skew-ms <K>] [--state-dir <dir>] [--no-build] [--root <dir>] [--reintroduce <finding>]
 
   --seed         the run's seed, an integer in [0, 2^32): the same seed replays the same schedule
   --faults       SIGKILLs (each followed by a restart) during the workload; default ${10}
@@ -41,7 +42,9 @@ export const chaosUsage = `Usage:
                  default ${skewMsDefault} at two replicas or more, 0 at one
   --state-dir    where the run keeps its servers' state, the logs and the action log; default .cache/chaos/<seed>
   --no-build     skip \`turbo run build\` (use after \`npm run build\`)
-  --root         run the dist/ builds of another checkout of this repository`;
+  --root         run the dist/ builds of another checkout of this repository
+  --reintroduce  bring one fixed finding back in every service, to show the run catches it:
+                 ${chaosFindingNames.join(', ')}`;
 
 export const faultCountDefault = 10;
 export const durationMsDefault = 60_000;
@@ -59,6 +62,7 @@ interface ChaosArguments {
   readonly build: boolean;
   readonly root: string;
   readonly stateDirectory: string | undefined;
+  readonly reintroduce: ChaosFinding | undefined;
 }
 
 export function parseChaosArgs(argv: readonly string[], defaultRoot: string): ChaosArguments {
@@ -77,6 +81,7 @@ export function parseChaosArgs(argv: readonly string[], defaultRoot: string): Ch
         'state-dir': { type: 'string' },
         'no-build': { type: 'boolean' },
         root: { type: 'string' },
+        reintroduce: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -98,6 +103,8 @@ export function parseChaosArgs(argv: readonly string[], defaultRoot: string): Ch
   if (stateDirectory !== undefined && existsSync(stateDirectory) && readdirSync(stateDirectory).length > 0 && !existsSync(join(stateDirectory, 'logs'))) {
     throw new UsageError(`--state-dir ${stateDirectory} is not empty and holds no earlier run (no logs/); the run empties it, so choose another`);
   }
+  const reintroduce = values.reintroduce as ChaosFinding | undefined;
+  if (reintroduce !== undefined && !chaosFindingNames.includes(reintroduce)) throw new UsageError(`--reintroduce "${reintroduce}" must be one of ${chaosFindingNames.join(', ')}`);
   const replicas = integer(values.replicas, 'replicas', 1, replicasMax);
   if (replicas < 1) throw new UsageError('--replicas must be at least 1');
   return {
@@ -109,6 +116,7 @@ export function parseChaosArgs(argv: readonly string[], defaultRoot: string): Ch
     build: !values['no-build'],
     root,
     stateDirectory,
+    reintroduce,
   };
 }
 
@@ -133,12 +141,13 @@ async function main(argv: readonly string[]): Promise<number> {
   say(`chaos: seed ${seed}, ${faultCount} faults over ${seconds(durationMs)} of workload, ${replicas === 1 ? 'one replica' : `${replicas} replicas`} per service${skewMs > 0 ? `, clocks skewed up to ±${skewMs} ms` : ''}`);
   for (const fault of schedule.faults) say(`  ${describeFault(fault)}`);
   for (const [process, plan] of Object.entries(schedule.grpcFaults)) say(`  GRPC_FAULTS of ${process}: ${plan}`);
+  if (options.reintroduce) say(`  CHAOS_FINDING ${options.reintroduce}: ${chaosFindings[options.reintroduce]}`);
   if (skewMs > 0) say(`  CLOCK_SKEW_MS: ${Object.entries(schedule.clockSkews).map(([process, skew]) => `${process} ${skew}`).join(', ')}`);
   if (options.build) await build(options.root);
 
   const startedAtMs = Date.now();
   say(`• starting a private platform (state and logs in ${stateDirectory})…`);
-  cluster = await ChaosCluster.start({ seed, repositoryRoot: options.root, stateDirectory, grpcFaults: schedule.grpcFaults, replicas, clockSkews: schedule.clockSkews, say });
+  cluster = await ChaosCluster.start({ seed, repositoryRoot: options.root, stateDirectory, grpcFaults: schedule.grpcFaults, replicas, clockSkews: schedule.clockSkews, reintroduce: options.reintroduce, say });
   const running = () => !stopped && cluster?.failure === undefined;
   say(`✓ platform ready at ${cluster.gatewayUrl} in ${seconds(Date.now() - startedAtMs)}`);
   mkdirSync(stateDirectory, { recursive: true });
@@ -150,25 +159,34 @@ async function main(argv: readonly string[]): Promise<number> {
   const watch = new SagaWatch(cluster.mongoUrl);
   let stepReached = 0;
   const workloadStartedAtMs = Date.now();
-  const injecting = (async () => {
-    for (const fault of schedule.faults) {
-      const waitMs = fault.atMs - (Date.now() - workloadStartedAtMs);
-      if (waitMs > 0) await new Promise((resolveWait) => setTimeout(resolveWait, waitMs));
-      if (!running()) return;
-      stepReached = fault.step;
-      const activeCluster = cluster!;
-      const service = serviceOf(fault.target);
-      // A replica's kill hits its service's sagas (either replica may be driving one); the gateway, the broker and the database every service's.
-      const unfinished = await unfinishedSagasNow(activeCluster.mongoUrl, service);
-      const killedAtMs = Date.now() - workloadStartedAtMs;
-      await activeCluster.kill(fault.target);
-      await new Promise((resolveWait) => setTimeout(resolveWait, fault.downMs));
-      await activeCluster.restart(fault.target);
-      const record: FaultRecord = { ...fault, killedAtMs, backAtMs: Date.now() - workloadStartedAtMs, unfinishedSagas: unfinished };
-      faults.push(record);
-      say(`  ⚡ step ${fault.step}: killed ${fault.target} at +${seconds(killedAtMs)} (${unfinished === undefined ? 'sagas unknown' : `${unfinished} saga(s) unfinished`}), back at +${seconds(record.backAtMs)}`);
-    }
-  })();
+  // Faults of different processes may overlap (a broker restart takes seconds; the next kill need not
+  // wait for it); the two replicas of a service share a lane, so they are never down at once by the schedule.
+  const lanes = new Map<string, Promise<void>>();
+  const inject = async (fault: ScheduledFault): Promise<void> => {
+    const waitMs = fault.atMs - (Date.now() - workloadStartedAtMs);
+    if (waitMs > 0) await new Promise((resolveWait) => setTimeout(resolveWait, waitMs));
+    if (!running()) return;
+    stepReached = Math.max(stepReached, fault.step);
+    const activeCluster = cluster!;
+    const service = serviceOf(fault.target);
+    // A replica's kill hits its service's sagas (either replica may be driving one); the gateway, the broker and the database every service's.
+    const unfinished = await unfinishedSagasNow(activeCluster.mongoUrl, service);
+    const killedAtMs = Date.now() - workloadStartedAtMs;
+    await activeCluster.kill(fault.target);
+    await new Promise((resolveWait) => setTimeout(resolveWait, fault.downMs));
+    await activeCluster.restart(fault.target);
+    const record: FaultRecord = { ...fault, killedAtMs, backAtMs: Date.now() - workloadStartedAtMs, unfinishedSagas: unfinished };
+    faults.push(record);
+    say(`  ⚡ step ${fault.step}: killed ${fault.target} at +${seconds(killedAtMs)} (${unfinished === undefined ? 'sagas unknown' : `${unfinished} saga(s) unfinished`}), back at +${seconds(record.backAtMs)}`);
+  };
+  const injecting = Promise.all(
+    schedule.faults.map((fault) => {
+      const lane = serviceOf(fault.target) ?? fault.target;
+      const done = (lanes.get(lane) ?? Promise.resolve()).then(() => inject(fault));
+      lanes.set(lane, done);
+      return done;
+    }),
+  );
   const progress = setInterval(() => {
     const counts = client.counts;
     say(`  … +${seconds(Date.now() - workloadStartedAtMs)}: ${counts.actions} actions, ${counts.answered} answered, ${counts.abandoned} abandoned, ${counts.retries} retries; ${faults.length}/${schedule.faults.length} faults`);
@@ -181,8 +199,11 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   // Sagas an injected gRPC fault fails stay unfinished at least until a retry: watched until quiet.
   if (cluster.failure) throw cluster.failure;
-  say(`✓ workload done at +${seconds(Date.now() - workloadStartedAtMs)}; ${faults.length} faults injected. Waiting for every deadline to pass and for quiet…`);
+  say(`✓ workload done at +${seconds(Date.now() - workloadStartedAtMs)}; ${faults.length} faults injected`);
   await cluster.waitGatewayReady();
+  const leftovers = await workload.finishLeftovers();
+  if (leftovers > 0) say(`✓ owners came back to ${leftovers} task(s) their flows had given up on`);
+  say('  waiting for every deadline to pass and for quiet…');
   const quiet = await waitForQuiet(cluster.mongoUrl, quietTimeoutMs, say);
   await watch.stop();
   const report = await checkInvariants({ cluster, regulatorToken: workload.cast.regulator.token, workload: workload.record, say });
@@ -200,7 +221,7 @@ async function main(argv: readonly string[]): Promise<number> {
   say(`  the seed ${counts ? 'counts' : `does not count (needs at least ${sagasPerSeedMin} sagas and ${midFlightHitsPerSeedMin} mid-flight hits)`}: sagas ${report.sagasRun}, mid-flight ${hitMidFlight}`);
   say(`  quiet ${quiet ? 'reached' : `not reached within ${seconds(quietTimeoutMs)}`}; ${report.checked} checks`);
   for (const note of [...report.notes, ...workload.record.notes]) say(`  note: ${note}`);
-  const result = { seed, replicas, skewMs, durationMs, faults: faults.length, sagas: report.sagasRun, midFlight: hitMidFlight, counts, quiet, checks: report.checked, violations: report.violations.length };
+  const result = { seed, replicas, skewMs, durationMs, ...(options.reintroduce ? { reintroduce: options.reintroduce } : {}), faults: faults.length, sagas: report.sagasRun, midFlight: hitMidFlight, counts, quiet, checks: report.checked, violations: report.violations.length };
   say(`  result ${JSON.stringify(result)}`);
   for (const error of workload.record.flowErrors) say(`  workload error: ${error}`);
   if (report.violations.length === 0) {

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { configurationErrorExitCode } from '../../packages/kit/src/config';
 import { findFreePort, isPortAnswering, LocalKafka, LocalMongo } from '../../packages/testkit/src/infra';
 import { entryPoint, gatewayDirectory, gatewayDownstreamEnvironment, type PlatformService, presentServices } from '../platform/components';
+import type { ChaosFinding } from '../../packages/kit/src/chaos-finding';
 import { type FaultTarget, replicaName } from './schedule';
 
 /** The deadlines of the run: short, so campaigns, rounds, leases and silences end during it. */
@@ -29,6 +30,11 @@ export const chaosServiceSettings: Readonly<Record<string, string>> = {
   TASK_AUTO_ACCEPT_MS: '15000',
   TASK_LEASE_MS: '20000',
   TASK_PAYMENT_RETRY_MS: '5000',
+  // task-dispatch: rejected work not handed in again is abandoned, a contest left undecided is decided by
+  // rule, soon; an unresolved dispute is reported overdue (its work stays open until the arbiter decides).
+  TASK_RESUBMIT_WINDOW_MS: '10000',
+  TASK_CONTEST_DECISION_MS: '10000',
+  DISPUTE_RESOLUTION_MS: '30000',
   // escrow: delivery milestones release by silence; cancellations allowed until 2 s before the end; stranded transfers recovered soon.
   MILESTONE_SILENCE_MS: '5000',
   CAMPAIGN_LAST_CALL_MS: '2000',
@@ -76,6 +82,8 @@ export interface ClusterOptions {
   readonly replicas: number;
   /** `CLOCK_SKEW_MS` by service process. */
   readonly clockSkews: Readonly<Record<string, number>>;
+  /** A fixed finding every service process re-introduces (`CHAOS_FINDING`, kit's chaos-finding.ts); none by default. */
+  readonly reintroduce?: ChaosFinding | undefined;
   readonly say: (line: string) => void;
 }
 
@@ -183,6 +191,7 @@ export class ChaosCluster {
           GRPC_PORT: String(port),
           GRPC_FAULTS: this.options.grpcFaults[name] ?? '',
           CLOCK_SKEW_MS: String(this.options.clockSkews[name] ?? 0),
+          CHAOS_FINDING: this.options.reintroduce ?? '',
         };
         this.register(name, entryPoint(this.options.repositoryRoot, service.directory), port, environment);
       }

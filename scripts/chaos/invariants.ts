@@ -288,17 +288,20 @@ const lifecycles: readonly { service: string; collection: string; what: string; 
   { service: 'equity', collection: 'commitments', what: 'commitment', terminal: ['cancelled', 'allocated', 'refunded'] },
 ];
 
-const terminalWorkStates = ['accepted', 'resolved', 'refunded'];
+/** Where a piece of work (a milestone, an assignment) ends: paid, decided by the arbiter, refunded, or abandoned after a rejection. */
+const terminalWorkStates = ['accepted', 'resolved', 'refunded', 'abandoned'];
 
 async function checkLifecycles(client: MongoClient, report: InvariantReport): Promise<void> {
   let drafts = 0;
   for (const lifecycle of lifecycles) {
     const documents = await client.db(databaseName(lifecycle.service)).collection(lifecycle.collection).find({}).toArray();
     for (const document of documents) {
-      const state = (document['state'] as { state?: string } | undefined)?.state ?? '(none)';
+      const fields = document['state'] as { state?: string; mode?: string } | undefined;
+      const state = fields?.state ?? '(none)';
       report.checked += 1;
+      const what = fields?.mode ? `${lifecycle.what} (${fields.mode})` : lifecycle.what;
       if (lifecycle.allowed?.includes(state)) drafts += 1;
-      else if (!lifecycle.terminal.includes(state)) report.violations.push(`${lifecycle.what} ${document._id} is ${state}, not terminal (${lifecycle.terminal.join(', ')})`);
+      else if (!lifecycle.terminal.includes(state)) report.violations.push(`${what} ${document._id} is ${state}, not terminal (${lifecycle.terminal.join(', ')})`);
     }
   }
   if (drafts > 0) report.notes.push(`${drafts} campaign(s) left as drafts (a launch abandoned or refused; a draft holds no money)`);

@@ -26,6 +26,13 @@ export const concurrentFlowsMax = 10;
 /** Pause between two flow starts, drawn between these. */
 export const flowStartPauseMinMs = 300;
 export const flowStartPauseMaxMs = 2_500;
+/** Chance that the solver walks away from rejected work and the owner leaves it to the resubmission window (TASK_RESUBMIT_WINDOW_MS). */
+export const walkAwayAfterRejectionChance = 0.35;
+/** Chance that a contest's owner never names winners, leaving the prize to the decision rule (TASK_CONTEST_DECISION_MS). */
+export const undecidedContestChance = 0.3;
+/** Chance that a campaign gets a last-second pledge, sent to land within `lastSecondPledgeWindowMs` of its end. */
+export const lastSecondPledgeChance = 0.4;
+export const lastSecondPledgeWindowMs = 1_500;
 /** How long a flow waits for a deadline-driven change it depends on (a settlement, a close). */
 export const settleWaitMs = 60_000;
 /** Skill every dispatch task lists and every solver has. */
@@ -64,6 +71,10 @@ export interface WorkloadRecord {
   readonly campaigns: Set<string>;
   readonly tasks: Set<string>;
   readonly rounds: Set<string>;
+  /** Tasks whose actors walked away on purpose (rejected work left, a contest undecided): the platform's deadline rules must end them. */
+  readonly leftToRules: Set<string>;
+  /** Who posted each task, for the owners' return after the faults. */
+  readonly taskOwners: Map<string, Account>;
   /** Flows that ended with an unexpected error of the workload itself (a bug of the script, not of the platform). */
   readonly flowErrors: string[];
   /** Things the flows saw that the platform's rules say cannot happen. */
@@ -87,6 +98,8 @@ export class Workload {
     campaigns: new Set(),
     tasks: new Set(),
     rounds: new Set(),
+    leftToRules: new Set(),
+    taskOwners: new Map(),
     flowErrors: [],
     notes: [],
   };
@@ -244,6 +257,13 @@ export class Workload {
       if (placed && random.chance(0.25)) await this.send(`${backer.label} cancels ${placed.pledgeId}`, 'POST', `/v1/pledges/${placed.pledgeId}/cancel`, backer.token, {});
       await sleep(random.integer(200, 1_500));
     }
+    if (random.chance(lastSecondPledgeChance)) {
+      // A backer in the last second, as crowdfunding sees many: whichever replica takes it, it lands before the fence or is refused.
+      await sleep(Math.max(0, endsAt - Date.now() - random.integer(0, lastSecondPledgeWindowMs)));
+      const backer = random.pick(this.cast.backers);
+      const placed = bodyOf(await this.send(`${backer.label} pledges to ${created.id} in the last second`, 'POST', `/v1/campaigns/${created.id}/pledges`, backer.token, { amount: cny(random.integer(100, 1_000)) }));
+      if (placed) pledges.push({ id: placed.pledgeId, backer });
+    }
     await sleep(Math.max(0, endsAt - Date.now()) + 2_000);
     if (!withMilestones) return;
     const delivering = await this.waitFor(`campaign ${created.id} settles`, `/v1/campaigns/${created.id}`, creator.token, (campaign) => campaign.state !== 'live');
@@ -278,6 +298,7 @@ export class Workload {
     );
     if (!task) return;
     this.record.tasks.add(task.id);
+    this.record.taskOwners.set(task.id, owner);
     const bidders = random.shuffle(this.cast.solvers).slice(0, random.integer(1, 3));
     const bids: string[] = [];
     for (const solver of bidders) {
@@ -292,7 +313,13 @@ export class Workload {
     for (let index = 0; index < amounts.length; index++) {
       if (random.chance(0.08)) break;
       const work = `/v1/tasks/${task.id}/milestones/${index}`;
-      await this.workRound(random, { owner, solver, submit: `${work}/submit`, accept: `${work}/accept`, reject: `${work}/reject`, dispute: { taskId: task.id, body: { milestone: index } }, label: `milestone ${index} of ${task.id}` });
+      const walkedAway = await this.workRound(random, { owner, solver, submit: `${work}/submit`, accept: `${work}/accept`, reject: `${work}/reject`, dispute: { taskId: task.id, body: { milestone: index } }, label: `milestone ${index} of ${task.id}` });
+      // Walked away from the last milestone: the resubmission window abandons it and the task completes without anyone.
+      if (walkedAway && index === amounts.length - 1) {
+        this.record.leftToRules.add(task.id);
+        return;
+      }
+      if (walkedAway) break;
     }
     await this.finishTask(task.id, owner);
   }
@@ -312,10 +339,16 @@ export class Workload {
     );
     if (!task) return;
     this.record.tasks.add(task.id);
+    this.record.taskOwners.set(task.id, owner);
     for (const solver of random.shuffle(this.cast.solvers).slice(0, random.integer(0, 3))) {
       await this.send(`${solver.label} enters ${task.id}`, 'POST', `/v1/tasks/${task.id}/submissions`, solver.token, { deliverableUrl: `https://files.example.org/${task.id}/${solver.label}`, note: 'entry' });
     }
     if (random.chance(0.2)) await this.send(`${owner.label} cancels ${task.id}`, 'POST', `/v1/tasks/${task.id}/cancel`, owner.token, {});
+    // An owner who never decides: the decision rule splits the prize among the entries, or refunds it when there are none.
+    else if (random.chance(undecidedContestChance)) {
+      this.record.leftToRules.add(task.id);
+      return;
+    }
     await this.finishTask(task.id, owner, random);
   }
 
@@ -336,6 +369,7 @@ export class Workload {
     );
     if (!task) return;
     this.record.tasks.add(task.id);
+    this.record.taskOwners.set(task.id, owner);
     const claims: { assignmentId: string; solver: Account }[] = [];
     for (const solver of random.shuffle(this.cast.solvers).slice(0, random.integer(1, slots + 1))) {
       const claimed = bodyOf(await this.send(`${solver.label} claims a slot of ${task.id}`, 'POST', `/v1/tasks/${task.id}/claims`, solver.token, {}));
@@ -351,30 +385,35 @@ export class Workload {
     await this.finishTask(task.id, owner);
   }
 
-  /** One piece of work: handed in, then accepted, rejected and handed in again, disputed and arbitrated, or left to silence. */
-  private async workRound(random: SeededRandom, work: { owner: Account; solver: Account; submit: string; accept: string; reject: string; dispute: { taskId: string; body: object }; label: string }): Promise<void> {
+  /**
+   * One piece of work: handed in, then accepted, rejected and handed in again (or walked away from:
+   * true, and the owner leaves it to the resubmission window), disputed and arbitrated, or left to silence.
+   */
+  private async workRound(random: SeededRandom, work: { owner: Account; solver: Account; submit: string; accept: string; reject: string; dispute: { taskId: string; body: object }; label: string }): Promise<boolean> {
     const submit = (note: string) => this.send(`${work.solver.label} hands in ${work.label}`, 'POST', work.submit, work.solver.token, { deliverableUrl: `https://files.example.org/${encodeURIComponent(work.label)}`, note });
-    if (!ok(await submit('first hand-in'))) return;
+    if (!ok(await submit('first hand-in'))) return false;
     const decision = random.weighted([
       ['accept', 4],
       ['reject', 2],
       ['dispute', 2],
       ['silence', 1],
     ] as const);
-    if (decision === 'silence') return;
+    if (decision === 'silence') return false;
     if (decision === 'accept') {
       await this.send(`${work.owner.label} accepts ${work.label}`, 'POST', work.accept, work.owner.token, {});
-      return;
+      return false;
     }
     if (decision === 'reject') {
-      await this.send(`${work.owner.label} rejects ${work.label}`, 'POST', work.reject, work.owner.token, { reason: 'Not what the brief asked for' });
-      if (!ok(await submit('second hand-in'))) return;
+      const rejected = ok(await this.send(`${work.owner.label} rejects ${work.label}`, 'POST', work.reject, work.owner.token, { reason: 'Not what the brief asked for' }));
+      if (rejected && random.chance(walkAwayAfterRejectionChance)) return true;
+      if (!ok(await submit('second hand-in'))) return false;
       if (random.chance(0.5)) await this.send(`${work.owner.label} accepts ${work.label}`, 'POST', work.accept, work.owner.token, {});
-      return;
+      return false;
     }
     const opener = random.chance(0.5) ? work.solver : work.owner;
     const dispute = bodyOf(await this.send(`${opener.label} disputes ${work.label}`, 'POST', `/v1/tasks/${work.dispute.taskId}/disputes`, opener.token, { ...work.dispute.body, reason: 'We disagree on the result' }));
     if (dispute) await this.resolve(dispute.disputeId, random.integer(0, 10) * 1_000);
+    return false;
   }
 
   private resolve(disputeId: string, solverShareBps: number): Promise<Outcome> {
@@ -462,6 +501,26 @@ export class Workload {
       const placed = bodyOf(await commit(investor, shares(100, targetYuan / 2), 'follower'));
       if (placed && random.chance(0.2)) await this.send(`${investor.label} cancels ${placed.id}`, 'POST', `/v1/commitments/${placed.id}/cancel`, investor.token, {});
     }
+  }
+
+  /**
+   * After the faults, the owners come back, as people do after an outage: every task whose flow
+   * gave up on an action (its client exhausted its retries while a service, the broker or the
+   * database was down) is finished as its flow would have finished it. Tasks left to the deadline
+   * rules on purpose are not touched.
+   */
+  async finishLeftovers(): Promise<number> {
+    let finished = 0;
+    for (const taskId of this.record.tasks) {
+      if (this.record.leftToRules.has(taskId)) continue;
+      const owner = this.record.taskOwners.get(taskId);
+      if (!owner) continue;
+      const task = bodyOf(await this.send(`${owner.label} looks at ${taskId} after the outage`, 'GET', `/v1/tasks/${taskId}`, owner.token));
+      if (!task || ['completed', 'cancelled', 'refused', 'closed'].includes(task.state)) continue;
+      finished += 1;
+      await this.finishTask(taskId, owner, streamFor(this.options.seed, `leftover:${taskId}`));
+    }
+    return finished;
   }
 
   /** Polls a resource until `accept` holds or `settleWaitMs` passes. */

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { skewedClock, systemClock } from './clock';
 import { ConfigurationError, configFields, configurationErrorExitCode, describeConfig, exitOnConfigurationError, loadConfig, serviceConfigShape } from './config';
-import { clockSkewMaxMs, serviceRuntimeShape } from './service/service-main';
+import { checkChaosFindingMode, clockSkewMaxMs, serviceRuntimeShape } from './service/service-main';
 
 const shape = {
   ...serviceConfigShape,
@@ -148,6 +148,17 @@ describe('gRPC addresses, fault plans and clock skew', () => {
     expect(loadConfig(shape, { CLOCK_SKEW_MS: String(-clockSkewMaxMs) }).CLOCK_SKEW_MS).toBe(-clockSkewMaxMs);
     expect(() => loadConfig(shape, { CLOCK_SKEW_MS: String(clockSkewMaxMs + 1) })).toThrow(ConfigurationError);
     expect(() => loadConfig(shape, { GRPC_FAULTS: 'lostAnswer=2' })).toThrow('at most 1');
+  });
+
+  it('re-introduces no finding unless told, and takes one only in the fault-injection run (with a gRPC fault plan)', () => {
+    expect(loadConfig(shape, {}).CHAOS_FINDING).toBeUndefined();
+    expect(() => loadConfig(shape, { CHAOS_FINDING: 'no-such-finding' })).toThrow(ConfigurationError);
+    const outside = loadConfig(shape, { CHAOS_FINDING: 'jobs-give-up' });
+    expect(() => checkChaosFindingMode(outside)).toThrow('CHAOS_FINDING');
+    const inRun = loadConfig(shape, { CHAOS_FINDING: 'jobs-give-up', GRPC_FAULTS: 'seed=1,delay=0' });
+    expect(() => checkChaosFindingMode(inRun)).not.toThrow();
+    expect(inRun.CHAOS_FINDING).toBe('jobs-give-up');
+    expect(() => checkChaosFindingMode(loadConfig(shape, {}))).not.toThrow();
   });
 
   it('a skewed clock runs the given distance ahead of (or behind) the system clock', () => {

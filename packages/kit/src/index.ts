@@ -31,3 +31,4 @@ export * from './service/service-main';
 export * from './mongo/outbox-event';
 export * from './saga';
 export * from './grpc/faults';
+export * from './chaos-finding';

@@ -14,6 +14,7 @@
 import { context, SpanKind } from '@opentelemetry/api';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { findingReintroduced } from '../chaos-finding';
 import { DomainError, unknownOutcomeCodes } from '../errors';
 import { extractTraceContext, withSpan } from '../telemetry';
 import { decodeEnvelope, type EventEnvelope, UndecodableEventError } from './envelope';
@@ -168,7 +169,8 @@ export class EventConsumer {
         await processedEvents.markProcessed(groupId, envelope.id);
         return;
       } catch (error) {
-        const infrastructure = isInfrastructureFailure(error);
+        // The fault-injection run's switch brings back what its seed 4 found: every failure counted towards parking.
+        const infrastructure = isInfrastructureFailure(error) && !findingReintroduced('consumer-parks');
         if (error instanceof UndecodableEventError || (attempt >= this.attemptsMax && !infrastructure)) {
           await this.park(topic, partition, message, error instanceof UndecodableEventError ? 'undecodable' : 'handler-failed', error as Error, attempt);
           return;

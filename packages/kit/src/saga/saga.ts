@@ -22,6 +22,7 @@
 import type { Document } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
+import { findingReintroduced } from '../chaos-finding';
 import { DomainError, type ErrorCode, unknownOutcomeCodes } from '../errors';
 import { KeyedMutex } from '../keyed-mutex';
 import { plainCodec } from '../mongo/plain-codec';
@@ -155,6 +156,8 @@ export function refusalError(refusal: SagaRefusal): DomainError {
 
 /** A definite refusal of the step that failed, or undefined for an unknown outcome. */
 function definiteRefusal(error: unknown, refusals: readonly ErrorCode[]): SagaRefusal | undefined {
+  // The fault-injection run's switch brings back issue 16's first finding: every DomainError, a gRPC failure too, taken for a refusal.
+  if (findingReintroduced('compensate-unknown-outcome') && error instanceof DomainError) return { code: error.code, message: error.message, details: error.details };
   if (!(error instanceof DomainError) || !refusals.includes(error.code) || unknownOutcomeCodes.includes(error.code)) return undefined;
   return { code: error.code, message: error.message, details: error.details };
 }

@@ -41,6 +41,7 @@ import type { Collection, Filter, UpdateFilter } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import { isDuplicateKeyError, type MongoConnection } from '../mongo/connection';
+import { findingReintroduced } from '../chaos-finding';
 
 export const schedulerIntervalDefaultMs = 1_000;
 export const schedulerLeaseDefaultMs = 30_000;
@@ -51,6 +52,8 @@ export const schedulerLeaseDefaultMs = 30_000;
 export const schedulerBatchSize = 50;
 /** Claims of one job (each run, failed or lost with an expired lease) after which it is reported as stuck; it is still retried. */
 export const schedulerStuckAfterAttempts = 5;
+/** When a job given up by the fault-injection run's `jobs-give-up` switch is due again: never. */
+const jobNeverDueAt = new Date(8_640_000_000_000_000);
 /** Stuck jobs one `stuckJobs()` call returns. */
 export const schedulerStuckListMax = 1_000;
 /** Pause before the first retry of a failed job; it doubles with each further failure. */
@@ -294,7 +297,9 @@ export class Scheduler {
   private async recordFailure(job: JobDocument, claim: Claim, error: unknown, logger: Logger): Promise<void> {
     const lastError = (error instanceof Error ? error.message : String(error)).slice(0, jobErrorLengthMax);
     const now = this.options.clock.now();
-    const retryAt = new Date(now.getTime() + schedulerRetryDelayAfterMs(job.attempt));
+    // The fault-injection run's switch brings back issue 17's first finding: the job gives up after five attempts, for good.
+    const givesUp = findingReintroduced('jobs-give-up') && job.attempt >= schedulerStuckAfterAttempts;
+    const retryAt = givesUp ? jobNeverDueAt : new Date(now.getTime() + schedulerRetryDelayAfterMs(job.attempt));
     const recorded = await this.record(claim, { $set: { state: 'scheduled', dueAt: retryAt, lastError }, $unset: { leaseUntil: '' } });
     if (!recorded) logger.warn({ err: error }, 'job failed after another worker took it over; its outcome stands');
     else if (job.attempt === this.stuckAfterAttempts) logger.error({ err: error, retryAt }, `job has failed ${job.attempt} times; it is stuck and still retried (npm run admin -- stuck)`);

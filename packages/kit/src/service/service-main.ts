@@ -6,11 +6,12 @@
  * (printed once, without a stack: the runner does not restart it), 1 after a crash.
  */
 import { z } from 'zod';
-import { configFields, exitOnConfigurationError, loadConfig, serviceConfigShape } from '../config';
+import { ConfigurationError, configFields, exitOnConfigurationError, loadConfig, serviceConfigShape } from '../config';
 import { createLogger } from '../logging';
 import { skewedClock } from '../clock';
 import { startTelemetry } from '../telemetry';
 import { installGrpcFaults, parseGrpcFaultPlan } from '../grpc/faults';
+import { type ChaosFinding, chaosFindingNames, installChaosFinding } from '../chaos-finding';
 import { type ServiceDefinition, type ServiceRuntimeConfig, startService } from './service';
 
 /** A stop that takes longer than this is cut short with exit code 1. */
@@ -51,7 +52,22 @@ export function serviceRuntimeShape(options: { grpcPortDefault: number }) {
       .default(0)
       .describe(`shifts this process's clock (milliseconds, ±${clockSkewMaxMs}); for the fault-injection run only, to prove replicas with clocks apart stay correct`),
     SAGA_RECOVERY_INTERVAL_MS: configFields.milliseconds(1_000, 'how often the recovery loop looks for unfinished sagas that are due'),
+    CHAOS_FINDING: chaosFindingField,
   };
+}
+
+/** A test-only switch of the fault-injection run (chaos-finding.ts); accepted only with GRPC_FAULTS set. */
+export const chaosFindingField = z
+  .enum(chaosFindingNames as [ChaosFinding, ...ChaosFinding[]])
+  .optional()
+  .describe('re-introduces one fixed finding, for the fault-injection run only (requires GRPC_FAULTS); unset: none');
+
+/** Refuses CHAOS_FINDING outside the fault-injection run, whose mark is a gRPC fault plan. */
+export function checkChaosFindingMode(config: { readonly CHAOS_FINDING?: string | undefined; readonly GRPC_FAULTS?: string | undefined }): void {
+  if (config.CHAOS_FINDING === undefined || parseGrpcFaultPlan(config.GRPC_FAULTS) !== undefined) return;
+  throw new ConfigurationError([
+    { variable: 'CHAOS_FINDING', given: `"${config.CHAOS_FINDING}"`, problem: 'set outside the fault-injection run', expected: 'only together with GRPC_FAULTS, which the fault-injection run sets', example: undefined },
+  ]);
 }
 
 type Shape = Record<string, z.ZodType>;
@@ -61,11 +77,13 @@ export function runServiceMain<S extends Shape, Exposed>(definition: ServiceDefi
   let config: z.infer<z.ZodObject<S>> & ServiceRuntimeConfig;
   try {
     config = loadConfig(shape, environment) as z.infer<z.ZodObject<S>> & ServiceRuntimeConfig;
+    checkChaosFindingMode(config);
   } catch (error) {
     exitOnConfigurationError(error, definition.name);
     throw error;
   }
   installGrpcFaults(parseGrpcFaultPlan(config.GRPC_FAULTS));
+  installChaosFinding(config.CHAOS_FINDING);
   const telemetry = startTelemetry({ serviceName: definition.name, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
   const crash = (error: unknown) => {

@@ -6,6 +6,7 @@
  * everything in the reverse order. `runServiceMain` (main.ts) adds configuration, telemetry,
  * signals and exit codes; tests call `startService` directly or through the testkit harness.
  */
+import type { ChaosFinding } from '../chaos-finding';
 import { hostname } from 'node:os';
 import type { Kafka, Producer } from 'kafkajs';
 import { type Clock, systemClock } from '../clock';
@@ -42,6 +43,8 @@ export interface ServiceRuntimeConfig {
   readonly GRPC_FAULTS?: string | undefined;
   /** Read by `runServiceMain` only: the service's clock is `skewedClock(CLOCK_SKEW_MS)`. */
   readonly CLOCK_SKEW_MS?: number | undefined;
+  /** Read by `runServiceMain` only (chaos-finding.ts): the fault-injection run's test-only switch. */
+  readonly CHAOS_FINDING?: ChaosFinding | undefined;
 }
 
 /** What the skeleton hands the service to build on. */

@@ -14,7 +14,7 @@
  * tries again). A `resume-task-funding` job scheduled before the task is written starts the saga
  * if the process died between the task's write and the saga's record.
  */
-import { type CallerIdentity, DomainError, deterministicId, type ErrorCode, type Loaded, type Money, refusalError, requestFingerprint, type Saga } from '@sizhong/kit';
+import { type CallerIdentity, DomainError, deterministicId, type ErrorCode, findingReintroduced, type Loaded, type Money, refusalError, requestFingerprint, type Saga } from '@sizhong/kit';
 import {
   bidsPerTaskMax,
   type Bid,
@@ -179,7 +179,8 @@ export class Tasks {
   /** A funded task's deadlines: a dispatch task closes at its deadline, a contest is decided by rule after the decision window. */
   private async scheduleAfterFunding(task: Task): Promise<void> {
     if (task.mode === 'dispatch' && task.state === 'open') await this.scheduleDeadline(task);
-    if (task.mode === 'contest' && task.state === 'open') {
+    // The fault-injection run's switch brings back issue 17's third finding: nothing decides a contest its owner leaves undecided.
+    if (task.mode === 'contest' && task.state === 'open' && !findingReintroduced('no-contest-rule')) {
       await this.context.options.scheduler.schedule({
         id: `decide-contest:${task.id}`,
         kind: taskJobKinds.decideContest,

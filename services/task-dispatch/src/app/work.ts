@@ -6,7 +6,7 @@
  * A submission schedules its auto-acceptance after TASK_AUTO_ACCEPT_MS, a rejection its abandonment
  * after TASK_RESUBMIT_WINDOW_MS, a dispute its overdue flag after DISPUTE_RESOLUTION_MS.
  */
-import { type CallerIdentity, DomainError, deterministicId, hasRole } from '@sizhong/kit';
+import { type CallerIdentity, DomainError, deterministicId, findingReintroduced, hasRole } from '@sizhong/kit';
 import {
   acceptAssignment,
   acceptMilestone,
@@ -83,6 +83,8 @@ export class WorkFlows {
 
   private async scheduleAutoAccept(subject: { taskId: string; milestoneIndex: number } | { assignmentId: string }, work: Work): Promise<void> {
     const submission = work.submission!;
+    // The fault-injection run's switch brings back issue 17's second finding: nothing closes rejected work nobody hands in again.
+    if (findingReintroduced('no-abandonment')) return;
     const name = 'assignmentId' in subject ? subject.assignmentId : `${subject.taskId}:m${subject.milestoneIndex}`;
     await this.context.options.scheduler.schedule({
       id: `auto-accept:${name}:${submission.number}`,
@@ -124,6 +126,8 @@ export class WorkFlows {
 
   /** The rejection's deadline: the job abandons the work if it still waits in this very rejection (written after the rejection: a crash in between is answered by the owner's retry, which schedules it again). */
   private async scheduleAbandonment(subject: { taskId: string; milestoneIndex: number } | { assignmentId: string }, work: Work): Promise<void> {
+    // The fault-injection run's switch brings back issue 17's second finding: nothing closes rejected work nobody hands in again.
+    if (findingReintroduced('no-abandonment')) return;
     const name = 'assignmentId' in subject ? subject.assignmentId : `${subject.taskId}:m${subject.milestoneIndex}`;
     await this.context.options.scheduler.schedule({
       id: `abandon:${name}:${work.rejections}`,

@@ -11,7 +11,7 @@
  *      pledge documents (not on the live counters);
  *   3. the money: every hold posted or voided, the fee (fixed at launch) split off, then delivery.
  */
-import { deterministicId } from '@sizhong/kit';
+import { deterministicId, findingReintroduced } from '@sizhong/kit';
 import {
   type Campaign,
   cancelPledge,
@@ -47,6 +47,7 @@ export class Settlement {
     let view = await this.writes.view(campaignId);
     if (view.campaign.state === 'live') {
       if (this.writes.now().getTime() < view.campaign.endsAt.getTime()) return view;
+      if (findingReintroduced('no-deadline-fence')) return this.settleWithoutFence(view.campaign);
       view = await this.writes.decideCampaign(campaignId, (current) => (current.state === 'live' ? closeCampaign(current, this.writes.now()) : { campaign: current, events: [] }));
     }
     if (view.campaign.state === 'closing') {
@@ -62,6 +63,18 @@ export class Settlement {
     }
     if (campaign.state !== 'succeeded' && campaign.state !== 'failed') return view;
     return this.moveTheMoney(campaign);
+  }
+
+  /**
+   * The fault-injection run's switch `no-deadline-fence` brings back issue 16's fourth finding: the
+   * books are read while the campaign is still live, by this replica's clock alone, so a pledge a
+   * replica whose clock is behind still takes may land after them.
+   */
+  private async settleWithoutFence(campaign: Campaign): Promise<CampaignView> {
+    const totals = await this.closeBooks(campaign);
+    const view = await this.writes.decideCampaign(campaign.id, (current) => (current.state === 'live' ? settleCampaign(current, totals, this.writes.now()) : { campaign: current, events: [] }));
+    if (view.campaign.state !== 'succeeded' && view.campaign.state !== 'failed') return view;
+    return this.moveTheMoney(view.campaign);
   }
 
   /**
