@@ -15,6 +15,8 @@
  * `--reintroduce F --until-caught` is how a re-introduced finding is shown caught: seeds run until
  * the first violation, and the line `caught <finding> at seed <S> (seed n of the range)` says which.
  *
+ * `--jobs J` runs J seeds at once, each its own platform (a busier machine is one more fault).
+ *
  * Exit codes: 0 every seed held every invariant (or, with --until-caught, the finding was caught);
  * 1 a violation (or the finding was not caught in the range); 2 usage error.
  */
@@ -27,7 +29,7 @@ import { findRepositoryRoot } from '../packages/testkit/src/infra';
 
 export const chaosSeedsUsage = `Usage:
   npm run chaos:seeds -- --from <A> --to <B> [--faults <N>] [--duration-ms <D>] [--replicas-from <S>] [--skew-ms <K>]
-                         [--reintroduce <finding>] [--until-caught] [--again] [--no-build]
+                         [--reintroduce <finding>] [--until-caught] [--again] [--jobs <J>] [--no-build]
 
   --from, --to     the seeds to run, inclusive
   --faults         kills per seed; default 30
@@ -37,7 +39,11 @@ export const chaosSeedsUsage = `Usage:
   --reintroduce    bring one fixed finding back (${chaosFindingNames.join(', ')})
   --until-caught   stop at the first violation (with --reintroduce: the finding is caught)
   --again          run seeds that already have a result for this commit and these options
+  --jobs           seeds run at once, each its own platform (default 1; a slower machine is one more fault)
   --no-build       skip \`turbo run build\``;
+
+/** The most seeds run at once: each is a whole platform (two JVMs and five to nine Node processes). */
+export const seedJobsMax = 4;
 
 /** One line of results.jsonl. */
 export interface SeedResult {
@@ -47,6 +53,8 @@ export interface SeedResult {
   readonly exitCode: number;
   readonly seconds: number;
   readonly replicas: number;
+  /** Seeds run at once when this one ran (absent: one). */
+  readonly jobs?: number;
   readonly faults?: number;
   readonly sagas?: number;
   readonly midFlight?: number;
@@ -59,7 +67,7 @@ export interface SeedResult {
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
-let current: ChildProcess | undefined;
+const running = new Set<ChildProcess>();
 
 function commitOf(root: string): string {
   const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
@@ -75,21 +83,21 @@ function readResults(file: string): SeedResult[] {
     .map((line) => JSON.parse(line) as SeedResult);
 }
 
-function runSeed(root: string, args: readonly string[]): Promise<{ exitCode: number; output: string }> {
+function runSeed(root: string, args: readonly string[], prefix: string): Promise<{ exitCode: number; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'chaos.ts'), ...args], { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    current = child;
+    running.add(child);
     let output = '';
     const keep = (chunk: Buffer) => {
       output += chunk.toString();
       // The seed's own progress, indented under the runner's line.
-      for (const line of chunk.toString().split('\n')) if (/^(✓|✗| {2}⚡| {2}… )/.test(line)) say(`    ${line.trim()}`);
+      for (const line of chunk.toString().split('\n')) if (/^(✓|✗| {2}⚡| {2}… )/.test(line)) say(`    ${prefix}${line.trim()}`);
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     child.on('error', reject);
     child.on('close', (exitCode) => {
-      current = undefined;
+      running.delete(child);
       resolve({ exitCode: exitCode ?? 1, output });
     });
   });
@@ -131,6 +139,7 @@ async function main(argv: readonly string[]): Promise<number> {
         'until-caught': { type: 'boolean' },
         again: { type: 'boolean' },
         'no-build': { type: 'boolean' },
+        jobs: { type: 'string', default: '1' },
       },
     }));
   } catch (error) {
@@ -141,11 +150,13 @@ async function main(argv: readonly string[]): Promise<number> {
     if (text === undefined || !/^\d+$/.test(text)) throw new Error(`--${name} must be a whole number`);
     return Number(text);
   };
-  let from: number, to: number, replicasFrom: number;
+  let from: number, to: number, replicasFrom: number, jobs: number;
   try {
     from = whole(values.from, 'from');
     to = whole(values.to, 'to');
     replicasFrom = values['replicas-from'] === undefined ? Number.POSITIVE_INFINITY : whole(values['replicas-from'], 'replicas-from');
+    jobs = whole(values.jobs, 'jobs');
+    if (jobs < 1 || jobs > seedJobsMax) throw new Error(`--jobs must be from 1 to ${seedJobsMax}`);
     whole(values.faults, 'faults');
     whole(values['duration-ms'], 'duration-ms');
     whole(values['skew-ms'], 'skew-ms');
@@ -166,7 +177,9 @@ async function main(argv: readonly string[]): Promise<number> {
   const mine: SeedResult[] = [];
   const total = to - from + 1;
   const startedAtMs = Date.now();
-  for (let seed = from; seed <= to; seed++) {
+  let ranHere = 0;
+  let stop = false;
+  const runOne = async (seed: number): Promise<void> => {
     const replicas = seed >= replicasFrom ? 2 : 1;
     const seedArgs = ['--faults', values.faults!, '--duration-ms', values['duration-ms']!, '--replicas', String(replicas), ...(replicas > 1 ? ['--skew-ms', values['skew-ms']!] : []), ...(values.reintroduce ? ['--reintroduce', values.reintroduce] : [])];
     const options = seedArgs.join(' ');
@@ -175,17 +188,17 @@ async function main(argv: readonly string[]): Promise<number> {
     if (done && !values.again) {
       say(`• ${position}: already run at ${commit} with these options (${done.exitCode === 0 ? 'held' : 'violation'}); skipped`);
       mine.push(done);
-      if (done.exitCode !== 0 && values['until-caught']) break;
-      continue;
+      if (done.exitCode !== 0 && values['until-caught']) stop = true;
+      return;
     }
-    const elapsedMs = Date.now() - startedAtMs;
-    const ran = mine.filter((result) => result.commit === commit).length;
-    const eta = ran === 0 ? '' : `, about ${Math.round(((elapsedMs / Math.max(1, seed - from)) * (to - seed + 1)) / 60_000)} min left`;
+    const remaining = to - seed + 1;
+    const eta = ranHere === 0 ? '' : `, about ${Math.round(((Date.now() - startedAtMs) / ranHere) * remaining / 60_000)} min left`;
     say(`• ${position}: ${replicas} replica(s), ${options}${eta}`);
     const stateDirectory = join(directory, String(seed));
     rmSync(stateDirectory, { recursive: true, force: true });
     const seedStartedAtMs = Date.now();
-    const { exitCode, output } = await runSeed(root, ['--seed', String(seed), ...seedArgs, '--no-build', '--state-dir', stateDirectory]);
+    const { exitCode, output } = await runSeed(root, ['--seed', String(seed), ...seedArgs, '--no-build', '--state-dir', stateDirectory], jobs > 1 ? `[${seed}] ` : '');
+    ranHere += 1;
     const resultLine = output.split('\n').find((line) => line.trim().startsWith('result {'));
     const parsed = resultLine ? (JSON.parse(resultLine.trim().slice('result '.length)) as Partial<SeedResult>) : {};
     const found = output
@@ -200,15 +213,28 @@ async function main(argv: readonly string[]): Promise<number> {
       exitCode,
       seconds: Math.round((Date.now() - seedStartedAtMs) / 1_000),
       replicas,
+      ...(jobs > 1 ? { jobs } : {}),
       ...(found.length > 0 ? { found } : {}),
     };
     appendFileSync(resultsFile, `${JSON.stringify(result)}\n`);
     mine.push(result);
     if (exitCode === 0) rmSync(stateDirectory, { recursive: true, force: true });
-    say(`  ${exitCode === 0 ? '✓ held' : `✗ exit ${exitCode}`}: ${result.faults ?? '?'} faults, ${result.sagas ?? '?'} sagas, ${result.midFlight ?? '?'} mid-flight, ${result.checks ?? '?'} checks, ${result.seconds} s${exitCode === 0 ? '' : ` (kept: ${stateDirectory})`}`);
+    say(`  seed ${seed} ${exitCode === 0 ? '✓ held' : `✗ exit ${exitCode}`}: ${result.faults ?? '?'} faults, ${result.sagas ?? '?'} sagas, ${result.midFlight ?? '?'} mid-flight, ${result.checks ?? '?'} checks, ${result.seconds} s${exitCode === 0 ? '' : ` (kept: ${stateDirectory})`}`);
     for (const line of found) say(`    ${line}`);
-    if (exitCode !== 0 && values['until-caught']) break;
-  }
+    if (exitCode !== 0 && values['until-caught']) stop = true;
+  };
+  // `jobs` seeds at once, each its own private platform; seeds start in order.
+  let next = from;
+  await Promise.all(
+    Array.from({ length: jobs }, async () => {
+      while (!stop && next <= to) {
+        const seed = next;
+        next += 1;
+        await runOne(seed);
+      }
+    }),
+  );
+  mine.sort((first, second) => first.seed - second.seed);
   say('');
   say(resultsTable(mine));
   const failedSeeds = mine.filter((result) => result.exitCode !== 0);
@@ -220,16 +246,19 @@ async function main(argv: readonly string[]): Promise<number> {
   return failedSeeds.length === 0 ? 0 : 1;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    // The seed's runner stops everything it started on the same signal; then this one exits.
-    if (current) current.kill(signal);
-    else process.exit(130);
-    current?.on('close', () => process.exit(130));
-  });
-}
-
 if (require.main === module) {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      // Each seed's runner stops everything it started on the same signal; then this one exits.
+      if (running.size === 0) process.exit(130);
+      for (const child of running) {
+        child.kill(signal);
+        child.on('close', () => {
+          if (running.size === 0) process.exit(130);
+        });
+      }
+    });
+  }
   main(process.argv.slice(2)).then(
     (exitCode) => process.exit(exitCode),
     (error: unknown) => {

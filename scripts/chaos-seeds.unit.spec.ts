@@ -1,0 +1,16 @@
+// Proves the many-seeds runner's report: one row per seed and totals that add up, failed seeds named by their exit.
+import { resultsTable, type SeedResult } from './chaos-seeds';
+
+const held = (seed: number, replicas: number): SeedResult => ({ seed, commit: 'abc1234', options: '--faults 30', exitCode: 0, seconds: 180, replicas, faults: 30, sagas: 100 + seed, midFlight: 10, counts: true, quiet: true, checks: 500, violations: 0 });
+
+describe('resultsTable', () => {
+  it('has a row per seed and totals of faults, sagas, mid-flight hits, violations and hours', () => {
+    const crashed: SeedResult = { seed: 3, commit: 'abc1234', options: '--faults 30', exitCode: 1, seconds: 360, replicas: 2 };
+    const violated: SeedResult = { ...held(4, 2), exitCode: 1, violations: 2, found: ['✗ seed 4, step 30 of 30: task tk_1 is open, not terminal'] };
+    const table = resultsTable([held(1, 1), held(2, 1), crashed, violated]);
+    const rows = table.split('\n').filter((line) => /^\| \d/.test(line));
+    expect(rows).toHaveLength(4);
+    expect(rows[2]).toContain('exit 1');
+    expect(table).toContain('4 seeds (2 at two replicas), 90 faults, 307 sagas run, 30 mid-flight hits, 3 counting, 2 violations in 2 seed(s) that failed, 0.3 hours');
+  });
+});
