@@ -177,16 +177,31 @@ export async function checkInvariants(options: CheckOptions): Promise<InvariantR
   return report;
 }
 
+/** Tries of the regulator's ledger check: an answer the gateway gave up on (5xx) or a dropped connection is asked again. */
+export const ledgerCheckAttemptsMax = 5;
+export const ledgerCheckPauseMs = 3_000;
+
 async function checkLedgerThroughApi(options: CheckOptions, report: InvariantReport): Promise<void> {
   report.checked += 1;
-  try {
-    const response = await fetch(`${options.cluster.gatewayUrl}/v1/ledger/invariants`, { headers: { authorization: `Bearer ${options.regulatorToken}` }, signal: AbortSignal.timeout(30_000) });
-    const body = (await response.json()) as { conserved?: boolean; negativeAccounts?: unknown[] };
-    if (!response.ok) report.violations.push(`ledger invariants: GET /v1/ledger/invariants answered ${response.status} ${JSON.stringify(body)}`);
-    else if (body.conserved !== true || (body.negativeAccounts ?? []).length > 0) report.violations.push(`ledger invariants: GET /v1/ledger/invariants says ${JSON.stringify(body)}`);
-  } catch (error) {
-    report.violations.push(`ledger invariants: GET /v1/ledger/invariants failed (${(error as Error).message})`);
+  let failure = '';
+  for (let attempt = 1; attempt <= ledgerCheckAttemptsMax; attempt++) {
+    if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, ledgerCheckPauseMs));
+    try {
+      const response = await fetch(`${options.cluster.gatewayUrl}/v1/ledger/invariants`, { headers: { authorization: `Bearer ${options.regulatorToken}` }, signal: AbortSignal.timeout(30_000) });
+      const body = (await response.json()) as { conserved?: boolean; negativeAccounts?: unknown[] };
+      if (response.status >= 500) {
+        failure = `answered ${response.status} ${JSON.stringify(body)}`;
+        continue;
+      }
+      if (!response.ok) report.violations.push(`ledger invariants: GET /v1/ledger/invariants answered ${response.status} ${JSON.stringify(body)}`);
+      else if (body.conserved !== true || (body.negativeAccounts ?? []).length > 0) report.violations.push(`ledger invariants: GET /v1/ledger/invariants says ${JSON.stringify(body)}`);
+      if (attempt > 1) report.notes.push(`ledger invariants: answered at attempt ${attempt} (before: ${failure.slice(0, 120)})`);
+      return;
+    } catch (error) {
+      failure = `failed (${(error as Error).message})`;
+    }
   }
+  report.violations.push(`ledger invariants: GET /v1/ledger/invariants ${failure} ${ledgerCheckAttemptsMax} times in a row, the platform quiet`);
 }
 
 interface AccountDocument {
