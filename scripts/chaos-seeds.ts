@@ -85,7 +85,9 @@ function readResults(file: string): SeedResult[] {
 
 function runSeed(root: string, args: readonly string[], prefix: string): Promise<{ exitCode: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'chaos.ts'), ...args], { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Node itself with tsx's loader, not the tsx wrapper: a signal reaches the runner directly, and
+    // this process waits for it to stop everything it started (its output pipe must stay open meanwhile).
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'chaos.ts'), ...args], { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     let output = '';
     const keep = (chunk: Buffer) => {

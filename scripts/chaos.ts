@@ -254,6 +254,10 @@ async function stopAndExit(exitCode: number): Promise<never> {
   process.exit(exitCode);
 }
 
+// A parent that went away (a closed pipe) must not stop the clean-up half way: what cannot be printed is dropped.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
+
 let signalled = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
