@@ -35,6 +35,25 @@ describe('Idempotency-Key', () => {
     expect(controls.executions.get('required')).toBeUndefined();
   });
 
+  it('takes any visible ASCII up to 255 characters (an email, a path), as the IETF draft and Stripe do, and refuses spaces, non-ASCII and 256', async () => {
+    const visible = Array.from({ length: 0x7e - 0x21 + 1 }, (_, index) => String.fromCharCode(0x21 + index)).join('');
+    for (const key of [`alice+${Date.now()}@example.com`, `orders/${Date.now()}/pay#1?x=a&y=b`, `${visible}${newKey()}`.slice(0, idempotencyKeyLengthMax)]) {
+      const first = await slow(`ascii-${key}`, key);
+      expect(first.status).toBe(201);
+      const again = await slow(`ascii-${key}`, key);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+    }
+    expect(idempotencyKeyLengthMax).toBe(255);
+    for (const key of ['with space', 'ключ', 'tab\there']) {
+      const refused = await slow('ascii-refused', key);
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({ code: 'INVALID_ARGUMENT', errors: [{ path: 'headers.idempotency-key' }] });
+    }
+    const tooLong = await slow('ascii-refused', 'k'.repeat(idempotencyKeyLengthMax + 1));
+    expect(tooLong.body).toMatchObject({ code: 'LIMIT_EXCEEDED', errors: [{ path: 'headers.idempotency-key' }] });
+    expect(controls.executions.get('ascii-refused')).toBeUndefined();
+  });
+
   it('replays the first answer, with Idempotent-Replayed, without running again', async () => {
     const key = newKey();
     const first = await slow('replay', key, token, { amount: 5 });

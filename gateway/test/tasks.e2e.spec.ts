@@ -329,6 +329,30 @@ describe('dispatch', () => {
     expect(new Set(seen).size).toBe(50);
   });
 
+  it('takes an award and a claim keyed by any visible ASCII (an email, 255 characters with slashes) and replays them', async () => {
+    const owner = await signUp(['enterprise']);
+    const solver = await signUp(['solver']);
+    await fund(owner, 8_000);
+    const biddingId = (await postTask(owner, { mode: 'bidding', budget: 5_000, milestones: [5_000] })).body.id as string;
+    const bid = await api('POST', '/v1/tasks/{id}/bids', { id: biddingId }, { token: solver.token, body: { price: cny(5_000), etaDays: 3, proposal: 'Yes' } });
+    const awardKey = `owner+${Date.now()}@example.com`;
+    const awarded = await api('POST', '/v1/tasks/{id}/award', { id: biddingId }, { token: owner.token, key: awardKey, body: { bidId: bid.body.bidId } });
+    expect(awarded.status).toBe(200);
+    expect(awarded.body).toMatchObject({ state: 'awarded' });
+    const awardReplay = await api('POST', '/v1/tasks/{id}/award', { id: biddingId }, { token: owner.token, key: awardKey, body: { bidId: bid.body.bidId } });
+    expect(awardReplay.headers.get('idempotent-replayed')).toBe('true');
+
+    const dispatchId = (await postTask(owner, { mode: 'dispatch', budget: 3_000, slots: 3 })).body.id as string;
+    const claimKey = `claims/${dispatchId}/${'x'.repeat(255)}`.slice(0, 255);
+    const claim = () => steady.gateway.http.post(`/v1/tasks/${dispatchId}/claims`, undefined, { token: solver.token, headers: { 'Idempotency-Key': claimKey } });
+    const claimed = await claim();
+    expect(claimed.status).toBe(201);
+    const claimReplay = await claim();
+    expect(claimReplay.headers.get('idempotent-replayed')).toBe('true');
+    expect(claimReplay.body.assignmentId).toBe(claimed.body.assignmentId);
+    expect((await api('GET', '/v1/tasks/{id}', { id: dispatchId }, { token: owner.token })).body.slotsAvailable).toBe(2);
+  });
+
   it('matches skills, refuses a solver below the minimum credit score with CREDIT_TOO_LOW', async () => {
     const owner = await signUp(['enterprise']);
     await fund(owner, 2_000);
