@@ -10,9 +10,8 @@ export const requestBodyBytesMax = 64 * 1024;
 export const pageSizeMax = 100;
 export const pageSizeDefault = 20;
 
-/** `Idempotency-Key`: 1–128 characters of letters, digits and `-_.:` (UUIDs and ULIDs fit). */
-export const idempotencyKeyLengthMax = 128;
-export const idempotencyKeyPattern = /^[A-Za-z0-9_.:-]+$/;
+/** `Idempotency-Key`: 1–255 visible ASCII characters, as the IETF draft and Stripe accept (kit's idempotency-key.ts). */
+export { idempotencyKeyLengthMax, idempotencyKeyPattern } from '@sizhong/kit';
 
 /** Identity fields. Emails follow RFC 5321's path limit; passwords are bounded so hashing cost is too. */
 export const emailLengthMax = 254;

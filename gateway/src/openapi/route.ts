@@ -10,7 +10,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { ResponseConfig, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { context as telemetryContext } from '@opentelemetry/api';
-import { type CallerIdentity, isDomainError, type Logger, type ParticipantRole, requestFingerprint } from '@sizhong/kit';
+import { type CallerIdentity, isDomainError, type Logger, type ParticipantRole, requestFingerprint, serviceIdempotencyKey } from '@sizhong/kit';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { AccessTokens } from '../identity/access-tokens';
 import { authenticateRequest, requireRole } from '../http/auth';
@@ -112,8 +112,10 @@ export interface RouteContext<Spec extends RouteSpec> {
   /** Aborted when the client goes away; pass it to downstream calls. */
   readonly signal: AbortSignal;
   /**
-   * The validated Idempotency-Key (always present when the route requires one). Services turn it
-   * into the ids of what the request creates (docs/storage.md "Aggregates"), so pass it on as it is.
+   * The validated Idempotency-Key as the services take it (kit's `serviceIdempotencyKey`: the
+   * client's key, or its hash when it holds characters ids do not; always present when the route
+   * requires one). Services turn it into the ids of what the request creates (docs/storage.md
+   * "Aggregates"), so pass it on as it is.
    */
   readonly idempotencyKey: Spec['idempotency'] extends 'required' ? string : string | undefined;
 }
@@ -150,7 +152,7 @@ const idempotencyKeySchema = z
   .string()
   .min(1)
   .max(idempotencyKeyLengthMax)
-  .regex(idempotencyKeyPattern, 'use letters, digits and -_.: only');
+  .regex(idempotencyKeyPattern, 'use visible ASCII characters only (no spaces)');
 
 /** What `Router` method registers a path for each HTTP method. */
 const routerMethods = { get: 'get', post: 'post', put: 'put', patch: 'patch', delete: 'delete' } as const satisfies Record<HttpMethod, keyof Router>;
@@ -309,7 +311,8 @@ export class RouteRegistrar {
     let outcome: StoredResponse;
     let code: string | undefined;
     try {
-      const result = await handler(input, { identity, request, traceId, logger, signal: controller.signal, idempotencyKey } as RouteContext<Spec>);
+      const serviceKey = idempotencyKey === undefined ? undefined : serviceIdempotencyKey(idempotencyKey);
+      const result = await handler(input, { identity, request, traceId, logger, signal: controller.signal, idempotencyKey: serviceKey } as RouteContext<Spec>);
       outcome = encodeResult(spec, result);
     } catch (error) {
       const problem = toProblem(error, { traceId, instance: request.path, logger });

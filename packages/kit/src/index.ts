@@ -32,3 +32,4 @@ export * from './mongo/outbox-event';
 export * from './saga';
 export * from './grpc/faults';
 export * from './chaos-finding';
+export * from './idempotency-key';

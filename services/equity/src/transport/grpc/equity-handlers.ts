@@ -1,12 +1,11 @@
 /** gRPC adapter of equity: decode, call one use case, encode. */
-import { type CallerIdentity, DomainError, isCurrencyCode, type Money, money, type ServiceHandlers } from '@sizhong/kit';
+import { type CallerIdentity, checkServiceIdempotencyKey, DomainError, isCurrencyCode, type Money, money, type ServiceHandlers } from '@sizhong/kit';
 import type { commonV1, equityV1 } from '@sizhong/proto';
 import type { Commitments } from '../../app/commitments';
 import type { InvestorProfileView, Investors } from '../../app/investors';
 import type { CapTableView, Rounds, RoundView } from '../../app/rounds';
 import type { Commitment } from '../../domain';
 
-const idempotencyKeyPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
 const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
 export const pageSizeDefault = 20;
 
@@ -16,8 +15,7 @@ function idIn(value: string, field: string): string {
 }
 
 function keyIn(value: string): string {
-  if (!idempotencyKeyPattern.test(value)) throw new DomainError('IDEMPOTENCY_KEY_REQUIRED', 'an idempotency key of 1–128 characters [A-Za-z0-9_.:-] is required');
-  return value;
+  return checkServiceIdempotencyKey(value);
 }
 
 function moneyIn(value: commonV1.Money | undefined, field: string): Money {

@@ -1,11 +1,10 @@
 /** gRPC adapter of product campaigns: decode, call one use case, encode. */
-import { DomainError, type ServiceHandlers } from '@sizhong/kit';
+import { checkServiceIdempotencyKey, DomainError, type ServiceHandlers } from '@sizhong/kit';
 import type { escrowV1 } from '@sizhong/proto';
 import type { Campaigns, CampaignView } from '../../app/campaigns';
 import type { FundingModel, Pledge } from '../../domain/campaign';
 import { moneyIn, pageSize, requireParticipant } from './mapping';
 
-const idempotencyKeyPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
 const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
 
 function idIn(value: string, field: string): string {
@@ -14,8 +13,7 @@ function idIn(value: string, field: string): string {
 }
 
 function keyIn(value: string): string {
-  if (!idempotencyKeyPattern.test(value)) throw new DomainError('IDEMPOTENCY_KEY_REQUIRED', 'an idempotency key of 1–128 characters [A-Za-z0-9_.:-] is required');
-  return value;
+  return checkServiceIdempotencyKey(value);
 }
 
 function dateIn(value: Date | undefined, field: string): Date {

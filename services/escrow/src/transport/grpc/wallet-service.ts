@@ -1,11 +1,10 @@
 /** gRPC adapter of wallets: the caller's identity comes from metadata, set by the gateway. */
-import { DomainError, type ServiceHandlers } from '@sizhong/kit';
+import { checkServiceIdempotencyKey, DomainError, type ServiceHandlers } from '@sizhong/kit';
 import type { escrowV1 } from '@sizhong/proto';
 import type { Wallets } from '../../app/wallets';
 import { walletAccount } from '../../domain/ledger/account';
 import { balanceOut, beforeSequence, currencyIn, entriesOut, moneyIn, pageSize, requireParticipant } from './mapping';
 
-const idempotencyKeyPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 export function walletServiceHandlers(wallets: Wallets): ServiceHandlers<typeof escrowV1.WalletServiceService> {
   return {
@@ -26,8 +25,7 @@ export function walletServiceHandlers(wallets: Wallets): ServiceHandlers<typeof 
     },
     requestWithdrawal: async (request, context) => {
       const { participantId } = requireParticipant(context.identity);
-      if (!idempotencyKeyPattern.test(request.idempotencyKey)) throw new DomainError('IDEMPOTENCY_KEY_REQUIRED', 'a withdrawal needs an idempotency key');
-      const { id, record } = await wallets.requestWithdrawal(participantId, request.idempotencyKey, moneyIn(request.amount, 'amount'));
+      const { id, record } = await wallets.requestWithdrawal(participantId, checkServiceIdempotencyKey(request.idempotencyKey), moneyIn(request.amount, 'amount'));
       return { withdrawalId: id, state: record.state, amount: record.amount, transferId: record.transferId };
     },
   };

@@ -1,5 +1,5 @@
 /** Domain ⇄ wire conversions of the task-dispatch gRPC service. */
-import { DomainError, isCurrencyCode, type Money } from '@sizhong/kit';
+import { checkServiceIdempotencyKey, DomainError, isCurrencyCode, type Money } from '@sizhong/kit';
 import type { commonV1, taskDispatchV1 } from '@sizhong/proto';
 import type { TaskView } from '../../app/context';
 import type { DisputeView } from '../../app/work';
@@ -8,7 +8,6 @@ import { type Assignment, type Bid, bidState, type ContestSubmission, type Settl
 import { taskCounters } from '../../storage/stores';
 
 const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
-const idempotencyKeyPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 export function idIn(value: string, field: string): string {
   if (!idPattern.test(value)) throw new DomainError('INVALID_ARGUMENT', `${field} is malformed`, { field });
@@ -16,8 +15,7 @@ export function idIn(value: string, field: string): string {
 }
 
 export function keyIn(value: string): string {
-  if (!idempotencyKeyPattern.test(value)) throw new DomainError('IDEMPOTENCY_KEY_REQUIRED', 'an idempotency key of 1–128 characters [A-Za-z0-9_.:-] is required');
-  return value;
+  return checkServiceIdempotencyKey(value);
 }
 
 export function optionalKeyIn(value: string): string | undefined {
