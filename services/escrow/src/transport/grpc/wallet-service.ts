@@ -1,5 +1,5 @@
 /** gRPC adapter of wallets: the caller's identity comes from metadata, set by the gateway. */
-import { checkServiceIdempotencyKey, DomainError, type ServiceHandlers } from '@sizhong/kit';
+import { checkServiceIdempotencyKey, type ServiceHandlers } from '@sizhong/kit';
 import type { escrowV1 } from '@sizhong/proto';
 import type { Wallets } from '../../app/wallets';
 import { walletAccount } from '../../domain/ledger/account';
