@@ -434,7 +434,10 @@ export class Workload {
         await sleep(3_000);
         continue;
       }
-      if (task.mode === 'dispatch') return this.finishAssignments(taskId, owner);
+      if (task.mode === 'dispatch') {
+        await this.finishAssignments(taskId, owner);
+        return;
+      }
       if (task.state === 'open' && task.mode === 'contest' && task.submissionsCount > 0) {
         const entries = bodyOf(await this.send(`${owner.label} reads the entries of ${taskId}`, 'GET', `/v1/tasks/${taskId}/submissions`, owner.token));
         const items = ((entries?.items ?? []) as { submissionId: string }[]).slice(0, 3);
@@ -456,17 +459,21 @@ export class Workload {
     }
   }
 
-  private async finishAssignments(taskId: string, owner: Account): Promise<void> {
+  /** Accepts what was handed in and has disputes resolved; true when there was anything to decide. */
+  private async finishAssignments(taskId: string, owner: Account): Promise<boolean> {
+    let decided = false;
     for (let pass = 0; pass < 3; pass++) {
       const page = bodyOf(await this.send(`${owner.label} reads the assignments of ${taskId}`, 'GET', `/v1/tasks/${taskId}/assignments?limit=100`, owner.token));
       const items = (page?.items ?? []) as { assignmentId: string; state: string; disputeId: string | null }[];
       const open = items.filter((item) => item.state === 'submitted' || item.state === 'disputed');
-      if (open.length === 0) return;
+      if (open.length === 0) return decided;
+      decided = true;
       for (const item of open) {
         if (item.state === 'submitted') await this.send(`${owner.label} accepts ${item.assignmentId}`, 'POST', `/v1/assignments/${item.assignmentId}/accept`, owner.token, {});
         else if (item.disputeId) await this.resolve(item.disputeId, 5_000);
       }
     }
+    return decided;
   }
 
   // ── Rounds ────────────────────────────────────────────────────────────────────
@@ -516,7 +523,13 @@ export class Workload {
       const owner = this.record.taskOwners.get(taskId);
       if (!owner) continue;
       const task = bodyOf(await this.send(`${owner.label} looks at ${taskId} after the outage`, 'GET', `/v1/tasks/${taskId}`, owner.token));
-      if (!task || ['completed', 'cancelled', 'refused', 'closed'].includes(task.state)) continue;
+      if (!task) continue;
+      // A dispatch task closes at its deadline with its assignments' work still open: those are decided whatever the task's state.
+      if (task.mode === 'dispatch') {
+        if (await this.finishAssignments(taskId, owner)) finished += 1;
+        continue;
+      }
+      if (['completed', 'cancelled', 'refused', 'closed'].includes(task.state)) continue;
       finished += 1;
       await this.finishTask(taskId, owner, streamFor(this.options.seed, `leftover:${taskId}`));
     }
