@@ -254,6 +254,42 @@ describe('bidding', () => {
     }
   });
 
+  it("keeps a milestone's deliverable, note and rejection reason between the owner, the solver, arbiters and regulators: another solver reads neither in the task nor in the list", async () => {
+    const owner = await signUp(['enterprise']);
+    const [solver, otherSolver] = await Promise.all([signUp(['solver']), signUp(['solver'])]);
+    await fund(owner, 4_000);
+    const taskId = (await postTask(owner, { mode: 'bidding', budget: 4_000, milestones: [4_000] })).body.id as string;
+    const bid = await api('POST', '/v1/tasks/{id}/bids', { id: taskId }, { token: solver.token, body: { price: cny(4_000), etaDays: 5, proposal: 'Yes' } });
+    expect((await api('POST', '/v1/tasks/{id}/award', { id: taskId }, { token: owner.token, key: newKey('award'), body: { bidId: bid.body.bidId } })).status).toBe(200);
+    const deliverableUrl = `https://files.example.org/private/${taskId}.zip`;
+    expect((await api('POST', '/v1/tasks/{id}/milestones/{n}/submit', { id: taskId, n: 0 }, { token: solver.token, body: { deliverableUrl, note: 'password in the zip comment' } })).status).toBe(200);
+    expect((await api('POST', '/v1/tasks/{id}/milestones/{n}/reject', { id: taskId, n: 0 }, { token: owner.token, body: { reason: 'The trade secret in slide 3 is wrong' } })).status).toBe(200);
+
+    const privateFields = (milestone: { submission: { deliverableUrl?: string; note?: string } | null; lastRejectionReason: string | null }) => ({
+      deliverableUrl: milestone.submission?.deliverableUrl,
+      note: milestone.submission?.note,
+      lastRejectionReason: milestone.lastRejectionReason,
+    });
+    for (const reader of [owner, solver, arbiter, regulator]) {
+      const task = await api('GET', '/v1/tasks/{id}', { id: taskId }, { token: reader.token });
+      expect(privateFields(task.body.milestones[0])).toEqual({ deliverableUrl, note: 'password in the zip comment', lastRejectionReason: 'The trade secret in slide 3 is wrong' });
+    }
+    const seenByOther = await api('GET', '/v1/tasks/{id}', { id: taskId }, { token: otherSolver.token });
+    expect(seenByOther.status).toBe(200);
+    expect(seenByOther.body.milestones[0]).toMatchObject({ state: 'rejected', rejections: 1, submission: { number: 1 } });
+    expect(privateFields(seenByOther.body.milestones[0])).toEqual({ deliverableUrl: undefined, note: undefined, lastRejectionReason: null });
+    expect(JSON.stringify(seenByOther.body)).not.toContain('files.example.org/private');
+    let listed: { id: string; milestones: Parameters<typeof privateFields>[0][] } | undefined;
+    let cursor: string | null = null;
+    do {
+      const page: HttpResponse = await api('GET', `/v1/tasks?mode=bidding&limit=100${cursor ? `&cursor=${cursor}` : ''}`, {}, { token: otherSolver.token });
+      listed = page.body.items.find((item: { id: string }) => item.id === taskId) ?? listed;
+      cursor = page.body.nextCursor;
+    } while (cursor && !listed);
+    expect(listed).toBeDefined();
+    expect(privateFields(listed!.milestones[0]!)).toEqual({ deliverableUrl: undefined, note: undefined, lastRejectionReason: null });
+  });
+
   it('cancels after award returning only the milestones never handed in', async () => {
     const owner = await signUp(['enterprise']);
     const solver = await signUp(['solver']);
