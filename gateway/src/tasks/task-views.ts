@@ -113,9 +113,17 @@ const workFields = {
   amount: moneySchema,
   state: z.enum(workStates),
   dueAt: instantOut,
-  submission: z.object({ deliverableUrl: z.string(), note: z.string(), submittedAt: instantOut, number: z.number().int(), onTime: z.boolean() }).nullable(),
+  submission: z
+    .object({
+      deliverableUrl: z.string().optional().describe('to the owner, the solver, arbiters, admins and regulators only'),
+      note: z.string().optional().describe('to the owner, the solver, arbiters, admins and regulators only'),
+      submittedAt: instantOut,
+      number: z.number().int(),
+      onTime: z.boolean(),
+    })
+    .nullable(),
   rejections: z.number().int(),
-  lastRejectionReason: z.string().nullable(),
+  lastRejectionReason: z.string().nullable().describe('null when there is none, and to anyone but the owner, the solver, arbiters, admins and regulators'),
   disputeId: z.string().nullable(),
   settlement: settlementSchema.optional().describe('absent until the work is settled'),
   autoAcceptAt: instantOut.nullable().describe('when silence accepts the waiting submission'),
@@ -195,7 +203,10 @@ function workView(work: taskDispatchV1.Work | undefined) {
     amount: moneyJson(work?.amount),
     state: (work?.state ?? 'pending') as (typeof workStates)[number],
     dueAt: iso(work?.dueAt),
-    submission: submission ? { deliverableUrl: submission.deliverableUrl, note: submission.note, submittedAt: iso(submission.submittedAt), number: submission.number, onTime: submission.onTime } : null,
+    // A submission without its deliverable was withheld by task-dispatch (`readsWorkOf`): its note goes with it.
+    submission: submission
+      ? { ...(submission.deliverableUrl === '' ? {} : { deliverableUrl: submission.deliverableUrl, note: submission.note }), submittedAt: iso(submission.submittedAt), number: submission.number, onTime: submission.onTime }
+      : null,
     rejections: work?.rejections ?? 0,
     lastRejectionReason: orNull(work?.lastRejectionReason ?? ''),
     disputeId: orNull(work?.disputeId ?? ''),

@@ -204,6 +204,17 @@ export function isVisibleTo(task: Task, participantId: string | undefined): bool
   return task.ownerId === participantId || (task.state !== 'funding' && task.state !== 'refused');
 }
 
+/**
+ * Who reads a task's work in full — each milestone's deliverable, note and last rejection reason:
+ * the owner, the awarded solver, and arbiters, admins and regulators (who rule on and supervise
+ * it). Every other reader sees the work's progress (state, amounts, dates, counts) only.
+ */
+export function readsWorkOf(task: Task, reader: { readonly participantId: string; readonly roles: readonly string[] } | undefined): boolean {
+  if (!reader) return false;
+  if (reader.participantId === task.ownerId || (task.award !== undefined && reader.participantId === task.award.solverId)) return true;
+  return reader.roles.some((role) => role === 'arbiter' || role === 'admin' || role === 'regulator');
+}
+
 function notFound(task: Task): never {
   throw new DomainError('NOT_FOUND', `task ${task.id} not found`);
 }

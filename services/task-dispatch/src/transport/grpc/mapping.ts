@@ -1,10 +1,10 @@
 /** Domain ⇄ wire conversions of the task-dispatch gRPC service. */
-import { checkServiceIdempotencyKey, DomainError, isCurrencyCode, type Money } from '@sizhong/kit';
+import { type CallerIdentity, checkServiceIdempotencyKey, DomainError, isCurrencyCode, type Money } from '@sizhong/kit';
 import type { commonV1, taskDispatchV1 } from '@sizhong/proto';
 import type { TaskView } from '../../app/context';
 import type { DisputeView } from '../../app/work';
 import { accountIds } from '../../app/ports';
-import { type Assignment, type Bid, bidState, type ContestSubmission, type Settlement, type Task, type Work } from '../../domain';
+import { type Assignment, type Bid, bidState, type ContestSubmission, readsWorkOf, type Settlement, type Task, type Work } from '../../domain';
 import { taskCounters } from '../../storage/stores';
 
 const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
@@ -36,22 +36,25 @@ function settlementOut(settlement: Settlement): taskDispatchV1.Settlement {
   return { by: settlement.by, solverPaid: settlement.solverPaid, fee: settlement.fee, ownerRefunded: settlement.ownerRefunded, settledAt: settlement.at };
 }
 
-export function workOut(work: Work, autoAcceptMs: number): taskDispatchV1.Work {
+/** `full` false: the deliverable, the note and the rejection reason are withheld (empty), the progress shown (`readsWorkOf`). */
+export function workOut(work: Work, autoAcceptMs: number, full = true): taskDispatchV1.Work {
   const submission = work.submission;
   return {
     amount: work.amount,
     state: work.state,
     dueAt: work.dueAt,
-    ...(submission ? { submission: { deliverableUrl: submission.deliverableUrl, note: submission.note, submittedAt: submission.at, number: submission.number, onTime: submission.onTime } } : {}),
+    ...(submission ? { submission: { deliverableUrl: full ? submission.deliverableUrl : '', note: full ? submission.note : '', submittedAt: submission.at, number: submission.number, onTime: submission.onTime } } : {}),
     rejections: work.rejections,
-    lastRejectionReason: work.lastRejectionReason ?? '',
+    lastRejectionReason: full ? (work.lastRejectionReason ?? '') : '',
     disputeId: work.dispute?.disputeId ?? '',
     ...(work.settlement ? { settlement: settlementOut(work.settlement) } : {}),
     ...(work.state === 'submitted' && submission ? { autoAcceptAt: new Date(submission.at.getTime() + autoAcceptMs) } : {}),
   };
 }
 
-export function taskOut({ task, counters }: TaskView, autoAcceptMs: number): taskDispatchV1.Task {
+/** The task as `reader` may see it: its milestones' work in full or progress only (`readsWorkOf`). */
+export function taskOut({ task, counters }: TaskView, autoAcceptMs: number, reader: CallerIdentity | undefined): taskDispatchV1.Task {
+  const full = readsWorkOf(task, reader);
   return {
     id: task.id,
     ownerId: task.ownerId,
@@ -67,7 +70,7 @@ export function taskOut({ task, counters }: TaskView, autoAcceptMs: number): tas
     slotsAvailable: Number(counters[taskCounters.slotsAvailable] ?? 0),
     ...(task.perSlot ? { perSlot: task.perSlot } : {}),
     state: task.state,
-    milestones: task.milestones.map((milestone, index) => ({ index, title: milestone.title, work: workOut(milestone.work, autoAcceptMs) })),
+    milestones: task.milestones.map((milestone, index) => ({ index, title: milestone.title, work: workOut(milestone.work, autoAcceptMs, full) })),
     postedAt: task.postedAt,
     funded: task.funded,
     awardedBidId: task.state === 'awarding' ? '' : (task.award?.bidId ?? ''),
