@@ -309,6 +309,90 @@ describe('bidding', () => {
   });
 });
 
+describe('decisions already made', () => {
+  it('answers six concurrent winner lists (three different) with one decision: its callers 200, the others 409 ALREADY_DECIDED naming it; only it is paid', async () => {
+    const owner = await signUp(['enterprise']);
+    const entrants = await Promise.all([signUp(['solver']), signUp(['solver']), signUp(['solver'])]);
+    await fund(owner, 9_000);
+    const taskId = (await postTask(owner, { mode: 'contest', budget: 9_000 })).body.id as string;
+    const entries: string[] = [];
+    for (const entrant of entrants) {
+      const entered = await api('POST', '/v1/tasks/{id}/submissions', { id: taskId }, { token: entrant.token, body: { deliverableUrl: 'https://files.example.org/entry' } });
+      entries.push(entered.body.submissionId as string);
+    }
+    const lists = entries.map((submissionId) => [{ submissionId, shareBps: 10_000 }]);
+    const answers = await Promise.all(
+      [0, 1, 2, 0, 1, 2].map((list) => api('POST', '/v1/tasks/{id}/winners', { id: taskId }, { token: owner.token, key: newKey('winners'), body: { winners: lists[list] } }).then((answer) => ({ list, answer }))),
+    );
+    const won = answers.filter(({ answer }) => answer.status === 200);
+    expect(new Set(won.map(({ list }) => list)).size).toBe(1);
+    const winningList = won[0]!.list;
+    expect(won).toHaveLength(2);
+    for (const { answer } of won) expect(answer.body.winners.map((winner: { submissionId: string }) => winner.submissionId)).toEqual([entries[winningList]]);
+    for (const { answer } of answers.filter(({ list }) => list !== winningList)) {
+      expect(answer.status).toBe(409);
+      expect(answer.body).toMatchObject({ code: 'ALREADY_DECIDED', details: { decision: 'winners', winners: `${entries[winningList]}:10000` } });
+    }
+    const paid = await Promise.all(entrants.map((entrant) => available(entrant)));
+    expect(paid.filter((amount) => amount > 0n)).toHaveLength(1);
+    expect(paid[winningList]).toBe(8_550n);
+  });
+
+  it('tells a concurrent award it raced (409 CONCURRENT_MODIFICATION or ALREADY_DECIDED, never a replay code), a later award of another bid ALREADY_DECIDED, and the same award 200', async () => {
+    const owner = await signUp(['enterprise']);
+    const [first, second] = await Promise.all([signUp(['solver']), signUp(['solver'])]);
+    await fund(owner, 20_000);
+    const taskId = (await postTask(owner, { mode: 'bidding', budget: 5_000, milestones: [5_000] })).body.id as string;
+    const bids: string[] = [];
+    for (const solver of [first, second]) bids.push((await api('POST', '/v1/tasks/{id}/bids', { id: taskId }, { token: solver.token, body: { price: cny(5_000), etaDays: 3, proposal: 'Yes' } })).body.bidId);
+    const raced = await Promise.all(bids.map((bidId) => api('POST', '/v1/tasks/{id}/award', { id: taskId }, { token: owner.token, key: newKey('award'), body: { bidId } })));
+    const awarded = raced.find((answer) => answer.status === 200);
+    expect(awarded).toBeDefined();
+    const loser = raced.find((answer) => answer !== awarded)!;
+    expect(loser.status).toBe(409);
+    expect(['CONCURRENT_MODIFICATION', 'ALREADY_DECIDED']).toContain(loser.body.code);
+    const awardedBidId = awarded!.body.awardedBidId as string;
+    const otherBidId = bids.find((bidId) => bidId !== awardedBidId)!;
+    const later = await api('POST', '/v1/tasks/{id}/award', { id: taskId }, { token: owner.token, key: newKey('award'), body: { bidId: otherBidId } });
+    expect(later.status).toBe(409);
+    expect(later.body).toMatchObject({ code: 'ALREADY_DECIDED', details: { decision: 'award', awardedBidId } });
+    const same = await api('POST', '/v1/tasks/{id}/award', { id: taskId }, { token: owner.token, key: newKey('award'), body: { bidId: awardedBidId } });
+    expect(same.status).toBe(200);
+    expect(same.body).toMatchObject({ state: 'awarded', awardedBidId, funded: cny(5_000) });
+    expect(await available(owner)).toBe(15_000n);
+  });
+
+  it('answers a decision made again 200 and a contrary one 409 ALREADY_DECIDED: accept then accept or reject, resolve with the same or another share', async () => {
+    const owner = await signUp(['enterprise']);
+    const solver = await signUp(['solver']);
+    await fund(owner, 10_000);
+    const taskId = (await postTask(owner, { mode: 'bidding', budget: 10_000, milestones: [4_000, 6_000] })).body.id as string;
+    const bid = await api('POST', '/v1/tasks/{id}/bids', { id: taskId }, { token: solver.token, body: { price: cny(10_000), etaDays: 3, proposal: 'Yes' } });
+    await api('POST', '/v1/tasks/{id}/award', { id: taskId }, { token: owner.token, key: newKey('award'), body: { bidId: bid.body.bidId } });
+    const submit = (n: number) => api('POST', '/v1/tasks/{id}/milestones/{n}/submit', { id: taskId, n }, { token: solver.token, body: { deliverableUrl: `https://files.example.org/m${n}` } });
+    expect((await submit(0)).status).toBe(200);
+    expect((await submit(0)).status).toBe(200);
+    expect((await api('POST', '/v1/tasks/{id}/milestones/{n}/accept', { id: taskId, n: 0 }, { token: owner.token })).status).toBe(200);
+    const again = await api('POST', '/v1/tasks/{id}/milestones/{n}/accept', { id: taskId, n: 0 }, { token: owner.token });
+    expect(again.status).toBe(200);
+    expect(again.body.milestones[0]).toMatchObject({ state: 'accepted' });
+    const contrary = await api('POST', '/v1/tasks/{id}/milestones/{n}/reject', { id: taskId, n: 0 }, { token: owner.token, body: { reason: 'Changed my mind' } });
+    expect(contrary.status).toBe(409);
+    expect(contrary.body).toMatchObject({ code: 'ALREADY_DECIDED', details: { decision: 'accepted' } });
+    expect(await available(solver)).toBe(3_800n);
+
+    await submit(1);
+    const opened = await api('POST', '/v1/tasks/{id}/disputes', { id: taskId }, { token: solver.token, body: { milestone: 1, reason: 'Silence' } });
+    const resolve = (solverShareBps: number) => api('POST', '/v1/disputes/{id}/resolve', { id: opened.body.disputeId }, { token: arbiter.token, body: { solverShareBps } });
+    expect((await resolve(6_000)).status).toBe(200);
+    expect((await resolve(6_000)).status).toBe(200);
+    const otherShare = await resolve(3_000);
+    expect(otherShare.status).toBe(409);
+    expect(otherShare.body).toMatchObject({ code: 'ALREADY_DECIDED', details: { decision: 'resolution', solverShareBps: 6_000 } });
+    expect(await available(solver)).toBe(3_800n + 3_420n);
+  });
+});
+
 describe('contest', () => {
   it('funds the pool at posting (refused without funds) and splits it exactly among winners', async () => {
     const owner = await signUp(['enterprise']);
