@@ -331,7 +331,7 @@ describe('decisions already made', () => {
     for (const { answer } of won) expect(answer.body.winners.map((winner: { submissionId: string }) => winner.submissionId)).toEqual([entries[winningList]]);
     for (const { answer } of answers.filter(({ list }) => list !== winningList)) {
       expect(answer.status).toBe(409);
-      expect(answer.body).toMatchObject({ code: 'ALREADY_DECIDED', details: { decision: 'winners', winners: `${entries[winningList]}:10000` } });
+      expect(answer.body).toMatchObject({ code: 'ALREADY_DECIDED', decision: 'winners', winners: `${entries[winningList]}:10000` });
     }
     const paid = await Promise.all(entrants.map((entrant) => available(entrant)));
     expect(paid.filter((amount) => amount > 0n)).toHaveLength(1);
@@ -355,7 +355,7 @@ describe('decisions already made', () => {
     const otherBidId = bids.find((bidId) => bidId !== awardedBidId)!;
     const later = await api('POST', '/v1/tasks/{id}/award', { id: taskId }, { token: owner.token, key: newKey('award'), body: { bidId: otherBidId } });
     expect(later.status).toBe(409);
-    expect(later.body).toMatchObject({ code: 'ALREADY_DECIDED', details: { decision: 'award', awardedBidId } });
+    expect(later.body).toMatchObject({ code: 'ALREADY_DECIDED', decision: 'award', awardedBidId });
     const same = await api('POST', '/v1/tasks/{id}/award', { id: taskId }, { token: owner.token, key: newKey('award'), body: { bidId: awardedBidId } });
     expect(same.status).toBe(200);
     expect(same.body).toMatchObject({ state: 'awarded', awardedBidId, funded: cny(5_000) });
@@ -378,7 +378,7 @@ describe('decisions already made', () => {
     expect(again.body.milestones[0]).toMatchObject({ state: 'accepted' });
     const contrary = await api('POST', '/v1/tasks/{id}/milestones/{n}/reject', { id: taskId, n: 0 }, { token: owner.token, body: { reason: 'Changed my mind' } });
     expect(contrary.status).toBe(409);
-    expect(contrary.body).toMatchObject({ code: 'ALREADY_DECIDED', details: { decision: 'accepted' } });
+    expect(contrary.body).toMatchObject({ code: 'ALREADY_DECIDED', decision: 'accepted' });
     expect(await available(solver)).toBe(3_800n);
 
     await submit(1);
@@ -388,7 +388,7 @@ describe('decisions already made', () => {
     expect((await resolve(6_000)).status).toBe(200);
     const otherShare = await resolve(3_000);
     expect(otherShare.status).toBe(409);
-    expect(otherShare.body).toMatchObject({ code: 'ALREADY_DECIDED', details: { decision: 'resolution', solverShareBps: 6_000 } });
+    expect(otherShare.body).toMatchObject({ code: 'ALREADY_DECIDED', decision: 'resolution', solverShareBps: 6_000 });
     expect(await available(solver)).toBe(3_800n + 3_420n);
   });
 });

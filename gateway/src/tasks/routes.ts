@@ -206,7 +206,7 @@ export function registerTaskRoutes(routes: RouteRegistrar, connection: TaskConne
       idempotency: 'required',
       request: { params: taskParamsSchema, body: awardRequestSchema },
       responses: { 200: { description: 'The awarded task.', schema: taskSchema, links: { get: taskLinks.get } } },
-      problems: { 404: `${unknownTask} Or the bid is not one of this task's.`, 409: 'Another award of this task is still running (IDEMPOTENT_REQUEST_IN_PROGRESS).', 422: 'The wallet lacks the price (INSUFFICIENT_FUNDS), or the task is not open (INVALID_STATE).', ...downstreamProblems },
+      problems: { 404: `${unknownTask} Or the bid is not one of this task's.`, 409: 'Another award of this task is being funded (CONCURRENT_MODIFICATION: try again), or the task was awarded to another bid (ALREADY_DECIDED, the problem member `awardedBidId`); the same bid again is answered 200.', 422: 'The wallet lacks the price (INSUFFICIENT_FUNDS), or the task is not open (INVALID_STATE).', ...downstreamProblems },
     },
     async ({ params, body }, { identity, signal, idempotencyKey }) => ({
       status: 200,
@@ -290,7 +290,7 @@ export function registerTaskRoutes(routes: RouteRegistrar, connection: TaskConne
         access: spec.access,
         request: { params: assignmentParamsSchema, ...(spec.verb === 'submit' ? { body: submitWorkRequestSchema } : spec.verb === 'reject' ? { body: rejectWorkRequestSchema } : {}) },
         responses: { 200: { description: 'The assignment.', schema: assignmentSchema } },
-        problems: { 404: 'No assignment has this id that the caller may act on (NOT_FOUND).', 422: 'The work is not in a state for this (INVALID_STATE), e.g. its lease expired.', ...downstreamProblems },
+        problems: { 404: 'No assignment has this id that the caller may act on (NOT_FOUND).', 409: 'The work was already decided otherwise (ALREADY_DECIDED: the problem member `decision` names it — accepted, rejected, resolution, abandoned, refunded); the same decision again is answered 200.', 422: 'The work is not in a state for this (INVALID_STATE), e.g. its lease expired.', ...downstreamProblems },
       },
       async ({ params, body }, { identity, signal }) => {
         const work = { taskId: '', milestoneIndex: 0, assignmentId: params.id };
@@ -327,6 +327,7 @@ export function registerTaskRoutes(routes: RouteRegistrar, connection: TaskConne
         problems: {
           400: 'A further rejection after 3 resubmissions (LIMIT_EXCEEDED): accept or open a dispute.',
           404: `${unknownTask} Or the milestone is not the caller's to act on.`,
+          409: 'The work was already decided otherwise (ALREADY_DECIDED: the problem member `decision` names it — accepted, rejected, resolution, abandoned, refunded); the same decision again is answered 200.',
           422: 'The task is not awarded, or the milestone is not in a state for this (INVALID_STATE).',
           ...downstreamProblems,
         },
@@ -393,7 +394,13 @@ export function registerTaskRoutes(routes: RouteRegistrar, connection: TaskConne
       idempotency: 'required',
       request: { params: taskParamsSchema, body: winnersRequestSchema },
       responses: { 200: { description: 'The completed task.', schema: taskSchema } },
-      problems: { 400: 'Shares do not sum to 10000, or a submission wins twice (INVALID_ARGUMENT).', 404: `${unknownTask} Or a submission is not one of this contest.`, 422: 'The task is not an open contest (INVALID_STATE).', ...downstreamProblems },
+      problems: {
+        400: 'Shares do not sum to 10000, or a submission wins twice (INVALID_ARGUMENT).',
+        404: `${unknownTask} Or a submission is not one of this contest.`,
+        409: 'Other winners were already named, by the owner or by rule (ALREADY_DECIDED: the problem member `winners` is the recorded list, `submission:shareBps` comma-separated); the same list again is answered 200.',
+        422: 'The task is not an open contest (INVALID_STATE).',
+        ...downstreamProblems,
+      },
     },
     async ({ params, body }, { identity, signal, idempotencyKey }) => ({
       status: 200,
@@ -447,7 +454,7 @@ export function registerTaskRoutes(routes: RouteRegistrar, connection: TaskConne
       access: ['arbiter'],
       request: { params: disputeParamsSchema, body: resolveDisputeRequestSchema },
       responses: { 200: { description: 'The resolved dispute.', schema: disputeSchema } },
-      problems: { 404: 'No dispute has this id (NOT_FOUND).', 422: 'It was resolved with another share (INVALID_STATE).', ...downstreamProblems },
+      problems: { 404: 'No dispute has this id (NOT_FOUND).', 409: 'It was resolved with another share (ALREADY_DECIDED, the problem member `solverShareBps`); the same share again is answered 200.', ...downstreamProblems },
     },
     async ({ params, body }, { identity, signal }) => ({
       status: 200,

@@ -16,6 +16,8 @@ export const grpcStatusByErrorCode: Readonly<Record<ErrorCode, GrpcStatus>> = {
   PERMISSION_DENIED: GrpcStatus.PERMISSION_DENIED,
   NOT_FOUND: GrpcStatus.NOT_FOUND,
   ALREADY_EXISTS: GrpcStatus.ALREADY_EXISTS,
+  // A decision contrary to one already made (winners, an award, a resolution): final, not worth retrying.
+  ALREADY_DECIDED: GrpcStatus.ALREADY_EXISTS,
   CONCURRENT_MODIFICATION: GrpcStatus.ABORTED,
   INVALID_STATE: GrpcStatus.FAILED_PRECONDITION,
   IDEMPOTENCY_KEY_REQUIRED: GrpcStatus.INVALID_ARGUMENT,

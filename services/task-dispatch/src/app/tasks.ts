@@ -312,7 +312,7 @@ export class Tasks {
       }),
     );
     const { loaded } = await this.context.decideAndPay({ subject: { taskId }, decision: 'winners' }, () =>
-      this.context.decideTask(taskId, (task) => (task.state === 'completed' && task.winners ? { task, events: [] } : nameWinners(task, owner.participantId, named, this.context.options.policy, this.context.now()))),
+      this.context.decideTask(taskId, (task) => nameWinners(task, owner.participantId, named, this.context.options.policy, this.context.now())),
     );
     return view(loaded);
   }

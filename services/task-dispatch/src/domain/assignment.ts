@@ -70,6 +70,7 @@ export function submitAssignment(assignment: Assignment, callerId: string, input
     throw new DomainError('INVALID_STATE', `the lease of assignment ${assignment.id} has expired`, { state: 'expired' });
   }
   const work = submitWork(assignment.work, input, now);
+  if (work === assignment.work) return { assignment, events: [] };
   return {
     assignment: { ...assignment, work },
     events: [{ type: 'MilestoneSubmitted', occurredAt: now, ...ref(assignment), dueAt: work.dueAt, onTime: work.submission!.onTime, resubmission: work.submission!.number - 1 }],
@@ -86,7 +87,8 @@ function accepted(assignment: Assignment, work: Work, now: Date): DecidedAssignm
 
 export function acceptAssignment(assignment: Assignment, callerId: string, policy: TaskPolicy, now: Date): DecidedAssignment {
   reachable(assignment, callerId, 'owner');
-  return accepted(assignment, acceptWork(assignment.work, policy.feeBps, 'owner', now), now);
+  const work = acceptWork(assignment.work, policy.feeBps, 'owner', now);
+  return work === assignment.work ? { assignment, events: [] } : accepted(assignment, work, now);
 }
 
 export function autoAcceptAssignment(assignment: Assignment, submissionNumber: number, policy: TaskPolicy, now: Date): DecidedAssignment {
@@ -99,6 +101,7 @@ export function rejectAssignment(assignment: Assignment, callerId: string, reaso
   const trimmed = reason.trim();
   if (!trimmed) throw new DomainError('INVALID_ARGUMENT', 'reason is required', { field: 'reason' });
   const work = rejectWork(assignment.work, trimmed, now);
+  if (work === assignment.work) return { assignment, events: [] };
   return { assignment: { ...assignment, work }, events: [{ type: 'TaskMilestoneRejected', occurredAt: now, ...ref(assignment), reason: trimmed, rejections: work.rejections }] };
 }
 

@@ -270,7 +270,11 @@ export function startAward(task: Task, callerId: string, bid: { bidId: string; s
   requireMode(task, 'bidding', 'are awarded');
   if (task.state === 'awarding' || task.state === 'awarded') {
     if (task.award?.key === key && task.award.bidId === bid.bidId) return { task, events: [] };
-    throw new DomainError(task.state === 'awarding' ? 'IDEMPOTENT_REQUEST_IN_PROGRESS' : 'INVALID_STATE', `task ${task.id} is ${task.state}`, { state: task.state });
+    // Another award is being funded: the caller raced it and may try again once it is decided.
+    if (task.state === 'awarding') throw new DomainError('CONCURRENT_MODIFICATION', `another award of task ${task.id} is being funded; try again`, { state: task.state });
+    // Awarded: the same bid is the decision already made; another bid is contrary to it.
+    if (task.award?.bidId === bid.bidId) return { task, events: [] };
+    throw new DomainError('ALREADY_DECIDED', `task ${task.id} was already awarded to another bid`, { decision: 'award', awardedBidId: task.award?.bidId ?? null });
   }
   requireState(task, ['open'], 'award');
   if (bid.taskId !== task.id) throw new DomainError('NOT_FOUND', `bid ${bid.bidId} not found`);
@@ -302,7 +306,9 @@ function workRef(task: Task, index: number) {
 }
 
 export function submitMilestone(task: Task, callerId: string, index: number, input: { deliverableUrl: string; note: string }, now: Date): Decided {
-  const work = submitWork(workOf(task, callerId, index, 'solver').work, input, now);
+  const before = workOf(task, callerId, index, 'solver').work;
+  const work = submitWork(before, input, now);
+  if (work === before) return { task, events: [] };
   const submission = work.submission!;
   return {
     task: withWork(task, index, work),
@@ -326,8 +332,9 @@ function accepted(task: Task, index: number, work: Work, now: Date): Decided {
 }
 
 export function acceptMilestone(task: Task, callerId: string, index: number, policy: TaskPolicy, now: Date): Decided {
-  const work = acceptWork(workOf(task, callerId, index, 'owner').work, policy.feeBps, 'owner', now);
-  return accepted(task, index, work, now);
+  const before = workOf(task, callerId, index, 'owner').work;
+  const work = acceptWork(before, policy.feeBps, 'owner', now);
+  return work === before ? { task, events: [] } : accepted(task, index, work, now);
 }
 
 /** The silence window after submission `submissionNumber` ended; nothing happens if that hand-in was decided meanwhile. */
@@ -340,7 +347,9 @@ export function autoAcceptMilestone(task: Task, index: number, submissionNumber:
 
 export function rejectMilestone(task: Task, callerId: string, index: number, reason: string, now: Date): Decided {
   const trimmed = checkText('reason', reason, 2_000, true);
-  const work = rejectWork(workOf(task, callerId, index, 'owner').work, trimmed, now);
+  const before = workOf(task, callerId, index, 'owner').work;
+  const work = rejectWork(before, trimmed, now);
+  if (work === before) return { task, events: [] };
   return { task: withWork(task, index, work), events: [{ type: 'TaskMilestoneRejected', occurredAt: now, ...workRef(task, index), reason: trimmed, rejections: work.rejections }] };
 }
 
@@ -467,6 +476,12 @@ export function cancelTask(task: Task, callerId: string, context: { submissionsC
 export function nameWinners(task: Task, callerId: string, winners: readonly { submissionId: string; solverId: string; shareBps: number }[], policy: TaskPolicy, now: Date): Decided {
   requireOwner(task, callerId);
   requireMode(task, 'contest', 'name winners');
+  if (task.state === 'completed' && task.winners) {
+    // Decided (by the owner or by rule): the same list is that decision, any other is contrary to it.
+    const recorded = winnersText(task.winners);
+    if (winnersText(winners) === recorded) return { task, events: [] };
+    throw new DomainError('ALREADY_DECIDED', `the winners of task ${task.id} were already named`, { decision: 'winners', winners: recorded });
+  }
   requireState(task, ['open'], 'name winners of');
   if (winners.length === 0) invalid('winners', 'name at least one winner');
   if (winners.length > winnersPerContestMax) tooMany('winners', winnersPerContestMax);
@@ -476,6 +491,14 @@ export function nameWinners(task: Task, callerId: string, winners: readonly { su
   const shares = splitMoney(task.funded, winners.map((winner) => BigInt(winner.shareBps)));
   const named: Winner[] = winners.map((winner, index) => ({ ...winner, ...payout(shares[index]!, policy.feeBps) }));
   return completeContest(task, named, now);
+}
+
+/** A winner list as one comparable text, `submission:shareBps` in submission order. */
+function winnersText(winners: readonly { submissionId: string; shareBps: number }[]): string {
+  return [...winners]
+    .sort((first, second) => first.submissionId.localeCompare(second.submissionId))
+    .map((winner) => `${winner.submissionId}:${winner.shareBps}`)
+    .join(',');
 }
 
 /** A contest completed with its winners (named by the owner or by rule): what each is paid, the fees, the events. */

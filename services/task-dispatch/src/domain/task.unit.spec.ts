@@ -15,6 +15,16 @@ function code(run: () => unknown): string {
   return 'NO_ERROR';
 }
 
+function refusalOf(run: () => unknown): DomainError | undefined {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+  return undefined;
+}
+
 const deliverable = { deliverableUrl: 'https://example.org/d', note: '' };
 const bid = { bidId: 'bd_1', solverId: 'solver', price: cny(10_000), taskId: 'tk_1' };
 
@@ -83,12 +93,15 @@ describe('award', () => {
     const awarding = startAward(posted(), 'owner', { ...bid, price: cny(5_000) }, 'key1');
     expect(awarding.task.state).toBe('awarding');
     expect(startAward(awarding.task, 'owner', { ...bid, price: cny(5_000) }, 'key1').task).toBe(awarding.task);
-    expect(code(() => startAward(awarding.task, 'owner', bid, 'other'))).toBe('IDEMPOTENT_REQUEST_IN_PROGRESS');
+    // Another key while the award is being funded raced it: try again (the gateway releases the key on this code).
+    expect(code(() => startAward(awarding.task, 'owner', bid, 'other'))).toBe('CONCURRENT_MODIFICATION');
     const done = fundingSucceeded(awarding.task, t0);
     expect(done.task.state).toBe('awarded');
     expect(done.task.milestones.map((milestone) => milestone.work.amount.amountMinor)).toEqual([2_000n, 3_000n]);
     expect(done.events[0]).toMatchObject({ type: 'TaskAwarded', solverId: 'solver', amount: cny(5_000) });
-    expect(code(() => startAward(done.task, 'owner', bid, 'key2'))).toBe('INVALID_STATE');
+    // Awarded: the same bid under another key is the decision already made; another bid is contrary to it.
+    expect(startAward(done.task, 'owner', bid, 'key2')).toEqual({ task: done.task, events: [] });
+    expect(refusalOf(() => startAward(done.task, 'owner', { ...bid, bidId: 'bd_2' }, 'key3'))).toMatchObject({ code: 'ALREADY_DECIDED', details: { decision: 'award', awardedBidId: 'bd_1' } });
   });
 
   it('goes back to open when the funding is refused', () => {
@@ -141,7 +154,13 @@ describe('milestones', () => {
     expect(code(() => acceptMilestone(awarded(), 'owner', 0, policy, t0))).toBe('INVALID_STATE');
     expect(code(() => rejectMilestone(awarded(), 'owner', 0, 'no', t0))).toBe('INVALID_STATE');
     const submitted = submitMilestone(awarded(), 'solver', 0, deliverable, t0).task;
-    expect(code(() => submitMilestone(submitted, 'solver', 0, deliverable, t0))).toBe('INVALID_STATE');
+    // The same hand-in again is the one waiting (a retry after a lost answer); another one waits for the decision first.
+    expect(submitMilestone(submitted, 'solver', 0, deliverable, t0)).toEqual({ task: submitted, events: [] });
+    expect(code(() => submitMilestone(submitted, 'solver', 0, { ...deliverable, deliverableUrl: 'https://files.example.org/other' }, t0))).toBe('INVALID_STATE');
+    const accepted = acceptMilestone(submitted, 'owner', 0, policy, t0).task;
+    expect(acceptMilestone(accepted, 'owner', 0, policy, t0)).toEqual({ task: accepted, events: [] });
+    expect(refusalOf(() => rejectMilestone(accepted, 'owner', 0, 'late', t0))).toMatchObject({ code: 'ALREADY_DECIDED', details: { decision: 'accepted' } });
+    expect(refusalOf(() => submitMilestone(accepted, 'solver', 0, deliverable, t0))).toMatchObject({ code: 'ALREADY_DECIDED', details: { decision: 'accepted' } });
     expect(code(() => rejectMilestone(submitted, 'owner', 0, '  ', t0))).toBe('INVALID_ARGUMENT');
   });
 
@@ -177,7 +196,7 @@ describe('milestones', () => {
     expect(resolved.task.milestones[1]?.work.settlement).toMatchObject({ solverPaid: cny(3_420), fee: cny(180), ownerRefunded: cny(2_400) });
     expect(resolved.events[0]).toMatchObject({ type: 'DisputeResolved', solverShareBps: 6_000 });
     expect(resolveMilestoneDispute(resolved.task, 1, { solverShareBps: 6_000, arbiterId: 'arb' }, policy, t0).task).toBe(resolved.task);
-    expect(code(() => resolveMilestoneDispute(resolved.task, 1, { solverShareBps: 5_000, arbiterId: 'arb' }, policy, t0))).toBe('INVALID_STATE');
+    expect(refusalOf(() => resolveMilestoneDispute(resolved.task, 1, { solverShareBps: 5_000, arbiterId: 'arb' }, policy, t0))).toMatchObject({ code: 'ALREADY_DECIDED', details: { decision: 'resolution', solverShareBps: 6_000 } });
     expect(code(() => resolveMilestoneDispute(disputed.task, 1, { solverShareBps: 10_001, arbiterId: 'arb' }, policy, t0))).toBe('INVALID_ARGUMENT');
     expect(code(() => openMilestoneDispute(awarded(), 'solver', 0, 'dp_2', 'x', t0))).toBe('INVALID_STATE');
     expect(code(() => openMilestoneDispute(submitted, 'stranger', 1, 'dp_3', 'x', t0))).toBe('NOT_FOUND');
@@ -220,6 +239,9 @@ describe('contest winners', () => {
 
   it('splits the pool exactly by shares, each less the fee', () => {
     const named = nameWinners(contest(), 'owner', [{ submissionId: 's1', solverId: 'a', shareBps: 7_000 }, { submissionId: 's2', solverId: 'b', shareBps: 3_000 }], policy, t0);
+    // Named: the same list (in any order) is that decision; another is contrary to it.
+    expect(nameWinners(named.task, 'owner', [{ submissionId: 's2', solverId: 'b', shareBps: 3_000 }, { submissionId: 's1', solverId: 'a', shareBps: 7_000 }], policy, t0)).toEqual({ task: named.task, events: [] });
+    expect(refusalOf(() => nameWinners(named.task, 'owner', [{ submissionId: 's1', solverId: 'a', shareBps: 10_000 }], policy, t0))).toMatchObject({ code: 'ALREADY_DECIDED', details: { decision: 'winners', winners: 's1:7000,s2:3000' } });
     expect(named.task.state).toBe('completed');
     expect(totalMinor(paymentsOfTask(named.task))).toBe(10_001n);
     expect(named.events.map((event) => event.type)).toEqual(['ContestWinnersNamed', 'TaskCompleted']);

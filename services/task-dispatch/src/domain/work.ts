@@ -11,7 +11,7 @@
  *   rejected ─not handed in again within the resubmit window→ abandoned (the money returns to the owner)
  *   rejected ─dispute (within the window: it stops the clock)→ disputed
  */
-import { basisPointsWhole, DomainError, type Money, splitByBasisPoints, zero } from '@sizhong/kit/domain';
+import { basisPointsWhole, DomainError, type ErrorDetails, type Money, splitByBasisPoints, zero } from '@sizhong/kit/domain';
 import { resubmissionsMax } from './limits';
 
 export const workStates = ['pending', 'submitted', 'rejected', 'accepted', 'disputed', 'resolved', 'refunded', 'abandoned'] as const;
@@ -72,7 +72,21 @@ function refuse(work: Work, action: string): never {
   throw new DomainError('INVALID_STATE', `cannot ${action} work that is ${work.state}`, { state: work.state });
 }
 
+/**
+ * A decision contrary to one already made on this work: 409 ALREADY_DECIDED naming the decision
+ * (`accepted`, `rejected`, `resolution` with its share, `abandoned`, `refunded`). The same decision
+ * made again is no error: the functions below return the work unchanged (the same object), and
+ * their callers record nothing.
+ */
+function alreadyDecided(work: Work, action: string): never {
+  const details: ErrorDetails = work.state === 'resolved' ? { decision: 'resolution', solverShareBps: work.dispute?.solverShareBps ?? null } : { decision: work.state };
+  throw new DomainError('ALREADY_DECIDED', `cannot ${action} work already ${work.state}`, details);
+}
+
 export function submitWork(work: Work, input: { deliverableUrl: string; note: string }, now: Date): Work {
+  // The same hand-in again (a retry after a lost answer) is the one already waiting.
+  if (work.state === 'submitted' && work.submission?.deliverableUrl === input.deliverableUrl && work.submission.note === input.note) return work;
+  if (isSettled(work)) alreadyDecided(work, 'submit');
   if (work.state !== 'pending' && work.state !== 'rejected') refuse(work, 'submit');
   const number = (work.submission?.number ?? 0) + 1;
   return { ...work, state: 'submitted', submission: { deliverableUrl: input.deliverableUrl, note: input.note, at: now, number, onTime: now.getTime() <= work.dueAt.getTime() } };
@@ -85,6 +99,8 @@ export function payout(amount: Money, feeBps: number): { solverPaid: Money; fee:
 }
 
 export function acceptWork(work: Work, feeBps: number, by: 'owner' | 'silence', now: Date): Work {
+  if (work.state === 'accepted') return work;
+  if (isSettled(work) || work.state === 'rejected') alreadyDecided(work, 'accept');
   if (work.state !== 'submitted') refuse(work, 'accept');
   return { ...work, state: 'accepted', settlement: { by, ...payout(work.amount, feeBps), ownerRefunded: zero(work.amount.currency), at: now } };
 }
@@ -96,6 +112,8 @@ export function autoAcceptWork(work: Work, submissionNumber: number, feeBps: num
 }
 
 export function rejectWork(work: Work, reason: string, now: Date): Work {
+  if (work.state === 'rejected') return work;
+  if (isSettled(work)) alreadyDecided(work, 'reject');
   if (work.state !== 'submitted') refuse(work, 'reject');
   if (work.rejections >= resubmissionsMax) {
     throw new DomainError('LIMIT_EXCEEDED', `work is resubmitted at most ${resubmissionsMax} times; accept it or open a dispute`, { max: resubmissionsMax });
@@ -124,6 +142,7 @@ export function openWorkDispute(work: Work, dispute: { disputeId: string; opened
 /** The arbiter's split: the solver's share (less the fee) and the owner's refund sum to the amount. */
 export function resolveWorkDispute(work: Work, resolution: { solverShareBps: number; arbiterId: string }, feeBps: number, now: Date): Work {
   if (work.state === 'resolved' && work.dispute?.solverShareBps === resolution.solverShareBps) return work;
+  if (work.state === 'resolved') alreadyDecided(work, 'resolve a dispute on');
   if (work.state !== 'disputed' || !work.dispute) refuse(work, 'resolve a dispute on');
   if (!Number.isInteger(resolution.solverShareBps) || resolution.solverShareBps < 0 || BigInt(resolution.solverShareBps) > basisPointsWhole) {
     throw new DomainError('INVALID_ARGUMENT', 'solverShareBps must be an integer within 0..10000', { field: 'solverShareBps' });
