@@ -393,6 +393,26 @@ describe('decisions already made', () => {
   });
 });
 
+describe('arbitration', () => {
+  it('refuses an arbiter who is a party to the dispute (403), and lets another arbiter resolve it', async () => {
+    const ownerArbiter = await createPrivilegedParticipant(steady.gateway, ['enterprise', 'arbiter']);
+    const solver = await signUp(['solver']);
+    await fund(ownerArbiter, 2_000);
+    const taskId = (await postTask(ownerArbiter, { mode: 'bidding', budget: 2_000, milestones: [2_000] })).body.id as string;
+    const bid = await api('POST', '/v1/tasks/{id}/bids', { id: taskId }, { token: solver.token, body: { price: cny(2_000), etaDays: 3, proposal: 'Yes' } });
+    await api('POST', '/v1/tasks/{id}/award', { id: taskId }, { token: ownerArbiter.token, key: newKey('award'), body: { bidId: bid.body.bidId } });
+    await api('POST', '/v1/tasks/{id}/milestones/{n}/submit', { id: taskId, n: 0 }, { token: solver.token, body: { deliverableUrl: 'https://files.example.org/own' } });
+    const opened = await api('POST', '/v1/tasks/{id}/disputes', { id: taskId }, { token: solver.token, body: { milestone: 0, reason: 'Unpaid' } });
+    const ownRuling = await api('POST', '/v1/disputes/{id}/resolve', { id: opened.body.disputeId }, { token: ownerArbiter.token, body: { solverShareBps: 0 } });
+    expect(ownRuling.status).toBe(403);
+    expect(ownRuling.body).toMatchObject({ code: 'PERMISSION_DENIED' });
+    expect((await api('GET', '/v1/disputes/{id}', { id: opened.body.disputeId }, { token: solver.token })).body.state).toBe('open');
+    const ruled = await api('POST', '/v1/disputes/{id}/resolve', { id: opened.body.disputeId }, { token: arbiter.token, body: { solverShareBps: 10_000 } });
+    expect(ruled.status).toBe(200);
+    expect(await available(solver)).toBe(1_900n);
+  });
+});
+
 describe('contest', () => {
   it('funds the pool at posting (refused without funds) and splits it exactly among winners', async () => {
     const owner = await signUp(['enterprise']);
