@@ -454,7 +454,7 @@ export function registerTaskRoutes(routes: RouteRegistrar, connection: TaskConne
       access: ['arbiter'],
       request: { params: disputeParamsSchema, body: resolveDisputeRequestSchema },
       responses: { 200: { description: 'The resolved dispute.', schema: disputeSchema } },
-      problems: { 404: 'No dispute has this id (NOT_FOUND).', 409: 'It was resolved with another share (ALREADY_DECIDED, the problem member `solverShareBps`); the same share again is answered 200.', ...downstreamProblems },
+      problems: { 403: 'The caller is a party to the dispute — its task owner or solver (PERMISSION_DENIED, `reason: party_to_dispute`): another arbiter must resolve it.', 404: 'No dispute has this id (NOT_FOUND).', 409: 'It was resolved with another share (ALREADY_DECIDED, the problem member `solverShareBps`); the same share again is answered 200.', ...downstreamProblems },
     },
     async ({ params, body }, { identity, signal }) => ({
       status: 200,

@@ -11,7 +11,7 @@ import { DomainError } from '@sizhong/kit/domain';
 import type { TaskEvent } from './events';
 import type { TaskPolicy } from './policy';
 import type { Task } from './task';
-import { abandonWork, acceptWork, autoAcceptWork, newWork, openWorkDispute, rejectWork, resolveWorkDispute, submitWork, type Work } from './work';
+import { abandonWork, acceptWork, autoAcceptWork, checkImpartial, newWork, openWorkDispute, rejectWork, resolveWorkDispute, submitWork, type Work } from './work';
 
 export interface Assignment {
   readonly id: string;
@@ -119,6 +119,7 @@ export function openAssignmentDispute(assignment: Assignment, callerId: string, 
 }
 
 export function resolveAssignmentDispute(assignment: Assignment, resolution: { solverShareBps: number; arbiterId: string }, policy: TaskPolicy, now: Date): DecidedAssignment {
+  checkImpartial(resolution.arbiterId, { ownerId: assignment.ownerId, solverId: assignment.solverId });
   const work = resolveWorkDispute(assignment.work, resolution, policy.feeBps, now);
   if (work === assignment.work) return { assignment, events: [] };
   const settlement = work.settlement!;

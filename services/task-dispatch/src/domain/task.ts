@@ -20,7 +20,7 @@ import { DomainError, type Money, money, isCurrencyCode, splitMoney, zero, add }
 import type { TaskEvent } from './events';
 import { budgetMinorMax, creditScoreMax, creditScoreMin, descriptionLengthMax, milestonesPerTaskMax, skillLengthMax, skillPattern, skillsPerTaskMax, slotsPerTaskMax, titleLengthMax, winnersPerContestMax } from './limits';
 import type { TaskPolicy } from './policy';
-import { abandonWork, acceptWork, autoAcceptWork, isSettled, newWork, openWorkDispute, payout, refundWork, rejectWork, resolveWorkDispute, submitWork, type Work } from './work';
+import { abandonWork, acceptWork, autoAcceptWork, checkImpartial, isSettled, newWork, openWorkDispute, payout, refundWork, rejectWork, resolveWorkDispute, submitWork, type Work } from './work';
 
 export const taskKinds = ['rnd', 'service', 'operations'] as const;
 export type TaskKind = (typeof taskKinds)[number];
@@ -384,6 +384,7 @@ export function openMilestoneDispute(task: Task, callerId: string, index: number
 }
 
 export function resolveMilestoneDispute(task: Task, index: number, resolution: { solverShareBps: number; arbiterId: string }, policy: TaskPolicy, now: Date): Decided {
+  checkImpartial(resolution.arbiterId, { ownerId: task.ownerId, solverId: task.award?.solverId });
   const before = milestoneAt(task, index).work;
   const work = resolveWorkDispute(before, resolution, policy.feeBps, now);
   if (work === before) return { task, events: [] };

@@ -139,6 +139,13 @@ export function openWorkDispute(work: Work, dispute: { disputeId: string; opened
   return { ...work, state: 'disputed', dispute: { ...dispute, at: now } };
 }
 
+/** An arbiter never rules on work they own or did: PERMISSION_DENIED (another arbiter must). */
+export function checkImpartial(arbiterId: string, parties: { readonly ownerId: string; readonly solverId: string | undefined }): void {
+  if (arbiterId === parties.ownerId || arbiterId === parties.solverId) {
+    throw new DomainError('PERMISSION_DENIED', 'an arbiter may not resolve a dispute they are a party to; another arbiter must', { reason: 'party_to_dispute' });
+  }
+}
+
 /** The arbiter's split: the solver's share (less the fee) and the owner's refund sum to the amount. */
 export function resolveWorkDispute(work: Work, resolution: { solverShareBps: number; arbiterId: string }, feeBps: number, now: Date): Work {
   if (work.state === 'resolved' && work.dispute?.solverShareBps === resolution.solverShareBps) return work;
