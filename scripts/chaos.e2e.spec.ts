@@ -1,4 +1,4 @@
-// Proves `npm run chaos` as CI runs it: a short seed at one replica and one at two replicas with skewed clocks each start a private platform from the built dist/, inject the seed's kills of every kind and gRPC faults, reach quiet, find every invariant holding (ledger, lifecycles, sagas, hold ownership, credit exactly once), print the summary with the sagas run and the mid-flight hits, exit 0 and leave no process behind.
+// Proves `npm run chaos` as CI runs it: three short seeds (two at one replica, one at two replicas with skewed clocks) each start a private platform from the built dist/, inject the seed's kills of every kind and gRPC faults, reach quiet, find every invariant holding (ledger, lifecycles, sagas, hold ownership, credit exactly once), print the summary with the sagas run and the mid-flight hits, exit 0 and leave no process behind; and a seed with a fixed finding brought back fails, naming it.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,6 +98,27 @@ describe('npm run chaos', () => {
     expect(run.output).toMatch(/CLOCK_SKEW_MS: escrow-r1 -?\d+, escrow-r2 -?\d+/);
     expect(run.output).toContain('✓ seed 102: every invariant held');
     expect(resultOf(run.output)).toMatchObject({ seed: 102, replicas: 2, faults: 5, violations: 0, quiet: true });
+    expect(leftBehind(run)).toEqual([]);
+  });
+
+  it('a third short seed at one replica, its faults overlapping: every invariant holds', async () => {
+    const run = await runChaos(['--seed', '103', '--faults', '10', '--duration-ms', '30000', '--no-build']);
+    process.stdout.write(`chaos seed 103: ${JSON.stringify(resultOf(run.output))}\n`);
+    expect({ exitCode: run.exitCode, tail: run.exitCode === 0 ? '' : run.output.slice(-6_000) }).toEqual({ exitCode: 0, tail: '' });
+    expect(resultOf(run.output)).toMatchObject({ seed: 103, replicas: 1, faults: 10, violations: 0, quiet: true });
+    expect(leftBehind(run)).toEqual([]);
+  });
+
+  it('can fail: with a fixed finding brought back (contests nobody decides keep their prize), the seed names each undecided contest and exits 1', async () => {
+    const run = await runChaos(['--seed', '2', '--faults', '3', '--duration-ms', '40000', '--reintroduce', 'no-contest-rule', '--no-build']);
+    process.stdout.write(`chaos seed 2 with no-contest-rule: ${JSON.stringify(resultOf(run.output))}\n`);
+    expect(run.exitCode).toBe(1);
+    expect(run.output).toContain('CHAOS_FINDING no-contest-rule: issue 17, finding 3');
+    const violations = run.output.split('\n').filter((line) => line.startsWith('✗ seed 2'));
+    expect(violations.length).toBeGreaterThan(0);
+    // Only the finding: every violation is an undecided contest still holding its prize.
+    for (const line of violations) expect(line).toMatch(/^✗ seed 2, step \d+ of 3: task \(contest\) tk_\w+ is open, not terminal/);
+    expect(resultOf(run.output)).toMatchObject({ seed: 2, reintroduce: 'no-contest-rule', violations: violations.length });
     expect(leftBehind(run)).toEqual([]);
   });
 });
