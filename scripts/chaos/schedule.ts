@@ -87,6 +87,14 @@ export const faultQuietStartMs = 5_000;
 /** Shortest and longest time a killed process stays down (a crash, then a supervisor's restart). */
 export const downMinMs = 300;
 export const downMaxMs = 4_000;
+/**
+ * A tenth of the kills are long outages: the process stays down 20–40 s, longer than a job's first
+ * retries add up to (1 + 2 + 4 + 8 s), as a dependency that is away for half a minute. Drawn from a
+ * stream of their own (`outages`), so the targets, instants and short pauses stay what they were.
+ */
+export const longOutageChance = 0.1;
+export const longOutageMinMs = 20_000;
+export const longOutageMaxMs = 40_000;
 /** Bounds of the per-call gRPC fault probabilities and of an injected delay. */
 export const grpcDelayChanceMax = 0.08;
 export const grpcLostAnswerChanceMax = 0.04;
@@ -173,7 +181,12 @@ export function drawSchedule(options: ScheduleOptions): ChaosSchedule {
   while (targets.length < faultCount) targets.push(...random.shuffle(targetsAt(replicas)));
   const window = durationMs - faultQuietStartMs;
   const instants = Array.from({ length: faultCount }, () => faultQuietStartMs + Math.floor(random.next() * window)).sort((first, second) => first - second);
-  const faults = instants.map((atMs, index) => ({ step: index + 1, atMs, target: targets[index]!, kind: 'kill' as const, downMs: random.integer(downMinMs, downMaxMs) }));
+  const outages = streamFor(seed, 'outages');
+  const faults = instants.map((atMs, index) => {
+    const shortMs = random.integer(downMinMs, downMaxMs);
+    const downMs = outages.chance(longOutageChance) ? outages.integer(longOutageMinMs, longOutageMaxMs) : shortMs;
+    return { step: index + 1, atMs, target: targets[index]!, kind: 'kill' as const, downMs };
+  });
   const grpcFaults: Record<string, string> = {};
   for (const process of [...serviceProcesses(replicas), 'gateway']) grpcFaults[process] = grpcFaultPlan(seed, process);
   const clockSkews: Record<string, number> = {};

@@ -1,6 +1,6 @@
 // Proves the fault-injection run's plan replays from its seed: the same seed gives the same kills, pauses and gRPC fault plans, another seed another schedule, every target is hit before any twice, and every plan is one kit's parser accepts; at two replicas every replica is a target of its own with its own plan and a clock skew inside the bound, and one replica leaves phase 1's schedules as they were.
 import { parseGrpcFaultPlan } from '../../packages/kit/src/grpc/faults';
-import { downMaxMs, downMinMs, drawSchedule, faultQuietStartMs, faultTargets, SeededRandom, serviceOf, streamFor, targetsAt } from './schedule';
+import { downMaxMs, downMinMs, drawSchedule, faultQuietStartMs, faultTargets, longOutageChance, longOutageMaxMs, longOutageMinMs, SeededRandom, serviceOf, streamFor, targetsAt } from './schedule';
 
 describe('the chaos schedule', () => {
   it('is the same for the same seed, and another for another seed', () => {
@@ -20,8 +20,17 @@ describe('the chaos schedule', () => {
       expect(fault.atMs).toBeLessThan(120_000);
       if (index > 0) expect(fault.atMs).toBeGreaterThanOrEqual(faults[index - 1]!.atMs);
       expect(fault.downMs).toBeGreaterThanOrEqual(downMinMs);
-      expect(fault.downMs).toBeLessThanOrEqual(downMaxMs);
+      const short = fault.downMs <= downMaxMs;
+      expect(short || (fault.downMs >= longOutageMinMs && fault.downMs <= longOutageMaxMs)).toBe(true);
     }
+  });
+
+  it('makes about a tenth of the kills long outages, longer than a job retries in its first 15 s', () => {
+    const faults = Array.from({ length: 200 }, (_, index) => drawSchedule({ seed: index, faultCount: 30, durationMs: 120_000 }).faults).flat();
+    const long = faults.filter((fault) => fault.downMs >= longOutageMinMs);
+    expect(long.length / faults.length).toBeGreaterThan(longOutageChance * 0.7);
+    expect(long.length / faults.length).toBeLessThan(longOutageChance * 1.3);
+    expect(longOutageMinMs).toBeGreaterThan(1_000 + 2_000 + 4_000 + 8_000);
   });
 
   it('kills every target once before any twice', () => {
