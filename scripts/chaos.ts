@@ -201,10 +201,16 @@ async function main(argv: readonly string[]): Promise<number> {
   if (cluster.failure) throw cluster.failure;
   say(`✓ workload done at +${seconds(Date.now() - workloadStartedAtMs)}; ${faults.length} faults injected`);
   await cluster.waitGatewayReady();
-  const leftovers = await workload.finishLeftovers();
-  if (leftovers > 0) say(`✓ owners came back to ${leftovers} task(s) their flows had given up on`);
   say('  waiting for every deadline to pass and for quiet…');
-  const quiet = await waitForQuiet(cluster.mongoUrl, quietTimeoutMs, say);
+  let quiet = await waitForQuiet(cluster.mongoUrl, quietTimeoutMs, say);
+  // Then the owners come back, as people do after an outage, to what their flows gave up on (an
+  // award whose request gave up may have been funded by recovery minutes later), and the platform
+  // settles what they did.
+  const leftovers = await workload.finishLeftovers();
+  if (leftovers > 0) {
+    say(`✓ owners came back to ${leftovers} task(s) their flows had given up on; waiting for quiet again…`);
+    quiet = (await waitForQuiet(cluster.mongoUrl, quietTimeoutMs, say)) && quiet;
+  }
   await watch.stop();
   const report = await checkInvariants({ cluster, regulatorToken: workload.cast.regulator.token, workload: workload.record, say });
 
