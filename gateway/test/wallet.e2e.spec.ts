@@ -128,6 +128,48 @@ describe('deposits through the payment provider webhook', () => {
     });
   });
 
+  it('holds a deposit for a participant nobody knows in suspense (200, no wallet made up) until an admin assigns or refunds it, once', async () => {
+    const admin = await createPrivilegedParticipant(test, ['admin']);
+    const regulator = await createPrivilegedParticipant(test, ['regulator']);
+    const frank = await signUpAndSignIn(test.http, ['backer']);
+    const stranger = `pt_${'ab'.repeat(14)}${String(Date.now()).slice(-4)}`;
+    const toStranger = depositEvent(stranger, '7700');
+    const held = await sendWebhook(JSON.stringify(toStranger));
+    expect(held.status).toBe(200);
+    expect(held.body).toEqual({ eventId: toStranger.id, outcome: 'held_in_suspense' });
+    expect((await sendWebhook(JSON.stringify(toStranger))).body).toEqual({ eventId: toStranger.id, outcome: 'already_applied' });
+    expect(conforming('/v1/ledger/accounts/{accountId}', 'GET', await test.http.get(`/v1/ledger/accounts/wallet:${stranger}:CNY`, { token: regulator.token })).status).toBe(404);
+
+    const list = async (token: string) => conforming('/v1/admin/suspense-deposits', 'GET', await test.http.get('/v1/admin/suspense-deposits', { token }));
+    expect((await list(frank.token)).status).toBe(403);
+    const listed = (await list(admin.token)).body.items.find((item: { providerEventId: string }) => item.providerEventId === toStranger.id);
+    expect(listed).toMatchObject({ depositId: expect.stringMatching(/^dp_/), participantId: stranger, amount: cny('7700'), state: 'held', suspenseAccountId: expect.stringMatching(/^escrow:suspense:/) });
+    expect(BigInt((await test.http.get(`/v1/ledger/accounts/${listed.suspenseAccountId}`, { token: regulator.token })).body.available.amountMinor)).toBe(7_700n);
+
+    const resolve = async (depositId: string, body: object, token = admin.token) =>
+      conforming('/v1/admin/suspense-deposits/{id}/resolve', 'POST', await test.http.post(`/v1/admin/suspense-deposits/${depositId}/resolve`, body, { token }));
+    expect((await resolve(listed.depositId, { action: 'assign', participantId: frank.participantId }, frank.token)).status).toBe(403);
+    const assigned = await resolve(listed.depositId, { action: 'assign', participantId: frank.participantId });
+    expect(assigned.status).toBe(200);
+    expect(assigned.body).toMatchObject({ depositId: listed.depositId, state: 'assigned', assignedTo: frank.participantId });
+    expect((await wallet(frank.token)).body.available).toEqual(cny('7700'));
+    expect((await resolve(listed.depositId, { action: 'assign', participantId: frank.participantId })).status).toBe(200);
+    const contrary = await resolve(listed.depositId, { action: 'refund' });
+    expect(contrary.status).toBe(409);
+    expect(contrary.body).toMatchObject({ code: 'ALREADY_DECIDED', decision: 'assigned' });
+    expect((await wallet(frank.token)).body.available).toEqual(cny('7700'));
+
+    const another = depositEvent(`pt_${'cd'.repeat(14)}${String(Date.now()).slice(-4)}`, '300');
+    await sendWebhook(JSON.stringify(another));
+    const second = (await list(admin.token)).body.items.find((item: { providerEventId: string }) => item.providerEventId === another.id);
+    const refunded = await resolve(second.depositId, { action: 'refund' });
+    expect(refunded.body).toMatchObject({ state: 'refunded' });
+    expect(BigInt((await test.http.get(`/v1/ledger/accounts/${second.suspenseAccountId}`, { token: regulator.token })).body.available.amountMinor)).toBe(0n);
+    expect((await resolve(second.depositId, { action: 'assign', participantId: 'pt_unknown' })).status).toBe(409);
+    const invariants = await test.http.get('/v1/ledger/invariants', { token: regulator.token });
+    expect(invariants.body).toMatchObject({ conserved: true, negativeAccounts: [] });
+  });
+
   it('verifies the exact bytes received: an unusual but signed encoding is applied, not re-serialized', async () => {
     const carol = await signUpAndSignIn(test.http, ['backer']);
     const eventId = newEventId();
