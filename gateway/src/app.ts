@@ -143,7 +143,7 @@ export async function createApp(dependencies: GatewayDependencies): Promise<Gate
     // Not fatal (escrow dedupes pledges by key), but a retry could then run beside a call still in flight.
     logger.warn({ deadlineMs: config.ESCROW_CAMPAIGN_WRITE_DEADLINE_MS, leaseMs: config.IDEMPOTENCY_LEASE_MS }, 'ESCROW_CAMPAIGN_WRITE_DEADLINE_MS should be below IDEMPOTENCY_LEASE_MS');
   }
-  registerEscrowRoutes(routes, escrow);
+  registerEscrowRoutes(routes, escrow, async (participantId) => (await participantStore.findById(participantId)) !== undefined);
   registerCampaignRoutes(routes, escrow);
   const credit = connectCredit(config.CREDIT_GRPC_ADDRESS);
   registerCreditRoutes(routes, credit, { regulatorReads, participants, feedStreamMaxMs: config.RISK_FEED_STREAM_MAX_MS });

@@ -4,7 +4,8 @@
  * handler decodes, makes one gRPC call to escrow with the caller's identity, and encodes; escrow
  * decides. Without ESCROW_GRPC_ADDRESS they answer 503 UNAVAILABLE (see escrow-connection.ts).
  */
-import { pageQuerySchema } from '../http/paging';
+import { pageQuerySchema, pageSchema } from '../http/paging';
+import { DomainError } from '@sizhong/kit';
 import { HttpRefusal } from '../http/problem';
 import { currencySchema, moneyMessage } from '../http/money';
 import type { RouteRegistrar } from '../openapi/route';
@@ -19,6 +20,9 @@ import {
   invariantReportView,
   paymentProviderEventSchema,
   paymentProviderOutcomeSchema,
+  resolveSuspenseRequestSchema,
+  suspenseDepositSchema,
+  suspenseDepositView,
   walletEntryPageSchema,
   walletEntryView,
   walletSchema,
@@ -42,9 +46,24 @@ const downstreamProblems = {
 /** Named in the 503 answered without escrow. */
 const walletOperations = 'wallet and ledger operations';
 
+/** A deposit's id: `dp_` and 32 hex digits (a position in the suspense list, too). */
+const depositIdSchema = z.string().regex(/^dp_[0-9a-f]{32}$/, 'a deposit id').describe('a deposit id, `dp_` and 32 hex digits');
+
 const walletQuerySchema = z.object({ currency: currencySchema.default('CNY') });
 
-export function registerEscrowRoutes(routes: RouteRegistrar, escrow: EscrowConnection): void {
+function parsedEvent(body: Buffer): { type?: unknown; participantId?: unknown } | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    return parsed !== null && typeof parsed === 'object' ? (parsed as { type?: unknown; participantId?: unknown }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a participant id names someone the platform knows (the gateway's participant store, by `_id`). */
+export type KnownParticipant = (participantId: string) => Promise<boolean>;
+
+export function registerEscrowRoutes(routes: RouteRegistrar, escrow: EscrowConnection, knownParticipant: KnownParticipant): void {
   routes.define(
     {
       method: 'get',
@@ -135,7 +154,7 @@ export function registerEscrowRoutes(routes: RouteRegistrar, escrow: EscrowConne
         headers: z.object({ [signatureHeader]: z.string().optional().describe('`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`') }),
         rawBody: { schema: paymentProviderEventSchema },
       },
-      responses: { 200: { description: 'The event was applied now, before, or ignored.', schema: paymentProviderOutcomeSchema } },
+      responses: { 200: { description: 'The event was applied now (to the wallet, or held in suspense when the participant is unknown), before, or ignored.', schema: paymentProviderOutcomeSchema } },
       problems: {
         400: 'The signed body is not a valid event (INVALID_ARGUMENT).',
         401: 'The signature header is missing, malformed, outside the time tolerance or does not match the body (SIGNATURE_INVALID).',
@@ -147,7 +166,12 @@ export function registerEscrowRoutes(routes: RouteRegistrar, escrow: EscrowConne
     async ({ headers, body }, { signal }) => {
       const signature = headers[signatureHeader];
       if (signature === undefined) throw new HttpRefusal('SIGNATURE_INVALID', `the ${signatureHeader} header is missing`);
-      const outcome = await escrow.clients(walletOperations).wallet.applyPaymentProviderEvent({ body, signature }, { signal });
+      // The provider has moved the money already: a deposit for a participant id nobody has is still
+      // taken (200), into a suspense account an admin resolves, never into a made-up wallet.
+      // (A body that is not an event is escrow's to refuse, from the exact bytes.)
+      const event = parsedEvent(body);
+      const recipientUnknown = event?.type === 'deposit.succeeded' && typeof event.participantId === 'string' && !(await knownParticipant(event.participantId));
+      const outcome = await escrow.clients(walletOperations).wallet.applyPaymentProviderEvent({ body, signature, recipientUnknown }, { signal });
       return { status: 200, body: { eventId: outcome.eventId, outcome: outcome.outcome as z.input<typeof paymentProviderOutcomeSchema>['outcome'] } };
     },
   );
@@ -196,6 +220,59 @@ export function registerEscrowRoutes(routes: RouteRegistrar, escrow: EscrowConne
     async ({ params }, { identity, signal }) => {
       const balance = await escrow.clients(walletOperations).ledger.getBalance({ accountId: params.accountId }, { identity, signal });
       return { status: 200, body: accountBalanceView(balance) };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'get',
+      path: '/v1/admin/suspense-deposits',
+      operationId: 'listSuspenseDeposits',
+      summary: 'Deposits held in suspense, and how each was resolved (admin)',
+      description: 'A deposit whose participant id names nobody the platform knows is held in a suspense account of its own until an admin assigns it to a participant or refunds it to the provider.',
+      tags: ['admin'],
+      access: ['admin'],
+      request: { query: pageQuerySchema(depositIdSchema) },
+      responses: {
+        200: {
+          description: 'A page of deposits in suspense, in id order.',
+          schema: pageSchema(suspenseDepositSchema).openapi('SuspenseDepositPage'),
+          links: { resolveFirst: { operationId: 'resolveSuspenseDeposit', description: 'Resolve the first deposit of the page.', parameters: { id: '$response.body#/items/0/depositId' } } },
+        },
+      },
+      problems: downstreamProblems,
+    },
+    async ({ query }, { identity, signal }) => {
+      const found = await escrow.clients(walletOperations).wallet.listSuspenseDeposits({ page: { limit: query.limit, cursor: query.cursor ?? '' } }, { identity, signal });
+      return { status: 200, body: { items: found.deposits.map(suspenseDepositView), nextCursor: found.page?.nextCursor ? found.page.nextCursor : null } };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'post',
+      path: '/v1/admin/suspense-deposits/{id}/resolve',
+      operationId: 'resolveSuspenseDeposit',
+      summary: "Assign a deposit held in suspense to a participant's wallet, or refund it to the provider (admin)",
+      description: 'One resolution per deposit: the same again is answered 200 with it, a contrary one 409 ALREADY_DECIDED. The single ledger transfer out of the suspense account decides, so two admins cannot both move the money.',
+      tags: ['admin'],
+      access: ['admin'],
+      request: { params: z.object({ id: depositIdSchema }), body: resolveSuspenseRequestSchema },
+      responses: { 200: { description: 'The deposit, resolved.', schema: suspenseDepositSchema } },
+      problems: {
+        400: 'An assignment names no participant (INVALID_ARGUMENT).',
+        404: 'No deposit with this id is held in suspense, or the participant to assign to is unknown (NOT_FOUND).',
+        409: 'The deposit was already resolved otherwise (ALREADY_DECIDED, the problem member `decision`: assigned or refunded).',
+        ...downstreamProblems,
+      },
+    },
+    async ({ params, body }, { identity, signal }) => {
+      if (body.action === 'assign') {
+        if (!body.participantId) throw new HttpRefusal('INVALID_ARGUMENT', 'an assignment names the participant who receives the deposit', [{ path: 'body.participantId', message: 'required to assign' }]);
+        if (!(await knownParticipant(body.participantId))) throw new DomainError('NOT_FOUND', `participant ${body.participantId} not found`);
+      }
+      const request = { depositId: params.id, action: body.action, participantId: body.participantId ?? '' };
+      return { status: 200, body: suspenseDepositView(await escrow.clients(walletOperations).wallet.resolveSuspenseDeposit(request, { identity, signal })) };
     },
   );
 }

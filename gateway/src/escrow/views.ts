@@ -58,10 +58,48 @@ export const paymentProviderOutcomeSchema = z
   .object({
     eventId: z.string(),
     outcome: z
-      .enum(['applied', 'already_applied', 'ignored'])
-      .describe('`already_applied`: a replay of an event applied before (nothing moved this time); `ignored`: an event type escrow does not act on'),
+      .enum(['applied', 'held_in_suspense', 'already_applied', 'ignored'])
+      .describe(
+        '`held_in_suspense`: the participant id names nobody the platform knows, so the money is held in a suspense account of its own until an admin assigns or refunds it; ' +
+          '`already_applied`: a replay of an event applied before (nothing moved this time); `ignored`: an event type escrow does not act on',
+      ),
   })
   .openapi('PaymentProviderOutcome');
+
+export const suspenseDepositSchema = z
+  .object({
+    depositId: z.string(),
+    providerEventId: z.string(),
+    participantId: z.string().describe('the participant id the provider named, which nobody had'),
+    amount: moneySchema,
+    state: z.enum(['held', 'assigned', 'refunded']),
+    suspenseAccountId: z.string().describe('`escrow:suspense:<deposit id>:<currency>`, where the money is held'),
+    assignedTo: z.string().nullable().describe('the participant whose wallet received it, once assigned'),
+    receivedAt: z.iso.datetime(),
+    resolvedAt: z.iso.datetime().nullable(),
+  })
+  .openapi('SuspenseDeposit');
+
+export const resolveSuspenseRequestSchema = z
+  .object({
+    action: z.enum(['assign', 'refund']).describe("`assign`: to the participant's wallet; `refund`: back to the payment provider"),
+    participantId: z.string().regex(/^pt_[0-9a-f]{32}$/).optional().describe('assign only: who receives it'),
+  })
+  .openapi('ResolveSuspenseDepositRequest');
+
+export function suspenseDepositView(deposit: escrowV1.SuspenseDeposit): z.input<typeof suspenseDepositSchema> {
+  return {
+    depositId: deposit.depositId,
+    providerEventId: deposit.providerEventId,
+    participantId: deposit.participantId,
+    amount: moneyJson(deposit.amount),
+    state: deposit.state as 'held' | 'assigned' | 'refunded',
+    suspenseAccountId: deposit.suspenseAccountId,
+    assignedTo: deposit.assignedTo === '' ? null : deposit.assignedTo,
+    receivedAt: (deposit.receivedAt ?? new Date(0)).toISOString(),
+    resolvedAt: deposit.resolvedAt ? deposit.resolvedAt.toISOString() : null,
+  };
+}
 
 const accountIdDescription = 'self-describing ledger account id `<kind>:<owner>:<currency>`, e.g. `wallet:pt_1:CNY`, `escrow:task:tk_9:CNY`';
 

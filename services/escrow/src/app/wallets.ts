@@ -4,13 +4,13 @@
  */
 import { type AggregateStore, type Clock, DomainError, deterministicId, type Money, requestFingerprint } from '@sizhong/kit';
 import { eventsV1 } from '@sizhong/proto';
-import { externalAccount, walletAccount } from '../domain/ledger/account';
+import { externalAccount, suspenseAccount, walletAccount } from '../domain/ledger/account';
 import type { Balance } from '../domain/ledger/account';
 import type { Entry } from '../domain/ledger/entry';
 import { escrowEvent } from './events';
 import type { Ledger } from './ledger';
 import { parseProviderEvent, verifySignature } from './payment-provider';
-import type { DepositRecord, WithdrawalRecord } from '../storage/wallet-records';
+import type { DepositRecord, SuspenseState, WithdrawalRecord } from '../storage/wallet-records';
 
 export const paymentProviderName = 'psp';
 
@@ -25,7 +25,7 @@ export interface WalletsOptions {
 
 export interface ProviderEventOutcome {
   readonly eventId: string;
-  readonly outcome: 'applied' | 'already_applied' | 'ignored';
+  readonly outcome: 'applied' | 'held_in_suspense' | 'already_applied' | 'ignored';
   readonly transferId: string;
 }
 
@@ -41,7 +41,12 @@ export class Wallets {
     return this.options.ledger.entries(walletAccount(participantId, currency).id, limit, beforeSeq);
   }
 
-  async applyProviderEvent(body: Buffer, signature: string): Promise<ProviderEventOutcome> {
+  /**
+   * `recipientUnknown` (the gateway's word: the participant id names nobody it knows) books the
+   * money to the deposit's own suspense account instead of a wallet; an admin resolves it
+   * (`resolveSuspense`). Whichever the first delivery of an event decided stands for its replays.
+   */
+  async applyProviderEvent(body: Buffer, signature: string, recipientUnknown = false): Promise<ProviderEventOutcome> {
     const now = this.options.clock.now();
     verifySignature(this.options.webhookSecret, body, signature, now);
     const event = parseProviderEvent(body);
@@ -49,24 +54,42 @@ export class Wallets {
 
     const depositId = deterministicId('dp', 'provider-deposit', event.id);
     const transferId = deterministicId('tr', 'provider-deposit', event.id);
+    const applied = (await this.options.deposits.load(depositId))?.state;
+    if (applied) {
+      if (applied.participantId !== event.participantId || applied.amount.currency !== event.amount.currency || applied.amount.amountMinor !== event.amount.amountMinor) {
+        throw new DomainError('IDEMPOTENCY_KEY_REUSED', `provider event ${event.id} was applied before with different content`);
+      }
+      return { eventId: event.id, outcome: 'already_applied', transferId };
+    }
+    // A transfer left by a crash before the record was written decided where the money went.
+    const earlier = await this.options.ledger.transfer(transferId).catch(() => undefined);
+    const suspense = earlier ? earlier.creditAccountId === suspenseAccount(depositId, event.amount.currency).id : recipientUnknown;
     const external = await this.options.ledger.openAccount(externalAccount(paymentProviderName, event.amount.currency));
-    const wallet = await this.options.ledger.openAccount(walletAccount(event.participantId, event.amount.currency));
+    const credited = await this.options.ledger.openAccount(suspense ? suspenseAccount(depositId, event.amount.currency) : walletAccount(event.participantId, event.amount.currency));
     // The transfer first: a crash before the record leaves money moved but the event unsent, and
     // the provider's retry (same event id) completes the record without moving money twice.
     await this.options.ledger.createTransfer({
       id: transferId,
       mode: 'single_phase',
       debitAccountId: external.id,
-      creditAccountId: wallet.id,
+      creditAccountId: credited.id,
       currency: event.amount.currency,
       amountMinor: event.amount.amountMinor,
       reference: { kind: 'deposit', id: depositId },
     });
-    const record: DepositRecord = { providerEventId: event.id, participantId: event.participantId, amount: event.amount, transferId, receivedAt: now };
+    const record: DepositRecord = {
+      providerEventId: event.id,
+      participantId: event.participantId,
+      amount: event.amount,
+      transferId,
+      receivedAt: now,
+      ...(suspense ? { suspense: { state: 'held', accountId: credited.id } satisfies SuspenseState } : {}),
+    };
+    // Money in suspense is nobody's yet: DepositReceived is published when an admin assigns it.
     const outcome = await this.options.deposits.create(
       depositId,
       record,
-      [
+      suspense ? [] : [
         escrowEvent(
           {
             type: 'DepositReceived',
@@ -83,7 +106,77 @@ export class Wallets {
       ],
       requestFingerprint({ participantId: event.participantId, amount: event.amount }),
     );
-    return { eventId: event.id, outcome: outcome.kind === 'created' ? 'applied' : 'already_applied', transferId };
+    if (outcome.kind !== 'created') return { eventId: event.id, outcome: 'already_applied', transferId };
+    return { eventId: event.id, outcome: suspense ? 'held_in_suspense' : 'applied', transferId };
+  }
+
+  /** Deposits that went to suspense (held or resolved), in id order after `cursor`. */
+  async suspenseDeposits(limit: number, cursor?: string): Promise<{ items: { id: string; record: DepositRecord }[]; nextCursor: string }> {
+    const found = await this.options.deposits.find({ 'state.suspense.state': { $in: ['held', 'assigned', 'refunded'] }, ...(cursor ? { _id: { $gt: cursor } } : {}) } as never, { limit: limit + 1, sort: { _id: 1 } });
+    const items = found.slice(0, limit).map((loaded) => ({ id: loaded.id, record: loaded.state }));
+    return { items, nextCursor: found.length > limit ? items[items.length - 1]!.id : '' };
+  }
+
+  /**
+   * An admin's resolution of a deposit in suspense: `assign` moves it to a participant's wallet
+   * (and publishes DepositReceived for them), `refund` back to the provider. The one transfer out,
+   * `tr/suspense-resolution/<deposit>`, decides: the ledger takes one request under that id, so two
+   * admins resolving at once, or a contrary resolution later, cannot both move the money (the loser
+   * is ALREADY_DECIDED); the same resolution again answers it. The record follows the transfer, and
+   * a crash between them is repaired by any later resolution request.
+   */
+  async resolveSuspense(depositId: string, resolution: { action: 'assign'; participantId: string } | { action: 'refund' }): Promise<{ id: string; record: DepositRecord }> {
+    const loaded = await this.options.deposits.load(depositId);
+    const suspense = loaded?.state.suspense;
+    if (!loaded || !suspense) throw new DomainError('NOT_FOUND', `no deposit ${depositId} is held in suspense`);
+    const deposit = loaded.state;
+    const resolutionId = deterministicId('tr', 'suspense-resolution', depositId);
+    const target = resolution.action === 'assign' ? walletAccount(resolution.participantId, deposit.amount.currency) : externalAccount(paymentProviderName, deposit.amount.currency);
+    const earlier = await this.options.ledger.transfer(resolutionId).catch(() => undefined);
+    if (earlier && earlier.creditAccountId !== target.id) throw alreadyResolved(suspense, earlier.creditAccountId);
+    if (suspense.state !== 'held' && !earlier) throw alreadyResolved(suspense, undefined);
+    await this.options.ledger.openAccount(target);
+    const transfer = await this.options.ledger
+      .createTransfer({ id: resolutionId, mode: 'single_phase', debitAccountId: suspense.accountId, creditAccountId: target.id, currency: deposit.amount.currency, amountMinor: deposit.amount.amountMinor, reference: { kind: 'deposit', id: depositId } })
+      .catch(async (error: unknown) => {
+        // Another admin's resolution won the id between our read and our request.
+        if (error instanceof DomainError && error.code === 'IDEMPOTENCY_KEY_REUSED') throw alreadyResolved(suspense, (await this.options.ledger.transfer(resolutionId)).creditAccountId);
+        throw error;
+      });
+    const resolved: SuspenseState = {
+      ...suspense,
+      state: resolution.action === 'assign' ? 'assigned' : 'refunded',
+      ...(resolution.action === 'assign' ? { assignedTo: resolution.participantId } : {}),
+      resolvedAt: suspense.resolvedAt ?? this.options.clock.now(),
+    };
+    const now = this.options.clock.now();
+    const { aggregate } = await this.options.deposits.update(depositId, (current) =>
+      current.state.suspense?.state !== 'held'
+        ? { state: current.state, events: [], result: undefined }
+        : {
+            result: undefined,
+            state: { ...current.state, suspense: resolved },
+            events:
+              resolution.action === 'assign'
+                ? [
+                    escrowEvent(
+                      {
+                        type: 'DepositReceived',
+                        aggregateType: 'deposit',
+                        aggregateId: depositId,
+                        aggregateVersion: current.version + 1,
+                        payloadType: 'sizhong.events.v1.DepositReceived',
+                        codec: eventsV1.DepositReceived,
+                        payload: { participantId: resolution.participantId, amount: deposit.amount, providerEventId: deposit.providerEventId, transferId: transfer.id },
+                        occurredAt: now,
+                      },
+                      this.options.topicPrefix,
+                    ),
+                  ]
+                : [],
+          },
+    );
+    return { id: depositId, record: aggregate.state };
   }
 
   async requestWithdrawal(participantId: string, idempotencyKey: string, amount: Money): Promise<{ id: string; record: WithdrawalRecord }> {
@@ -143,4 +236,10 @@ export class Wallets {
     );
     return { id, record: aggregate.state };
   }
+}
+
+/** The contrary resolution's refusal, naming the one recorded (from the record, or from the transfer out that decided it). */
+function alreadyResolved(suspense: SuspenseState, creditAccountId: string | undefined): DomainError {
+  const decision = suspense.state !== 'held' ? suspense.state : creditAccountId?.startsWith('external:') ? 'refunded' : 'assigned';
+  return new DomainError('ALREADY_DECIDED', `the deposit was already ${decision}`, { decision, ...(suspense.assignedTo ? { assignedTo: suspense.assignedTo } : {}) });
 }

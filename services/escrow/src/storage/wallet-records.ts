@@ -7,10 +7,21 @@ import type { Document } from 'mongodb';
 
 export interface DepositRecord {
   readonly providerEventId: string;
+  /** As the provider named it; for a deposit in suspense, nobody the platform knew. */
   readonly participantId: string;
   readonly amount: Money;
   readonly transferId: string;
   readonly receivedAt: Date;
+  /** Set when the participant was unknown: the money went to a suspense account, not a wallet. */
+  readonly suspense?: SuspenseState;
+}
+
+/** A deposit held in suspense and how an admin resolved it (one transfer out, `tr/suspense-resolution/<deposit>`). */
+export interface SuspenseState {
+  readonly state: 'held' | 'assigned' | 'refunded';
+  readonly accountId: string;
+  readonly assignedTo?: string;
+  readonly resolvedAt?: Date;
 }
 
 export interface WithdrawalRecord {
@@ -32,8 +43,18 @@ export const depositCodec: AggregateCodec<DepositRecord> = {
     amount: moneyFrom(document['amount'] as Document),
     transferId: String(document['transferId']),
     receivedAt: document['receivedAt'] as Date,
+    ...(document['suspense'] ? { suspense: suspenseFrom(document['suspense'] as Document) } : {}),
   }),
 };
+
+function suspenseFrom(document: Document): SuspenseState {
+  return {
+    state: document['state'] as SuspenseState['state'],
+    accountId: String(document['accountId']),
+    ...(document['assignedTo'] ? { assignedTo: String(document['assignedTo']) } : {}),
+    ...(document['resolvedAt'] ? { resolvedAt: document['resolvedAt'] as Date } : {}),
+  };
+}
 
 export const withdrawalCodec: AggregateCodec<WithdrawalRecord> = {
   toDocument: (withdrawal) => ({ ...withdrawal, amount: moneyDocument(withdrawal.amount) }),

@@ -51,6 +51,11 @@ export function escrowAccount(dealKind: string, dealId: string, currency: Curren
   return { id: accountId('escrow', ownerId, currency), kind: 'escrow', currency, ownerId, overdraftAllowed: false };
 }
 
+/** Where a deposit for a participant nobody knows is held until an admin assigns or refunds it: custody of its own. */
+export function suspenseAccount(depositId: string, currency: CurrencyCode): Account {
+  return escrowAccount('suspense', depositId, currency);
+}
+
 export function feeAccount(currency: CurrencyCode): Account {
   return { id: accountId('fee', 'platform', currency), kind: 'fee', currency, ownerId: 'platform', overdraftAllowed: false };
 }

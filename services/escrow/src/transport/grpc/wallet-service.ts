@@ -1,7 +1,8 @@
 /** gRPC adapter of wallets: the caller's identity comes from metadata, set by the gateway. */
-import { checkServiceIdempotencyKey, type ServiceHandlers } from '@sizhong/kit';
+import { type CallerIdentity, checkServiceIdempotencyKey, DomainError, hasRole, type ServiceHandlers } from '@sizhong/kit';
 import type { escrowV1 } from '@sizhong/proto';
 import type { Wallets } from '../../app/wallets';
+import type { DepositRecord } from '../../storage/wallet-records';
 import { walletAccount } from '../../domain/ledger/account';
 import { balanceOut, beforeSequence, currencyIn, entriesOut, moneyIn, pageSize, requireParticipant } from './mapping';
 
@@ -20,7 +21,7 @@ export function walletServiceHandlers(wallets: Wallets): ServiceHandlers<typeof 
       return entriesOut(await wallets.entries(participantId, request.currency, limit, beforeSequence(request.page)), limit);
     },
     applyPaymentProviderEvent: async (request) => {
-      const outcome = await wallets.applyProviderEvent(Buffer.from(request.body), request.signature);
+      const outcome = await wallets.applyProviderEvent(Buffer.from(request.body), request.signature, request.recipientUnknown);
       return { eventId: outcome.eventId, outcome: outcome.outcome, transferId: outcome.transferId };
     },
     requestWithdrawal: async (request, context) => {
@@ -28,5 +29,44 @@ export function walletServiceHandlers(wallets: Wallets): ServiceHandlers<typeof 
       const { id, record } = await wallets.requestWithdrawal(participantId, checkServiceIdempotencyKey(request.idempotencyKey), moneyIn(request.amount, 'amount'));
       return { withdrawalId: id, state: record.state, amount: record.amount, transferId: record.transferId };
     },
+    listSuspenseDeposits: async (request, context) => {
+      requireAdmin(context.identity);
+      const found = await wallets.suspenseDeposits(pageSize(request.page), request.page?.cursor ? idIn(request.page.cursor, 'cursor') : undefined);
+      return { deposits: found.items.map(suspenseDepositOut), page: { nextCursor: found.nextCursor } };
+    },
+    resolveSuspenseDeposit: async (request, context) => {
+      requireAdmin(context.identity);
+      const depositId = idIn(request.depositId, 'deposit_id');
+      if (request.action === 'refund') return suspenseDepositOut(await wallets.resolveSuspense(depositId, { action: 'refund' }));
+      if (request.action !== 'assign') throw new DomainError('INVALID_ARGUMENT', 'action is assign or refund', { field: 'action' });
+      return suspenseDepositOut(await wallets.resolveSuspense(depositId, { action: 'assign', participantId: idIn(request.participantId, 'participant_id') }));
+    },
+  };
+}
+
+/** Deposits in suspense are the admins' to resolve. */
+function requireAdmin(identity: CallerIdentity | undefined): void {
+  if (!hasRole(identity, 'admin')) throw new DomainError('PERMISSION_DENIED', 'only admins resolve deposits held in suspense');
+}
+
+const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+function idIn(value: string, field: string): string {
+  if (!idPattern.test(value)) throw new DomainError('INVALID_ARGUMENT', `${field} is malformed`, { field });
+  return value;
+}
+
+function suspenseDepositOut({ id, record }: { id: string; record: DepositRecord }): escrowV1.SuspenseDeposit {
+  const suspense = record.suspense!;
+  return {
+    depositId: id,
+    providerEventId: record.providerEventId,
+    participantId: record.participantId,
+    amount: record.amount,
+    state: suspense.state,
+    suspenseAccountId: suspense.accountId,
+    assignedTo: suspense.assignedTo ?? '',
+    receivedAt: record.receivedAt,
+    ...(suspense.resolvedAt ? { resolvedAt: suspense.resolvedAt } : {}),
   };
 }

@@ -18,7 +18,8 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Money, PageRequest } from "../../common/v1/common";
+import { Timestamp } from "../../../google/protobuf/timestamp";
+import { Money, PageInfo, PageRequest } from "../../common/v1/common";
 import { AccountBalance, ListEntriesResponse } from "./ledger";
 
 export const protobufPackage = "sizhong.escrow.v1";
@@ -41,11 +42,16 @@ export interface ApplyPaymentProviderEventRequest {
   body: Buffer;
   /** The `Sizhong-Signature` header: `t=<unix seconds>,v1=<hex hmac-sha256 of "t.body">`. */
   signature: string;
+  /**
+   * Set by the gateway when the event's participant id names nobody the platform knows: the money is
+   * held in a suspense account of its own until an admin resolves it, never in a made-up wallet.
+   */
+  recipientUnknown: boolean;
 }
 
 export interface ApplyPaymentProviderEventResponse {
   eventId: string;
-  /** applied | already_applied | ignored (an event type escrow does not act on) */
+  /** applied | held_in_suspense | already_applied | ignored (an event type escrow does not act on) */
   outcome: string;
   transferId: string;
 }
@@ -61,6 +67,41 @@ export interface Withdrawal {
   state: string;
   amount?: Money | undefined;
   transferId: string;
+}
+
+export interface SuspenseDeposit {
+  depositId: string;
+  providerEventId: string;
+  /** The participant id the provider named, which nobody had. */
+  participantId: string;
+  amount?:
+    | Money
+    | undefined;
+  /** held | assigned | refunded */
+  state: string;
+  /** `escrow:suspense:<deposit id>:<currency>`, where the money is held. */
+  suspenseAccountId: string;
+  /** The participant whose wallet received it, when assigned. */
+  assignedTo: string;
+  receivedAt?: Date | undefined;
+  resolvedAt?: Date | undefined;
+}
+
+export interface ListSuspenseDepositsRequest {
+  page?: PageRequest | undefined;
+}
+
+export interface ListSuspenseDepositsResponse {
+  deposits: SuspenseDeposit[];
+  page?: PageInfo | undefined;
+}
+
+export interface ResolveSuspenseDepositRequest {
+  depositId: string;
+  /** assign | refund */
+  action: string;
+  /** The participant to assign to (assign only). */
+  participantId: string;
 }
 
 function createBaseGetWalletRequest(): GetWalletRequest {
@@ -188,7 +229,7 @@ export const ListWalletEntriesRequest: MessageFns<ListWalletEntriesRequest> = {
 };
 
 function createBaseApplyPaymentProviderEventRequest(): ApplyPaymentProviderEventRequest {
-  return { body: Buffer.alloc(0), signature: "" };
+  return { body: Buffer.alloc(0), signature: "", recipientUnknown: false };
 }
 
 export const ApplyPaymentProviderEventRequest: MessageFns<ApplyPaymentProviderEventRequest> = {
@@ -198,6 +239,9 @@ export const ApplyPaymentProviderEventRequest: MessageFns<ApplyPaymentProviderEv
     }
     if (message.signature !== "") {
       writer.uint32(18).string(message.signature);
+    }
+    if (message.recipientUnknown !== false) {
+      writer.uint32(24).bool(message.recipientUnknown);
     }
     return writer;
   },
@@ -231,6 +275,14 @@ export const ApplyPaymentProviderEventRequest: MessageFns<ApplyPaymentProviderEv
             message.signature = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.recipientUnknown = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -250,6 +302,7 @@ export const ApplyPaymentProviderEventRequest: MessageFns<ApplyPaymentProviderEv
     const message = createBaseApplyPaymentProviderEventRequest();
     message.body = object.body ?? Buffer.alloc(0);
     message.signature = object.signature ?? "";
+    message.recipientUnknown = object.recipientUnknown ?? false;
     return message;
   },
 };
@@ -495,6 +548,372 @@ export const Withdrawal: MessageFns<Withdrawal> = {
   },
 };
 
+function createBaseSuspenseDeposit(): SuspenseDeposit {
+  return {
+    depositId: "",
+    providerEventId: "",
+    participantId: "",
+    amount: undefined,
+    state: "",
+    suspenseAccountId: "",
+    assignedTo: "",
+    receivedAt: undefined,
+    resolvedAt: undefined,
+  };
+}
+
+export const SuspenseDeposit: MessageFns<SuspenseDeposit> = {
+  encode(message: SuspenseDeposit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.depositId !== "") {
+      writer.uint32(10).string(message.depositId);
+    }
+    if (message.providerEventId !== "") {
+      writer.uint32(18).string(message.providerEventId);
+    }
+    if (message.participantId !== "") {
+      writer.uint32(26).string(message.participantId);
+    }
+    if (message.amount !== undefined) {
+      Money.encode(message.amount, writer.uint32(34).fork()).join();
+    }
+    if (message.state !== "") {
+      writer.uint32(42).string(message.state);
+    }
+    if (message.suspenseAccountId !== "") {
+      writer.uint32(50).string(message.suspenseAccountId);
+    }
+    if (message.assignedTo !== "") {
+      writer.uint32(58).string(message.assignedTo);
+    }
+    if (message.receivedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.receivedAt), writer.uint32(66).fork()).join();
+    }
+    if (message.resolvedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.resolvedAt), writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SuspenseDeposit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSuspenseDeposit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.depositId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.providerEventId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.participantId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.amount = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.suspenseAccountId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.assignedTo = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.receivedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.resolvedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<SuspenseDeposit>): SuspenseDeposit {
+    return SuspenseDeposit.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SuspenseDeposit>): SuspenseDeposit {
+    const message = createBaseSuspenseDeposit();
+    message.depositId = object.depositId ?? "";
+    message.providerEventId = object.providerEventId ?? "";
+    message.participantId = object.participantId ?? "";
+    message.amount = (object.amount !== undefined && object.amount !== null)
+      ? Money.fromPartial(object.amount)
+      : undefined;
+    message.state = object.state ?? "";
+    message.suspenseAccountId = object.suspenseAccountId ?? "";
+    message.assignedTo = object.assignedTo ?? "";
+    message.receivedAt = object.receivedAt ?? undefined;
+    message.resolvedAt = object.resolvedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListSuspenseDepositsRequest(): ListSuspenseDepositsRequest {
+  return { page: undefined };
+}
+
+export const ListSuspenseDepositsRequest: MessageFns<ListSuspenseDepositsRequest> = {
+  encode(message: ListSuspenseDepositsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSuspenseDepositsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSuspenseDepositsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ListSuspenseDepositsRequest>): ListSuspenseDepositsRequest {
+    return ListSuspenseDepositsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListSuspenseDepositsRequest>): ListSuspenseDepositsRequest {
+    const message = createBaseListSuspenseDepositsRequest();
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListSuspenseDepositsResponse(): ListSuspenseDepositsResponse {
+  return { deposits: [], page: undefined };
+}
+
+export const ListSuspenseDepositsResponse: MessageFns<ListSuspenseDepositsResponse> = {
+  encode(message: ListSuspenseDepositsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.deposits) {
+      SuspenseDeposit.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.page !== undefined) {
+      PageInfo.encode(message.page, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSuspenseDepositsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSuspenseDepositsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deposits.push(SuspenseDeposit.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ListSuspenseDepositsResponse>): ListSuspenseDepositsResponse {
+    return ListSuspenseDepositsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListSuspenseDepositsResponse>): ListSuspenseDepositsResponse {
+    const message = createBaseListSuspenseDepositsResponse();
+    message.deposits = object.deposits?.map((e) => SuspenseDeposit.fromPartial(e)) || [];
+    message.page = (object.page !== undefined && object.page !== null) ? PageInfo.fromPartial(object.page) : undefined;
+    return message;
+  },
+};
+
+function createBaseResolveSuspenseDepositRequest(): ResolveSuspenseDepositRequest {
+  return { depositId: "", action: "", participantId: "" };
+}
+
+export const ResolveSuspenseDepositRequest: MessageFns<ResolveSuspenseDepositRequest> = {
+  encode(message: ResolveSuspenseDepositRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.depositId !== "") {
+      writer.uint32(10).string(message.depositId);
+    }
+    if (message.action !== "") {
+      writer.uint32(18).string(message.action);
+    }
+    if (message.participantId !== "") {
+      writer.uint32(26).string(message.participantId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResolveSuspenseDepositRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResolveSuspenseDepositRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.depositId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.participantId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ResolveSuspenseDepositRequest>): ResolveSuspenseDepositRequest {
+    return ResolveSuspenseDepositRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ResolveSuspenseDepositRequest>): ResolveSuspenseDepositRequest {
+    const message = createBaseResolveSuspenseDepositRequest();
+    message.depositId = object.depositId ?? "";
+    message.action = object.action ?? "";
+    message.participantId = object.participantId ?? "";
+    return message;
+  },
+};
+
 export type WalletServiceService = typeof WalletServiceService;
 export const WalletServiceService = {
   /** The calling participant's wallet in one currency (the caller comes from metadata). */
@@ -546,6 +965,32 @@ export const WalletServiceService = {
     responseSerialize: (value: Withdrawal): Buffer => Buffer.from(Withdrawal.encode(value).finish()),
     responseDeserialize: (value: Buffer): Withdrawal => Withdrawal.decode(value),
   },
+  /** Admins: deposits held in suspense (a participant id nobody knows) and how each was resolved, in id order. */
+  listSuspenseDeposits: {
+    path: "/sizhong.escrow.v1.WalletService/ListSuspenseDeposits" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSuspenseDepositsRequest): Buffer =>
+      Buffer.from(ListSuspenseDepositsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSuspenseDepositsRequest => ListSuspenseDepositsRequest.decode(value),
+    responseSerialize: (value: ListSuspenseDepositsResponse): Buffer =>
+      Buffer.from(ListSuspenseDepositsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSuspenseDepositsResponse => ListSuspenseDepositsResponse.decode(value),
+  },
+  /**
+   * Admins: assigns a deposit held in suspense to a participant's wallet, or refunds it to the
+   * provider. One resolution per deposit: the same again answers it, another is ALREADY_DECIDED.
+   */
+  resolveSuspenseDeposit: {
+    path: "/sizhong.escrow.v1.WalletService/ResolveSuspenseDeposit" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResolveSuspenseDepositRequest): Buffer =>
+      Buffer.from(ResolveSuspenseDepositRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResolveSuspenseDepositRequest => ResolveSuspenseDepositRequest.decode(value),
+    responseSerialize: (value: SuspenseDeposit): Buffer => Buffer.from(SuspenseDeposit.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SuspenseDeposit => SuspenseDeposit.decode(value),
+  },
 } as const;
 
 export interface WalletServiceServer extends UntypedServiceImplementation {
@@ -560,6 +1005,13 @@ export interface WalletServiceServer extends UntypedServiceImplementation {
   applyPaymentProviderEvent: handleUnaryCall<ApplyPaymentProviderEventRequest, ApplyPaymentProviderEventResponse>;
   /** Moves money out of the caller's wallet to the provider. Idempotent by `idempotency_key`. */
   requestWithdrawal: handleUnaryCall<RequestWithdrawalRequest, Withdrawal>;
+  /** Admins: deposits held in suspense (a participant id nobody knows) and how each was resolved, in id order. */
+  listSuspenseDeposits: handleUnaryCall<ListSuspenseDepositsRequest, ListSuspenseDepositsResponse>;
+  /**
+   * Admins: assigns a deposit held in suspense to a participant's wallet, or refunds it to the
+   * provider. One resolution per deposit: the same again answers it, another is ALREADY_DECIDED.
+   */
+  resolveSuspenseDeposit: handleUnaryCall<ResolveSuspenseDepositRequest, SuspenseDeposit>;
 }
 
 export interface WalletServiceClient extends Client {
@@ -630,6 +1082,41 @@ export interface WalletServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Withdrawal) => void,
   ): ClientUnaryCall;
+  /** Admins: deposits held in suspense (a participant id nobody knows) and how each was resolved, in id order. */
+  listSuspenseDeposits(
+    request: ListSuspenseDepositsRequest,
+    callback: (error: ServiceError | null, response: ListSuspenseDepositsResponse) => void,
+  ): ClientUnaryCall;
+  listSuspenseDeposits(
+    request: ListSuspenseDepositsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSuspenseDepositsResponse) => void,
+  ): ClientUnaryCall;
+  listSuspenseDeposits(
+    request: ListSuspenseDepositsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSuspenseDepositsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Admins: assigns a deposit held in suspense to a participant's wallet, or refunds it to the
+   * provider. One resolution per deposit: the same again answers it, another is ALREADY_DECIDED.
+   */
+  resolveSuspenseDeposit(
+    request: ResolveSuspenseDepositRequest,
+    callback: (error: ServiceError | null, response: SuspenseDeposit) => void,
+  ): ClientUnaryCall;
+  resolveSuspenseDeposit(
+    request: ResolveSuspenseDepositRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SuspenseDeposit) => void,
+  ): ClientUnaryCall;
+  resolveSuspenseDeposit(
+    request: ResolveSuspenseDepositRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SuspenseDeposit) => void,
+  ): ClientUnaryCall;
 }
 
 export const WalletServiceClient = makeGenericClientConstructor(
@@ -649,6 +1136,18 @@ export type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = BigInt(Math.trunc(date.getTime() / 1_000));
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (globalThis.Number(t.seconds.toString()) || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
 
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
