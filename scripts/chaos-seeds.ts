@@ -21,7 +21,7 @@
  * 1 a violation (or the finding was not caught in the range); 2 usage error.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chaosFindingNames, type ChaosFinding } from '../packages/kit/src/chaos-finding';
@@ -219,11 +219,13 @@ async function main(argv: readonly string[]): Promise<number> {
     const seedStartedAtMs = Date.now();
     const { exitCode, output } = await runSeed(root, ['--seed', String(seed), ...seedArgs, '--no-build', '--state-dir', stateDirectory], jobs > 1 ? `[${seed}] ` : '');
     ranHere += 1;
+    // The seed's whole output beside its logs (the directory is kept when the seed fails).
+    if (existsSync(stateDirectory)) writeFileSync(join(stateDirectory, 'run.log'), output);
     const resultLine = output.split('\n').find((line) => line.trim().startsWith('result {'));
     const parsed = resultLine ? (JSON.parse(resultLine.trim().slice('result '.length)) as Partial<SeedResult>) : {};
     const found = output
       .split('\n')
-      .filter((line) => line.startsWith('✗'))
+      .filter((line) => line.startsWith('✗ seed') || line.startsWith('✗ chaos'))
       .slice(0, foundLinesMax);
     const signature = values.reintroduce ? findingSignatures[values.reintroduce as ChaosFinding] : undefined;
     const caught = signature ? found.some((line) => signature.test(line)) : undefined;

@@ -179,10 +179,17 @@ async function main(argv: readonly string[]): Promise<number> {
     faults.push(record);
     say(`  ⚡ step ${fault.step}: killed ${fault.target} at +${seconds(killedAtMs)} (${unfinished === undefined ? 'sagas unknown' : `${unfinished} saga(s) unfinished`}), back at +${seconds(record.backAtMs)}`);
   };
+  // A fault that cannot be carried out (a restart that never listens) stops the run as not carried
+  // out, never as an unhandled rejection that would leave the servers running.
+  const faultFailures: string[] = [];
   const injecting = Promise.all(
     schedule.faults.map((fault) => {
       const lane = serviceOf(fault.target) ?? fault.target;
-      const done = (lanes.get(lane) ?? Promise.resolve()).then(() => inject(fault));
+      const done = (lanes.get(lane) ?? Promise.resolve()).then(() =>
+        inject(fault).catch((error: unknown) => {
+          faultFailures.push(`step ${fault.step} (${fault.target}): ${error instanceof Error ? error.message : String(error)}`);
+        }),
+      );
       lanes.set(lane, done);
       return done;
     }),
@@ -199,6 +206,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   // Sagas an injected gRPC fault fails stay unfinished at least until a retry: watched until quiet.
   if (cluster.failure) throw cluster.failure;
+  if (faultFailures.length > 0) throw new Error(`the schedule could not be carried out: ${faultFailures.join('; ')}`);
   say(`✓ workload done at +${seconds(Date.now() - workloadStartedAtMs)}; ${faults.length} faults injected`);
   await cluster.waitGatewayReady();
   say('  waiting for every deadline to pass and for quiet…');
@@ -263,6 +271,14 @@ async function stopAndExit(exitCode: number): Promise<never> {
 // A parent that went away (a closed pipe) must not stop the clean-up half way: what cannot be printed is dropped.
 process.stdout.on('error', () => undefined);
 process.stderr.on('error', () => undefined);
+
+// Whatever escapes (a bug of the runner) still stops every server the run started before it exits.
+for (const event of ['unhandledRejection', 'uncaughtException'] as const) {
+  process.on(event, (error: unknown) => {
+    say(`✗ chaos: ${event}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    void stopAndExit(1);
+  });
+}
 
 let signalled = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -64,8 +64,12 @@ export const chaosGatewaySettings: Readonly<Record<string, string>> = {
   LOG_LEVEL: 'info',
 };
 
-/** How long a started Node process may take to listen before the run gives up on it. */
-export const processReadyTimeoutMs = 90_000;
+/**
+ * How long a started Node process may take to listen before the run gives up on it. A service
+ * started while the broker or the database is down exits and is restarted until they are back, so
+ * this covers the longest outage (40 s), a broker's start and a service's own retries.
+ */
+export const processReadyTimeoutMs = 240_000;
 /** Pause before a process that crashed on its own is started again. */
 export const crashRestartPauseMs = 1_000;
 /** How long a stopped process may take to exit after SIGTERM. */

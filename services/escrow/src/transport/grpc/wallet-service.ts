@@ -21,7 +21,7 @@ export function walletServiceHandlers(wallets: Wallets): ServiceHandlers<typeof 
       return entriesOut(await wallets.entries(participantId, request.currency, limit, beforeSequence(request.page)), limit);
     },
     applyPaymentProviderEvent: async (request) => {
-      const outcome = await wallets.applyProviderEvent(Buffer.from(request.body), request.signature, request.recipientUnknown);
+      const outcome = await wallets.applyProviderEvent(Buffer.from(request.body), request.signature, request.recipientUnknown ?? false);
       return { eventId: outcome.eventId, outcome: outcome.outcome, transferId: outcome.transferId };
     },
     requestWithdrawal: async (request, context) => {

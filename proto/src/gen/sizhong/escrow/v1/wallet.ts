@@ -46,7 +46,7 @@ export interface ApplyPaymentProviderEventRequest {
    * Set by the gateway when the event's participant id names nobody the platform knows: the money is
    * held in a suspense account of its own until an admin resolves it, never in a made-up wallet.
    */
-  recipientUnknown: boolean;
+  recipientUnknown?: boolean | undefined;
 }
 
 export interface ApplyPaymentProviderEventResponse {
@@ -229,7 +229,7 @@ export const ListWalletEntriesRequest: MessageFns<ListWalletEntriesRequest> = {
 };
 
 function createBaseApplyPaymentProviderEventRequest(): ApplyPaymentProviderEventRequest {
-  return { body: Buffer.alloc(0), signature: "", recipientUnknown: false };
+  return { body: Buffer.alloc(0), signature: "", recipientUnknown: undefined };
 }
 
 export const ApplyPaymentProviderEventRequest: MessageFns<ApplyPaymentProviderEventRequest> = {
@@ -240,7 +240,7 @@ export const ApplyPaymentProviderEventRequest: MessageFns<ApplyPaymentProviderEv
     if (message.signature !== "") {
       writer.uint32(18).string(message.signature);
     }
-    if (message.recipientUnknown !== false) {
+    if (message.recipientUnknown !== undefined) {
       writer.uint32(24).bool(message.recipientUnknown);
     }
     return writer;
@@ -302,7 +302,7 @@ export const ApplyPaymentProviderEventRequest: MessageFns<ApplyPaymentProviderEv
     const message = createBaseApplyPaymentProviderEventRequest();
     message.body = object.body ?? Buffer.alloc(0);
     message.signature = object.signature ?? "";
-    message.recipientUnknown = object.recipientUnknown ?? false;
+    message.recipientUnknown = object.recipientUnknown ?? undefined;
     return message;
   },
 };
