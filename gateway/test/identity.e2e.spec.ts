@@ -1,4 +1,5 @@
 // Proves sign-up, tokens and roles through real HTTP: self-service roles only, no user enumeration, expired/tampered/foreign tokens refused (401), roles enforced (403).
+import { availableParallelism } from 'node:os';
 import { ManualClock } from '@sizhong/kit';
 import { SignJWT } from 'jose';
 import { accessTokenAudience, accessTokenIssuer } from '../src/identity/access-tokens';
@@ -138,6 +139,30 @@ describe('tokens', () => {
     expect((await test.http.get('/v1/me', { token })).status).toBe(200);
     clock.advance(2_000);
     expect((await test.http.get('/v1/me', { token })).status).toBe(401);
+  });
+});
+
+describe('sign-in under load', () => {
+  it('answers each of 200 concurrent sign-ins, none dropped: as many as the hashing queue holds succeed, the rest 503 UNAVAILABLE with Retry-After at once', async () => {
+    const email = uniqueEmail('crowd');
+    expect((await test.http.post('/v1/auth/signup', { email, password: testPassword, displayName: 'Crowd', roles: ['backer'] })).status).toBe(201);
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        test.http.post('/v1/auth/token', { email, password: testPassword }).then(
+          (response) => ({ status: response.status, retryAfter: response.headers.get('retry-after'), code: response.body?.code as string | undefined }),
+          (error: unknown) => ({ status: 0, retryAfter: null, code: `dropped: ${(error as Error).message}` }),
+        ),
+      ),
+    );
+    expect(answers.filter((answer) => answer.status === 0)).toEqual([]);
+    const succeeded = answers.filter((answer) => answer.status === 200).length;
+    const refused = answers.filter((answer) => answer.status === 503);
+    expect(succeeded + refused.length).toBe(200);
+    expect(succeeded).toBeGreaterThanOrEqual(availableParallelism());
+    expect(refused.length).toBeGreaterThan(0);
+    for (const answer of refused) expect(answer).toMatchObject({ code: 'UNAVAILABLE', retryAfter: expect.stringMatching(/^[1-9]\d*$/) });
+    // Once the crowd is gone, signing in works as ever.
+    expect((await test.http.post('/v1/auth/token', { email, password: testPassword })).status).toBe(200);
   });
 });
 
