@@ -22,6 +22,7 @@ import {
   parseGrpcFaultPlan,
 } from '@sizhong/kit';
 import { createApp, type GatewayDependencies } from './app';
+import { applyServerTimeouts } from './http/server-timeouts';
 import { type GatewayConfig, loadGatewayConfig } from './config';
 import { defaultDataDirectory, resolveTokenSecret } from './identity/token-secret';
 import { consoleBundle } from './operations/console-bundle';
@@ -55,6 +56,7 @@ export async function startGateway(
     const server = await new Promise<Server>((resolve, reject) => {
       const listening = gateway.app.listen(config.GATEWAY_PORT, config.GATEWAY_HOST, (error?: Error) => (error ? reject(error) : resolve(listening)));
     });
+    applyServerTimeouts(server);
     const { port } = server.address() as AddressInfo;
     const host = config.GATEWAY_HOST.includes(':') ? `[${config.GATEWAY_HOST}]` : config.GATEWAY_HOST;
     const url = `http://${host}:${port}`;
@@ -135,3 +137,4 @@ if (require.main === module) {
     process.exit(1);
   });
 }
+

@@ -100,7 +100,9 @@ export function toProblem(error: unknown, where: { traceId: string; instance: st
   }
   const status = httpStatusOf(error.code);
   if (status >= 500) {
-    where.logger.warn({ err: error, code: error.code, traceId: where.traceId, instance: where.instance }, 'request failed downstream');
+    // The gateway's own refusals with Retry-After (load it sheds on purpose) are no failure: one line, no stack.
+    if (error instanceof HttpRefusal && error.headers['retry-after'] !== undefined) where.logger.info({ code: error.code, traceId: where.traceId, instance: where.instance, reason: error.message }, 'request shed');
+    else where.logger.warn({ err: error, code: error.code, traceId: where.traceId, instance: where.instance }, 'request failed downstream');
     // Downstream messages of server-side failures may name hosts or internals. The gateway's own
     // refusals (HttpRefusal, e.g. "not connected to the escrow service") are written for clients.
     if (!(error instanceof HttpRefusal)) return buildProblem(error.code, serverErrorDetail[status] ?? serverErrorDetail[500] ?? 'internal error', where);

@@ -3,6 +3,7 @@
  * and check a password without telling whether the email exists.
  */
 import { type CallerIdentity, type Clock, DomainError, type ParticipantRole, randomId } from '@sizhong/kit';
+import { HashingGate } from './hashing-gate';
 import { type Participant, type ParticipantOrigin, ParticipantStore } from './participant-store';
 import { hashPassword, needsRehash, type PasswordHash, type ScryptParameters, scryptParametersDefault, verifyPassword } from './password-hashing';
 
@@ -30,11 +31,13 @@ export class Participants {
     readonly store: ParticipantStore,
     private readonly clock: Clock,
     private readonly hashing: ScryptParameters = scryptParametersDefault,
+    /** Bounds the hashes running and waiting (hashing-gate.ts); past it, 503 with Retry-After. */
+    private readonly gate: HashingGate = new HashingGate(),
   ) {}
 
   /** Creates the participant, or refuses with ALREADY_EXISTS when the email is taken. */
   async register(registration: Registration): Promise<Participant> {
-    const passwordHash = await hashPassword(registration.password, this.hashing);
+    const passwordHash = await this.gate.run(() => hashPassword(registration.password, this.hashing));
     const outcome = await this.store.insert({
       _id: randomId('pt'),
       email: normalizeEmail(registration.email),
@@ -52,14 +55,15 @@ export class Participants {
   async authenticate(email: string, password: string): Promise<CallerIdentity> {
     const credentials = await this.store.findCredentialsByEmail(normalizeEmail(email));
     if (!credentials) {
-      await verifyPassword(password, await this.decoy());
+      const decoy = await this.decoy();
+      await this.gate.run(() => verifyPassword(password, decoy));
       throw new DomainError('UNAUTHENTICATED', signInRefusedMessage);
     }
-    if (!(await verifyPassword(password, credentials.passwordHash))) {
+    if (!(await this.gate.run(() => verifyPassword(password, credentials.passwordHash)))) {
       throw new DomainError('UNAUTHENTICATED', signInRefusedMessage);
     }
     if (needsRehash(credentials.passwordHash, this.hashing)) {
-      await this.store.replacePasswordHash(credentials._id, await hashPassword(password, this.hashing));
+      await this.store.replacePasswordHash(credentials._id, await this.gate.run(() => hashPassword(password, this.hashing)));
     }
     return { participantId: credentials._id, roles: credentials.roles };
   }

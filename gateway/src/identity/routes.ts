@@ -10,6 +10,7 @@ import type { RouteRegistrar } from '../openapi/route';
 import { z } from '../openapi/zod';
 import type { AccessTokens } from './access-tokens';
 import type { Participant } from './participant-store';
+import { passwordHashQueueMax } from './hashing-gate';
 import type { Participants } from './participants';
 import { displayNameSchema, emailSchema, newPasswordSchema } from './schemas';
 
@@ -105,7 +106,7 @@ export function registerIdentityRoutes(routes: RouteRegistrar, participants: Par
           },
         },
       },
-      problems: { 409: 'A participant with this email already exists (ALREADY_EXISTS).' },
+      problems: { 409: 'A participant with this email already exists (ALREADY_EXISTS).', 503: `More sign-ins and sign-ups than the password-hashing queue holds (UNAVAILABLE): ${passwordHashQueueMax} waiting beyond one per core; Retry-After says when to come back.` },
     },
     async ({ body }) => {
       const participant = await participants.register({ ...body, createdBy: 'signup' });
@@ -131,7 +132,7 @@ export function registerIdentityRoutes(routes: RouteRegistrar, participants: Par
           links: { me: { operationId: 'getMe', description: 'Send `accessToken` as `Authorization: Bearer <accessToken>` to read the participant it names.' } },
         },
       },
-      problems: { 401: 'The email or the password is wrong (UNAUTHENTICATED).' },
+      problems: { 401: 'The email or the password is wrong (UNAUTHENTICATED).', 503: `More sign-ins and sign-ups than the password-hashing queue holds (UNAVAILABLE): ${passwordHashQueueMax} waiting beyond one per core; Retry-After says when to come back.` },
     },
     async ({ body }) => {
       const identity = await participants.authenticate(body.email, body.password);

@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { type Clock, connectMongo, createLogger, type MongoConnection, type ParticipantRole, randomId } from '@sizhong/kit';
 import { testDatabaseName, testInfrastructure } from '@sizhong/testkit';
 import { createApp, type Gateway, type GatewayDependencies } from '../../src/app';
+import { applyServerTimeouts } from '../../src/http/server-timeouts';
 import { type GatewayConfig, loadGatewayConfig } from '../../src/config';
 
 export const testTokenSecret = new TextEncoder().encode('test-secret-of-at-least-32-characters-long!');
@@ -71,6 +72,7 @@ export async function startTestGateway(options: StartOptions): Promise<TestGatew
   const server = await new Promise<Server>((resolve) => {
     const listening = gateway.app.listen(0, '127.0.0.1', () => resolve(listening));
   });
+  applyServerTimeouts(server);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
