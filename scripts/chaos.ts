@@ -24,11 +24,11 @@ import { parseArgs } from 'node:util';
 import { findRepositoryRoot } from '../packages/testkit/src/infra';
 import { ChaosClient } from './chaos/client';
 import { activeClusters, ChaosCluster } from './chaos/cluster';
-import { checkInvariants, type FaultRecord, midFlightHitsPerSeedMin, sagasPerSeedMin, unfinishedSagasNow, waitForQuiet } from './chaos/invariants';
-import { SagaWatch } from './chaos/saga-watch';
+import { checkInvariants, type FaultRecord, midFlightHitsPerSeedMin, sagasPerSeedMin, unfinishedSagasNow, waitForQuiet, withMongo } from './chaos/invariants';
 import { clockSkewMaxMs } from '../packages/kit/src/service/service-main';
 import { type ChaosFinding, chaosFindingNames, chaosFindings } from '../packages/kit/src/chaos-finding';
 import { describeFault, drawSchedule, faultCountMax, replicasMax, type ScheduledFault, serviceOf, skewMsDefault } from './chaos/schedule';
+import { injectedFaultHits } from './chaos/sagas';
 import { Workload } from './chaos/workload';
 
 export const chaosUsage = `Usage:
@@ -156,7 +156,6 @@ async function main(argv: readonly string[]): Promise<number> {
   say(`✓ ${Object.values(workload.cast).flat().length} actors signed up and funded; the workload runs ${seconds(durationMs)} with the schedule`);
 
   const faults: FaultRecord[] = [];
-  const watch = new SagaWatch(cluster.mongoUrl);
   let stepReached = 0;
   const workloadStartedAtMs = Date.now();
   // Faults of different processes may overlap (a broker restart takes seconds; the next kill need not
@@ -204,7 +203,6 @@ async function main(argv: readonly string[]): Promise<number> {
   } finally {
     clearInterval(progress);
   }
-  // Sagas an injected gRPC fault fails stay unfinished at least until a retry: watched until quiet.
   if (cluster.failure) throw cluster.failure;
   if (faultFailures.length > 0) throw new Error(`the schedule could not be carried out: ${faultFailures.join('; ')}`);
   say(`✓ workload done at +${seconds(Date.now() - workloadStartedAtMs)}; ${faults.length} faults injected`);
@@ -219,11 +217,11 @@ async function main(argv: readonly string[]): Promise<number> {
     say(`✓ owners came back to ${leftovers} task(s) their flows had given up on; waiting for quiet again…`);
     quiet = (await waitForQuiet(cluster.mongoUrl, quietTimeoutMs, say)) && quiet;
   }
-  await watch.stop();
+  const grpcHits = await withMongo(cluster.mongoUrl, (client) => injectedFaultHits(client));
   const report = await checkInvariants({ cluster, regulatorToken: workload.cast.regulator.token, workload: workload.record, say });
 
   const killsMidFlight = faults.filter((fault) => (fault.unfinishedSagas ?? 0) > 0).length;
-  const hitMidFlight = killsMidFlight + watch.hit.size;
+  const hitMidFlight = killsMidFlight + grpcHits.sagas;
   const counts = report.sagasRun >= sagasPerSeedMin && hitMidFlight >= midFlightHitsPerSeedMin;
   say('');
   say(`Summary of seed ${seed}`);
@@ -231,7 +229,7 @@ async function main(argv: readonly string[]): Promise<number> {
   say(`  flows ${Object.entries(workload.record.flows).map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
   say(`  sagas run ${report.sagasRun} (${Object.entries(report.sagasByService).map(([service, count]) => `${service} ${count}`).join(', ')})`);
   say(`  faults injected ${faults.length} kills (${replicas} replica(s) per service) and the gRPC fault plans; crashes of their own ${JSON.stringify(cluster.crashesByProcess)}`);
-  say(`  hit a saga mid-flight ${hitMidFlight}: ${killsMidFlight} kills while a saga of the killed service was unfinished, ${watch.hit.size} sagas seen failed on an injected gRPC fault (${JSON.stringify(watch.hitByService)})`);
+  say(`  hit a saga mid-flight ${hitMidFlight}: ${killsMidFlight} kills while a saga of the killed service was unfinished, ${grpcHits.sagas} sagas failed on an injected gRPC fault (${grpcHits.hits} failures; ${JSON.stringify(grpcHits.sagasByService)})`);
   say(`  the seed ${counts ? 'counts' : `does not count (needs at least ${sagasPerSeedMin} sagas and ${midFlightHitsPerSeedMin} mid-flight hits)`}: sagas ${report.sagasRun}, mid-flight ${hitMidFlight}`);
   say(`  quiet ${quiet ? 'reached' : `not reached within ${seconds(quietTimeoutMs)}`}; ${report.checked} checks`);
   for (const note of [...report.notes, ...workload.record.notes]) say(`  note: ${note}`);

@@ -64,7 +64,7 @@ export interface InvariantReport {
 }
 
 /** One client for every read of a check; closed after it. */
-async function withMongo<T>(mongoUrl: string, use: (client: MongoClient) => Promise<T>): Promise<T> {
+export async function withMongo<T>(mongoUrl: string, use: (client: MongoClient) => Promise<T>): Promise<T> {
   const client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000 });
   try {
     await client.connect();

@@ -66,3 +66,29 @@ export async function allSagas(client: MongoClient, services: readonly string[] 
 export function isUnfinished(saga: SagaView): boolean {
   return !terminalSagaStates.includes(saga.state);
 }
+
+/** What the injected gRPC faults did to sagas: how many sagas one hit, and how many hits, by service (kit records' `injectedFaults`). */
+export interface InjectedFaultHits {
+  readonly sagas: number;
+  readonly hits: number;
+  readonly sagasByService: Readonly<Record<string, number>>;
+}
+
+/**
+ * Exact for the kit's records: each failure of a saga step on an injected fault is counted on the
+ * saga's record (kit's saga-log.ts `noteFailure`). Pledge sagas keep their records in positions
+ * and count nothing.
+ */
+export async function injectedFaultHits(client: MongoClient, services: readonly string[] = chaosServices): Promise<InjectedFaultHits> {
+  let sagas = 0;
+  let hits = 0;
+  const sagasByService: Record<string, number> = {};
+  for (const service of services) {
+    for (const record of await sagaRecords(client, service).find({ injectedFaults: { $gt: 0 } }, { projection: { _id: 1, injectedFaults: 1 } }).toArray()) {
+      sagas += 1;
+      hits += Number(record['injectedFaults']);
+      sagasByService[service] = (sagasByService[service] ?? 0) + 1;
+    }
+  }
+  return { sagas, hits, sagasByService };
+}

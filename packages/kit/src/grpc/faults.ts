@@ -93,10 +93,10 @@ export class GrpcFaultInjector {
   /** Runs `call` under the next fault. */
   async around<T>(method: string, call: () => Promise<T>): Promise<T> {
     const fault = this.next();
-    if (fault.kind === 'unavailable') throw new DomainError('UNAVAILABLE', `fault injected: ${method} not sent`);
+    if (fault.kind === 'unavailable') throw new DomainError('UNAVAILABLE', `fault injected: ${method} not sent`, injectedFaultDetails);
     if (fault.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
     const answer = await call();
-    if (fault.kind === 'lost_answer') throw new DomainError('DEADLINE_EXCEEDED', `fault injected: the answer of ${method} was lost`);
+    if (fault.kind === 'lost_answer') throw new DomainError('DEADLINE_EXCEEDED', `fault injected: the answer of ${method} was lost`, injectedFaultDetails);
     return answer;
   }
 }
@@ -110,4 +110,12 @@ export function installGrpcFaults(plan: GrpcFaultPlan | undefined): void {
 
 export function installedGrpcFaults(): GrpcFaultInjector | undefined {
   return installed;
+}
+
+/** What an injected fault's error carries, so a saga can count the faults that hit it (saga-log.ts). */
+const injectedFaultDetails = { injectedFault: true } as const;
+
+/** Whether `error` is one this injector raised (a call not sent, an answer lost). */
+export function isInjectedFault(error: unknown): boolean {
+  return error instanceof DomainError && error.details['injectedFault'] === true;
 }

@@ -12,6 +12,7 @@
 import type { Collection, Document, Filter } from 'mongodb';
 import type { ErrorCode, ErrorDetails } from '../errors';
 import { isDuplicateKeyError, type MongoConnection } from '../mongo/connection';
+import { isInjectedFault } from '../grpc/faults';
 
 /** `running` and `compensating` are driven on by recovery; `completed` and `given_back` are terminal. */
 export type SagaState = 'running' | 'compensating' | 'completed' | 'given_back';
@@ -44,6 +45,8 @@ export interface SagaRecord {
   /** When recovery may next drive the saga on. */
   nextAttemptAt: Date;
   lastError?: string;
+  /** Failures of its steps on a fault the fault-injection run injected (kit's grpc/faults.ts); absent: none. */
+  injectedFaults?: number;
   createdAt: Date;
   updatedAt: Date;
   finishedAt?: Date;
@@ -123,7 +126,11 @@ export class SagaLog implements SagaRecordStore {
   /** Notes why an attempt did not finish (best effort: the saga stays unfinished either way). */
   async noteFailure(id: string, error: unknown, now: Date): Promise<void> {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    await this.records.updateOne({ _id: id, state: { $in: [...unfinishedSagaStates] } }, { $set: { lastError: message.slice(0, sagaErrorLengthMax), updatedAt: now } });
+    // A fault the fault-injection run injected is counted on the record: how many hit the saga mid-flight.
+    await this.records.updateOne(
+      { _id: id, state: { $in: [...unfinishedSagaStates] } },
+      { $set: { lastError: message.slice(0, sagaErrorLengthMax), updatedAt: now }, ...(isInjectedFault(error) ? { $inc: { injectedFaults: 1 } } : {}) },
+    );
   }
 
   /**

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { ManualClock } from '../clock';
 import { DomainError } from '../errors';
 import { connectMongo, type MongoConnection } from '../mongo/connection';
+import { GrpcFaultInjector } from '../grpc/faults';
 import { unknownOutcomeCodes } from '../errors';
 import { type Saga, type SagaStep, Sagas } from './saga';
 import { SagaLog } from './saga-log';
@@ -151,6 +152,21 @@ describe('a saga run', () => {
     fail['hold'] = undefined;
     await expect(saga.run(start(`s-unknown-${code}`))).resolves.toEqual({ transferId: `s-unknown-${code}`, amountMinor: 30_000n });
     await expect(sagas.log.load(`s-unknown-${code}`)).resolves.toMatchObject({ state: 'completed' });
+  });
+
+  it("counts on its record the failures the fault-injection run's injector caused, and no other", async () => {
+    const { saga, sagas, fail } = harness();
+    const injector = new GrpcFaultInjector({ seed: 1, delay: 0, delayMaxMs: 0, lostAnswer: 0, unavailable: 1 });
+    fail['hold'] = () => {
+      throw caught;
+    };
+    let caught: unknown;
+    await injector.around('escrow.Ledger/CreateTransfer', async () => 'never sent').catch((error: unknown) => (caught = error));
+    await expect(saga.run(start('s-injected'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(saga.run(start('s-injected'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    fail['hold'] = unknownOutcome;
+    await expect(saga.run(start('s-injected'))).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    await expect(sagas.log.load('s-injected')).resolves.toMatchObject({ state: 'running', injectedFaults: 2 });
   });
 
   it('gives nothing back when one parallel step is refused and its partner has an unknown outcome', async () => {
