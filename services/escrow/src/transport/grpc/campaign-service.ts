@@ -3,14 +3,7 @@ import { checkServiceIdempotencyKey, DomainError, type ServiceHandlers } from '@
 import type { escrowV1 } from '@sizhong/proto';
 import type { Campaigns, CampaignView } from '../../app/campaigns';
 import type { FundingModel, Pledge } from '../../domain/campaign';
-import { moneyIn, pageSize, requireParticipant } from './mapping';
-
-const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
-
-function idIn(value: string, field: string): string {
-  if (!idPattern.test(value)) throw new DomainError('INVALID_ARGUMENT', `${field} is malformed`, { field });
-  return value;
-}
+import { idIn, moneyIn, pageSize, requireParticipant } from './mapping';
 
 function keyIn(value: string): string {
   return checkServiceIdempotencyKey(value);

@@ -23,6 +23,14 @@ export function beforeSequence(page: commonV1.PageRequest | undefined): number |
   return Number(page.cursor);
 }
 
+const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** An id of ours in a request (campaigns, tiers, pledges, deposits, cursors): INVALID_ARGUMENT otherwise. */
+export function idIn(value: string, field: string): string {
+  if (!idPattern.test(value)) throw new DomainError('INVALID_ARGUMENT', `${field} is malformed`, { field });
+  return value;
+}
+
 export function moneyIn(value: commonV1.Money | undefined, field: string): Money {
   if (!value || !isCurrencyCode(value.currency)) throw new DomainError('INVALID_ARGUMENT', `${field} needs a currency`, { field });
   return { currency: value.currency, amountMinor: value.amountMinor };

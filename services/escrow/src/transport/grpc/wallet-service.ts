@@ -4,8 +4,7 @@ import type { escrowV1 } from '@sizhong/proto';
 import type { Wallets } from '../../app/wallets';
 import type { DepositRecord } from '../../storage/wallet-records';
 import { walletAccount } from '../../domain/ledger/account';
-import { balanceOut, beforeSequence, currencyIn, entriesOut, moneyIn, pageSize, requireParticipant } from './mapping';
-
+import { balanceOut, beforeSequence, currencyIn, entriesOut, idIn, moneyIn, pageSize, requireParticipant } from './mapping';
 
 export function walletServiceHandlers(wallets: Wallets): ServiceHandlers<typeof escrowV1.WalletServiceService> {
   return {
@@ -47,13 +46,6 @@ export function walletServiceHandlers(wallets: Wallets): ServiceHandlers<typeof 
 /** Deposits in suspense are the admins' to resolve. */
 function requireAdmin(identity: CallerIdentity | undefined): void {
   if (!hasRole(identity, 'admin')) throw new DomainError('PERMISSION_DENIED', 'only admins resolve deposits held in suspense');
-}
-
-const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
-
-function idIn(value: string, field: string): string {
-  if (!idPattern.test(value)) throw new DomainError('INVALID_ARGUMENT', `${field} is malformed`, { field });
-  return value;
 }
 
 function suspenseDepositOut({ id, record }: { id: string; record: DepositRecord }): escrowV1.SuspenseDeposit {
