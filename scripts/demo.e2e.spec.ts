@@ -125,7 +125,10 @@ describe('npm run demo', () => {
 
     const regulator = await signIn(url, email('regulator'));
     const alerts = await api(url, '/v1/risk/alerts?rule=BACKER_CONCENTRATION&limit=100', regulator);
-    expect(alerts.body.items.map((alert: { subject: { id: string } }) => alert.subject.id)).toEqual(expect.arrayContaining([lampId, kettleId]));
+    // Measured against the goal: the lamp's largest backer holds more than half of it; the kettle's first backer, 1 600 of 50 000, holds nothing worth an alert.
+    const concentrated = alerts.body.items.map((alert: { subject: { id: string } }) => alert.subject.id);
+    expect(concentrated).toContain(lampId);
+    expect(concentrated).not.toContain(kettleId);
     const drawId = match(first.output, /draws a random inspection.*?: (insp_[0-9a-f]+) \(seed/);
     const inspections = await api(url, '/v1/inspections?limit=100');
     expect(inspections.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ drawId, outcome: 'compliant' })]));

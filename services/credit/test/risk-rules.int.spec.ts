@@ -29,6 +29,9 @@ function fixture(type: string, payloadType: FixtureEvent['payloadType'], aggrega
 const pledge = (campaignId: string, backerId: string, amountMinor: bigint, offsetMs = 0) =>
   fixture('PledgePlaced', 'PledgeChanged', `pl_${campaignId}_${sequence}`, { pledgeId: `pl_${campaignId}_${sequence}`, campaignId, creatorId: 'cre_x', backerId, amount: cny(amountMinor) }, at(offsetMs));
 
+const launched = (campaignId: string, goalMinor: bigint) =>
+  fixture('CampaignLaunched', 'CampaignLaunched', campaignId, { campaignId, creatorId: 'cre_x', goal: cny(goalMinor), fundingModel: 'all_or_nothing', endsAt: at(86_400_000), deliveryDate: at(2 * 86_400_000) });
+
 describe('risk rules over the broker', () => {
   let harness: CreditHarness;
   let escrow: FixtureProducer;
@@ -52,7 +55,9 @@ describe('risk rules over the broker', () => {
       // Velocity: 5 pledges within a minute fire; 4 do not.
       ...[0, 1, 2, 3, 4].map((index) => pledge('c_fast', `b_fast_${index}`, 1_000n, index * 1_000)),
       ...[0, 1, 2, 3].map((index) => pledge('c_slow', `b_slow_${index}`, 1_000n, index * 1_000)),
-      // Concentration: a backer with 50.001% of 100 000 fires; 49.999% does not (in any order).
+      // Concentration: a backer with 50.001% of a 100 000 goal fires; 49.999% does not (in any order).
+      launched('c_conc', 100_000n),
+      launched('c_even', 100_000n),
       pledge('c_conc', 'b_small', 49_999n),
       pledge('c_conc', 'b_big', 50_001n, 10),
       pledge('c_even', 'b_first', 49_999n),

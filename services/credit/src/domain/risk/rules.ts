@@ -62,6 +62,8 @@ interface Pledged {
 interface CampaignPledged extends Pledged {
   /** The largest backers by amount pledged, largest first (at most `topBackersKept`). */
   readonly top: readonly { readonly backerId: string; readonly amountMinor: bigint }[];
+  /** The campaign's goal, from CampaignLaunched; until it is known nothing is judged. */
+  readonly goalMinor?: bigint;
 }
 
 /** Backers whose totals each campaign keeps for the concentration check. */
@@ -69,49 +71,67 @@ export const topBackersKept = 5;
 
 /**
  * One backer holding a large share of a campaign: the campaign's success may be manufactured.
- * Checked after every pledge and cancellation against the campaign's largest backers, so the
- * outcome does not depend on the order pledges arrive in.
+ * The share is measured against the campaign's goal, or against what is pledged once that is more
+ * (`max(goal, pledged)`): the first backer of a campaign holds "100 % of what is pledged so far",
+ * which says nothing; holding half of what the campaign needs does. Judged after every pledge and
+ * cancellation, and when the goal arrives (CampaignLaunched may reach credit after the first
+ * pledges: it travels on the campaign's partition, pledges on theirs), against the campaign's
+ * largest backers, so the outcome does not depend on the order events arrive in.
  */
 export const backerConcentration: RiskRule<{ shareBps: number; campaignTotalMinMinor: number }> = {
   id: 'BACKER_CONCENTRATION',
   severity: 'medium',
-  description: 'one backer holds at least `shareBps` of a campaign that has at least `campaignTotalMinMinor` pledged',
+  description: "one backer holds at least `shareBps` of a campaign's goal (or of what is pledged, once that is more), the campaign having at least `campaignTotalMinMinor` pledged",
   defaults: { shareBps: 5_000, campaignTotalMinMinor: 100_000 },
   keys: (event) => {
+    if (event.type === 'CampaignLaunched') return [`campaign:${text(event.payload, 'campaignId')}`];
     if (event.type !== 'PledgePlaced' && event.type !== 'PledgeCancelled') return [];
     const campaignId = text(event.payload, 'campaignId');
     return campaignId ? [`campaign:${campaignId}`, `campaign:${campaignId}:backer:${text(event.payload, 'backerId')}`] : [];
   },
   step(states, event, thresholds) {
     const campaignId = text(event.payload, 'campaignId');
-    const backerId = text(event.payload, 'backerId');
-    const [campaignKey, backerKey] = [`campaign:${campaignId}`, `campaign:${campaignId}:backer:${backerId}`];
-    const amount = money(event.payload, 'amount').amountMinor * (event.type === 'PledgePlaced' ? 1n : -1n);
+    const campaignKey = `campaign:${campaignId}`;
     const campaign = (states.get(campaignKey) as CampaignPledged | undefined) ?? { totalMinor: 0n, top: [] };
+    if (event.type === 'CampaignLaunched') {
+      const launched: CampaignPledged = { ...campaign, goalMinor: money(event.payload, 'goal').amountMinor };
+      return { states: new Map<string, unknown>([[campaignKey, launched]]), alerts: concentrationAlerts(this, launched, event, campaignId, thresholds) };
+    }
+    const backerId = text(event.payload, 'backerId');
+    const backerKey = `campaign:${campaignId}:backer:${backerId}`;
+    const amount = money(event.payload, 'amount').amountMinor * (event.type === 'PledgePlaced' ? 1n : -1n);
     const total = campaign.totalMinor + amount;
     const backer = ((states.get(backerKey) as Pledged | undefined)?.totalMinor ?? 0n) + amount;
     const top = [...campaign.top.filter((entry) => entry.backerId !== backerId), { backerId, amountMinor: backer }]
       .sort((a, b) => (a.amountMinor > b.amountMinor ? -1 : a.amountMinor < b.amountMinor ? 1 : a.backerId < b.backerId ? -1 : 1))
       .slice(0, topBackersKept);
+    const updated: CampaignPledged = { ...campaign, totalMinor: total, top };
     const result = new Map<string, unknown>([
-      [campaignKey, { totalMinor: total, top } satisfies CampaignPledged],
+      [campaignKey, updated],
       [backerKey, { totalMinor: backer }],
     ]);
-    if (total <= 0n || total < BigInt(thresholds.campaignTotalMinMinor)) return { states: result, alerts: [] };
-    const alerts: AlertDraft[] = top
-      .filter((entry) => entry.amountMinor * 10_000n >= BigInt(thresholds.shareBps) * total)
-      .map((entry) => ({
-        rule: this.id,
-        severity: this.severity,
-        subject: { kind: 'campaign', id: campaignId },
-        summary: `backer ${entry.backerId} holds ${Number((entry.amountMinor * 10_000n) / total) / 100}% of campaign ${campaignId} (${entry.amountMinor} of ${total} minor units; threshold ${thresholds.shareBps / 100}%)`,
-        evidence: [evidenceOf(event, links.pledge(text(event.payload, 'pledgeId'))), { eventId: '', eventType: 'Campaign', occurredAt: event.occurredAt, link: links.campaign(campaignId) }],
-        at: event.occurredAt,
-        dedupeKey: entry.backerId,
-      }));
-    return { states: result, alerts };
+    return { states: result, alerts: concentrationAlerts(this, updated, event, campaignId, thresholds) };
   },
 };
+
+function concentrationAlerts(rule: { id: string; severity: AlertDraft['severity'] }, campaign: CampaignPledged, event: CreditEvent, campaignId: string, thresholds: { shareBps: number; campaignTotalMinMinor: number }): AlertDraft[] {
+  const total = campaign.totalMinor;
+  if (campaign.goalMinor === undefined || total <= 0n || total < BigInt(thresholds.campaignTotalMinMinor)) return [];
+  const base = campaign.goalMinor > total ? campaign.goalMinor : total;
+  const against = campaign.goalMinor > total ? 'its goal' : 'what is pledged';
+  const pledgeId = text(event.payload, 'pledgeId');
+  return campaign.top
+    .filter((entry) => entry.amountMinor * 10_000n >= BigInt(thresholds.shareBps) * base)
+    .map((entry) => ({
+      rule: rule.id,
+      severity: rule.severity,
+      subject: { kind: 'campaign', id: campaignId },
+      summary: `backer ${entry.backerId} holds ${Number((entry.amountMinor * 10_000n) / base) / 100}% of ${against} for campaign ${campaignId} (${entry.amountMinor} of ${base} minor units; threshold ${thresholds.shareBps / 100}%)`,
+      evidence: [pledgeId ? evidenceOf(event, links.pledge(pledgeId)) : evidenceOf(event, links.campaign(campaignId)), { eventId: '', eventType: 'Campaign', occurredAt: event.occurredAt, link: links.campaign(campaignId) }],
+      at: event.occurredAt,
+      dedupeKey: entry.backerId,
+    }));
+}
 
 /** Delivery milestones past their due date (campaigns) or work handed in late (tasks). */
 export const deliveryOverdue: RiskRule<{ overdueMilestones: number }> = {

@@ -29,6 +29,11 @@ const pledge = (campaignId: string, backerId: string, amountMinor: bigint, atMs:
   return { id: `p${sequence}`, type: 'PledgePlaced', aggregateId: `pl${sequence}`, aggregateType: 'pledge', occurredAt: new Date(atMs), payload: { pledgeId: `pl${sequence}`, campaignId, backerId, amount: { currency: 'CNY', amountMinor } } };
 };
 
+const launched = (campaignId: string, goalMinor: bigint): CreditEvent => {
+  sequence += 1;
+  return { id: `l${sequence}`, type: 'CampaignLaunched', aggregateId: campaignId, aggregateType: 'campaign', occurredAt: new Date(0), payload: { campaignId, creatorId: 'creator', goal: { currency: 'CNY', amountMinor: goalMinor } } };
+};
+
 describe('risk rules (pure)', () => {
   it('velocity: the 20th pledge within a minute fires, 19 do not, 20 spread over more than a minute do not', () => {
     const burst = Array.from({ length: 20 }, (_unused, index) => pledge('c1', `b${index}`, 100n, index * 1_000));
@@ -39,10 +44,23 @@ describe('risk rules (pure)', () => {
   });
 
   it('concentration: 50 % of 100 000 fires, 49.999 % does not, below the campaign minimum nothing fires', () => {
-    expect(run([backerConcentration], [pledge('c', 'a', 50_000n, 0), pledge('c', 'b', 50_000n, 1)])).toEqual(['BACKER_CONCENTRATION campaign:c a', 'BACKER_CONCENTRATION campaign:c b']);
-    expect(run([backerConcentration], [pledge('c', 'a', 49_999n, 0), pledge('c', 'b', 49_999n, 1), pledge('c', 'x', 2n, 2)])).toEqual([]);
-    expect(run([backerConcentration], [pledge('c', 'a', 99_999n, 0)])).toEqual([]);
-    expect(run([backerConcentration], [pledge('c', 'a', 100_000n, 0)])).toEqual(['BACKER_CONCENTRATION campaign:c a']);
+    const launch = launched('c', 100_000n);
+    expect(run([backerConcentration], [launch, pledge('c', 'a', 50_000n, 0), pledge('c', 'b', 50_000n, 1)])).toEqual(['BACKER_CONCENTRATION campaign:c a', 'BACKER_CONCENTRATION campaign:c b']);
+    expect(run([backerConcentration], [launch, pledge('c', 'a', 49_999n, 0), pledge('c', 'b', 49_999n, 1), pledge('c', 'x', 2n, 2)])).toEqual([]);
+    expect(run([backerConcentration], [launch, pledge('c', 'a', 99_999n, 0)])).toEqual([]);
+    expect(run([backerConcentration], [launch, pledge('c', 'a', 100_000n, 0)])).toEqual(['BACKER_CONCENTRATION campaign:c a']);
+  });
+
+  it("concentration is measured against the goal: a campaign's first backer holding all that is pledged so far is no alert", () => {
+    // 100 % of what is pledged, 20 % of the goal: ordinary. Half of the goal: concentrated.
+    expect(run([backerConcentration], [launched('g', 1_000_000n), pledge('g', 'first', 200_000n, 0)])).toEqual([]);
+    expect(run([backerConcentration], [launched('g', 1_000_000n), pledge('g', 'first', 200_000n, 0), pledge('g', 'first', 300_000n, 1)])).toEqual(['BACKER_CONCENTRATION campaign:g first']);
+    // Past the goal, against what is pledged: one backer who alone funds a campaign thrice over is concentration.
+    expect(run([backerConcentration], [launched('h', 100_000n), pledge('h', 'a', 300_000n, 0), pledge('h', 'b', 400_000n, 1)])).toEqual(['BACKER_CONCENTRATION campaign:h a', 'BACKER_CONCENTRATION campaign:h b']);
+    expect(run([backerConcentration], [launched('i', 100_000n), pledge('i', 'a', 40_000n, 0), pledge('i', 'b', 40_000n, 1), pledge('i', 'c', 40_000n, 2)])).toEqual([]);
+    // The goal arriving after the pledges (another partition) judges them then, with the same outcome.
+    expect(run([backerConcentration], [pledge('k', 'first', 200_000n, 0), launched('k', 1_000_000n)])).toEqual([]);
+    expect(run([backerConcentration], [pledge('k', 'big', 600_000n, 0), launched('k', 1_000_000n)])).toEqual(['BACKER_CONCENTRATION campaign:k big']);
   });
 
   it('velocity flags the same campaigns in any order of the pledges', () => {
