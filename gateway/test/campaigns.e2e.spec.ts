@@ -7,7 +7,7 @@ import { type RunningEscrow, startEscrow } from '../../services/escrow/src/escro
 import { milestoneIndexMax } from '../src/escrow/campaign-views';
 import { accountIdLengthMax } from '../src/escrow/views';
 import { Conformance, type OpenApi } from './support/conformance';
-import { createPrivilegedParticipant, type HttpResponse, signUpAndSignIn, startTestGateway, type TestGateway, testPassword, uniqueEmail } from './support/test-gateway';
+import { createPrivilegedParticipant, type HttpResponse, postHonouringRetryAfter, signUpAndSignIn, startTestGateway, type TestGateway, testPassword, uniqueEmail } from './support/test-gateway';
 
 jest.setTimeout(60_000);
 
@@ -115,7 +115,7 @@ async function signUp(roles: readonly string[]): Promise<Participant> {
  * scrypt hash (~0.25 s on two cores), and fifty more of them prove nothing the other tests do not.
  */
 async function signUpWithoutSignIn(roles: readonly ParticipantRole[]): Promise<Participant> {
-  const signup = await test.http.post('/v1/auth/signup', { email: uniqueEmail('crowd'), password: testPassword, displayName: 'Crowd backer', roles });
+  const signup = await postHonouringRetryAfter(test.http, '/v1/auth/signup', { email: uniqueEmail('crowd'), password: testPassword, displayName: 'Crowd backer', roles });
   expect(signup.status).toBe(201);
   const participantId = signup.body.participantId as string;
   return { participantId, token: (await test.gateway.services.tokens.issue({ participantId, roles })).accessToken };

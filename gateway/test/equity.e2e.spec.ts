@@ -9,7 +9,7 @@ import { signPayload } from '../../services/escrow/src/app/payment-provider';
 import { escrowConfigShape } from '../../services/escrow/src/config';
 import { type RunningEscrow, startEscrow } from '../../services/escrow/src/escrow-service';
 import { Conformance, type OpenApi } from './support/conformance';
-import { createPrivilegedParticipant, type HttpResponse, signUpAndSignIn, startTestGateway, type TestGateway, testPassword, uniqueEmail } from './support/test-gateway';
+import { createPrivilegedParticipant, type HttpResponse, postHonouringRetryAfter, signUpAndSignIn, startTestGateway, type TestGateway, testPassword, uniqueEmail } from './support/test-gateway';
 
 jest.setTimeout(120_000);
 
@@ -103,7 +103,7 @@ async function signUp(roles: readonly string[]): Promise<Participant> {
 
 /** Sign-up through HTTP, token from the gateway's AccessTokens: for crowds (each sign-in costs a scrypt hash). */
 async function signUpWithoutSignIn(roles: readonly ParticipantRole[]): Promise<Participant> {
-  const signup = await test.http.post('/v1/auth/signup', { email: uniqueEmail('crowd'), password: testPassword, displayName: 'Crowd investor', roles });
+  const signup = await postHonouringRetryAfter(test.http, '/v1/auth/signup', { email: uniqueEmail('crowd'), password: testPassword, displayName: 'Crowd investor', roles });
   expect(signup.status).toBe(201);
   const participantId = signup.body.participantId as string;
   return { participantId, token: (await test.gateway.services.tokens.issue({ participantId, roles })).accessToken };

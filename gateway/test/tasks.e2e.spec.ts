@@ -122,13 +122,18 @@ async function crowdSolver(stack = steady): Promise<Participant> {
   return { participantId, token: (await stack.gateway.gateway.services.tokens.issue({ participantId, roles: ['solver'] })).accessToken };
 }
 
-/** Funds a wallet as the payment provider does: a signed deposit through the webhook route. */
-async function fund(participant: Participant, amountMinor: number): Promise<void> {
+/**
+ * Funds a wallet as the payment provider does: a signed deposit through the webhook route of the
+ * gateway the participant signed up with (the stacks share escrow but not the gateways' participant
+ * stores, and a deposit for a participant the gateway does not know is held in suspense).
+ */
+async function fund(participant: Participant, amountMinor: number, stack = steady): Promise<void> {
   keyCounter += 1;
   const body = JSON.stringify({ id: `evt_tasks_${Date.now()}_${keyCounter}`, type: 'deposit.succeeded', participantId: participant.participantId, amount: cny(amountMinor) });
   const signature = signPayload(new TextEncoder().encode(webhookSecret), body, Math.floor(Date.now() / 1_000));
-  const response = await steady.gateway.http.request('POST', '/v1/psp/webhooks', { rawBody: body, headers: { 'content-type': 'application/json', 'sizhong-signature': signature } });
+  const response = await stack.gateway.http.request('POST', '/v1/psp/webhooks', { rawBody: body, headers: { 'content-type': 'application/json', 'sizhong-signature': signature } });
   expect(response.status).toBe(200);
+  expect(response.body.outcome).toBe('applied');
 }
 
 async function available(participant: Participant, stack = steady): Promise<bigint> {
@@ -511,7 +516,7 @@ describe('dispatch', () => {
 
   it('expires a lease and lets another solver claim the slot; the late solver can no longer submit', async () => {
     const owner = await signUp(['enterprise'], quick);
-    await fund(owner, 1_000);
+    await fund(owner, 1_000, quick);
     const taskId = (await postTask(owner, { mode: 'dispatch', budget: 1_000, slots: 1 }, quick)).body.id as string;
     const [first, second] = await Promise.all([crowdSolver(quick), crowdSolver(quick)]);
     const claimed = await api('POST', '/v1/tasks/{id}/claims', { id: taskId }, { token: first.token, stack: quick });
@@ -530,7 +535,7 @@ describe('dispatch', () => {
 
   it('accepts handed-in work by silence after the configured window and pays it less the fee', async () => {
     const owner = await signUp(['enterprise'], quick);
-    await fund(owner, 2_000);
+    await fund(owner, 2_000, quick);
     const taskId = (await postTask(owner, { mode: 'dispatch', budget: 2_000, slots: 1 }, quick)).body.id as string;
     const solver = await crowdSolver(quick);
     const claimed = await api('POST', '/v1/tasks/{id}/claims', { id: taskId }, { token: solver.token, stack: quick });

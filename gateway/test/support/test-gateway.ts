@@ -143,20 +143,33 @@ export function uniqueEmail(label = 'someone'): string {
   return `${label}.${randomId('e').slice(2, 14)}@example.org`;
 }
 
+/** Attempts of a sign-up or sign-in the gateway sheds (503 with Retry-After: the hashing queue is full). */
+export const shedRetriesMax = 20;
+
+/** Posts as a client should: a 503 with Retry-After is tried again after the pause it names. */
+export async function postHonouringRetryAfter(http: HttpClient, path: string, body: unknown): Promise<HttpResponse> {
+  for (let attempt = 1; ; attempt++) {
+    const response = await http.post(path, body);
+    const retryAfter = response.headers.get('retry-after');
+    if (response.status !== 503 || retryAfter === null || attempt >= shedRetriesMax) return response;
+    await new Promise((resolve) => setTimeout(resolve, Number(retryAfter) * 1_000));
+  }
+}
+
 /** Signs up through HTTP and signs in; returns the participant id and a token. */
 export async function signUpAndSignIn(
   http: HttpClient,
   roles: readonly string[] = ['backer'],
   email = uniqueEmail(),
 ): Promise<{ participantId: string; token: string; email: string }> {
-  const signup = await http.post('/v1/auth/signup', { email, password: testPassword, displayName: 'Test Participant', roles });
+  const signup = await postHonouringRetryAfter(http, '/v1/auth/signup', { email, password: testPassword, displayName: 'Test Participant', roles });
   if (signup.status !== 201) throw new Error(`sign-up failed: ${signup.status} ${signup.text}`);
   const token = await signIn(http, email);
   return { participantId: signup.body.participantId as string, token, email };
 }
 
 export async function signIn(http: HttpClient, email: string, password = testPassword): Promise<string> {
-  const issued = await http.post('/v1/auth/token', { email, password });
+  const issued = await postHonouringRetryAfter(http, '/v1/auth/token', { email, password });
   if (issued.status !== 200) throw new Error(`sign-in failed: ${issued.status} ${issued.text}`);
   return issued.body.accessToken as string;
 }
