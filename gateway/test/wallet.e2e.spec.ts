@@ -150,8 +150,11 @@ describe('deposits through the payment provider webhook', () => {
     expect(listed).toMatchObject({ depositId: expect.stringMatching(/^dp_/), participantId: stranger, amount: cny('7700'), state: 'held', suspenseAccountId: expect.stringMatching(/^escrow:suspense:/) });
     expect(BigInt((await test.http.get(`/v1/ledger/accounts/${listed.suspenseAccountId}`, { token: regulator.token })).body.available.amountMinor)).toBe(7_700n);
 
-    const resolve = async (depositId: string, body: object, token = admin.token) =>
-      conforming('/v1/admin/suspense-deposits/{id}/resolve', 'POST', await test.http.post(`/v1/admin/suspense-deposits/${depositId}/resolve`, body, { token }));
+    const resolve = async (depositId: string, body: { action: 'assign'; participantId: string } | { action: 'refund' }, token = admin.token) => {
+      const template = `/v1/admin/suspense-deposits/{id}/${body.action}`;
+      const payload = body.action === 'assign' ? { participantId: body.participantId } : undefined;
+      return conforming(template, 'POST', await test.http.post(template.replace('{id}', depositId), payload, { token }));
+    };
     expect((await resolve(listed.depositId, { action: 'assign', participantId: frank.participantId }, frank.token)).status).toBe(403);
     const assigned = await resolve(listed.depositId, { action: 'assign', participantId: frank.participantId });
     expect(assigned.status).toBe(200);

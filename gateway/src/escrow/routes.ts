@@ -20,7 +20,7 @@ import {
   invariantReportView,
   paymentProviderEventSchema,
   paymentProviderOutcomeSchema,
-  resolveSuspenseRequestSchema,
+  assignSuspenseRequestSchema,
   suspenseDepositSchema,
   suspenseDepositView,
   walletEntryPageSchema,
@@ -237,7 +237,7 @@ export function registerEscrowRoutes(routes: RouteRegistrar, escrow: EscrowConne
         200: {
           description: 'A page of deposits in suspense, in id order.',
           schema: pageSchema(suspenseDepositSchema).openapi('SuspenseDepositPage'),
-          links: { resolveFirst: { operationId: 'resolveSuspenseDeposit', description: 'Resolve the first deposit of the page.', parameters: { id: '$response.body#/items/0/depositId' } } },
+          links: { refundFirst: { operationId: 'refundSuspenseDeposit', description: 'Refund the first deposit of the page.', parameters: { id: '$response.body#/items/0/depositId' } } },
         },
       },
       problems: downstreamProblems,
@@ -248,30 +248,48 @@ export function registerEscrowRoutes(routes: RouteRegistrar, escrow: EscrowConne
     },
   );
 
+  const resolutionProblems = {
+    404: 'No deposit with this id is held in suspense (NOT_FOUND).',
+    409: 'The deposit was already resolved otherwise (ALREADY_DECIDED, the problem member `decision`: assigned or refunded); the same resolution again is answered 200.',
+    ...downstreamProblems,
+  };
+  const oneResolution = 'One resolution per deposit: the single ledger transfer out of the suspense account decides, so two admins cannot both move the money.';
+
   routes.define(
     {
       method: 'post',
-      path: '/v1/admin/suspense-deposits/{id}/resolve',
-      operationId: 'resolveSuspenseDeposit',
-      summary: "Assign a deposit held in suspense to a participant's wallet, or refund it to the provider (admin)",
-      description: 'One resolution per deposit: the same again is answered 200 with it, a contrary one 409 ALREADY_DECIDED. The single ledger transfer out of the suspense account decides, so two admins cannot both move the money.',
+      path: '/v1/admin/suspense-deposits/{id}/assign',
+      operationId: 'assignSuspenseDeposit',
+      summary: "Assign a deposit held in suspense to a participant's wallet (admin)",
+      description: oneResolution,
       tags: ['admin'],
       access: ['admin'],
-      request: { params: z.object({ id: depositIdSchema }), body: resolveSuspenseRequestSchema },
-      responses: { 200: { description: 'The deposit, resolved.', schema: suspenseDepositSchema } },
-      problems: {
-        400: 'An assignment names no participant (INVALID_ARGUMENT).',
-        404: 'No deposit with this id is held in suspense, or the participant to assign to is unknown (NOT_FOUND).',
-        409: 'The deposit was already resolved otherwise (ALREADY_DECIDED, the problem member `decision`: assigned or refunded).',
-        ...downstreamProblems,
-      },
+      request: { params: z.object({ id: depositIdSchema }), body: assignSuspenseRequestSchema },
+      responses: { 200: { description: 'The deposit, assigned.', schema: suspenseDepositSchema } },
+      problems: { ...resolutionProblems, 404: 'No deposit with this id is held in suspense, or no participant has the id to assign to (NOT_FOUND).' },
     },
     async ({ params, body }, { identity, signal }) => {
-      if (body.action === 'assign') {
-        if (!body.participantId) throw new HttpRefusal('INVALID_ARGUMENT', 'an assignment names the participant who receives the deposit', [{ path: 'body.participantId', message: 'required to assign' }]);
-        if (!(await knownParticipant(body.participantId))) throw new DomainError('NOT_FOUND', `participant ${body.participantId} not found`);
-      }
-      const request = { depositId: params.id, action: body.action, participantId: body.participantId ?? '' };
+      if (!(await knownParticipant(body.participantId))) throw new DomainError('NOT_FOUND', `participant ${body.participantId} not found`);
+      const request = { depositId: params.id, action: 'assign', participantId: body.participantId };
+      return { status: 200, body: suspenseDepositView(await escrow.clients(walletOperations).wallet.resolveSuspenseDeposit(request, { identity, signal })) };
+    },
+  );
+
+  routes.define(
+    {
+      method: 'post',
+      path: '/v1/admin/suspense-deposits/{id}/refund',
+      operationId: 'refundSuspenseDeposit',
+      summary: 'Refund a deposit held in suspense to the payment provider (admin)',
+      description: oneResolution,
+      tags: ['admin'],
+      access: ['admin'],
+      request: { params: z.object({ id: depositIdSchema }) },
+      responses: { 200: { description: 'The deposit, refunded.', schema: suspenseDepositSchema } },
+      problems: resolutionProblems,
+    },
+    async ({ params }, { identity, signal }) => {
+      const request = { depositId: params.id, action: 'refund', participantId: '' };
       return { status: 200, body: suspenseDepositView(await escrow.clients(walletOperations).wallet.resolveSuspenseDeposit(request, { identity, signal })) };
     },
   );

@@ -80,12 +80,9 @@ export const suspenseDepositSchema = z
   })
   .openapi('SuspenseDeposit');
 
-export const resolveSuspenseRequestSchema = z
-  .object({
-    action: z.enum(['assign', 'refund']).describe("`assign`: to the participant's wallet; `refund`: back to the payment provider"),
-    participantId: z.string().regex(/^pt_[0-9a-f]{32}$/).optional().describe('assign only: who receives it'),
-  })
-  .openapi('ResolveSuspenseDepositRequest');
+export const assignSuspenseRequestSchema = z
+  .object({ participantId: z.string().regex(/^pt_[0-9a-f]{32}$/).describe('who receives the deposit') })
+  .openapi('AssignSuspenseDepositRequest');
 
 export function suspenseDepositView(deposit: escrowV1.SuspenseDeposit): z.input<typeof suspenseDepositSchema> {
   return {
