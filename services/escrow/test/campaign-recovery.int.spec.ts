@@ -22,6 +22,13 @@ afterAll(async () => {
   await harness.stop();
 });
 
+/**
+ * A campaign that ends soon: its launch needs the end at least DEADLINE_MIN_MS (1 s here) ahead
+ * after the create, and its pledge must land before the end — on a busy machine too (CI once took
+ * more than half a second between create and launch).
+ */
+const endsSoonMs = 4_000;
+
 async function launchCampaign(key: string, owner: ReturnType<typeof participant>, endsInMs: number, milestones: escrowV1.MilestoneInput[] = []) {
   return (await createAndLaunchCampaign(harness.campaigns, owner, key, { goal: 1_000n, endsInMs, deliveryAfterMs: 120_000, tiers: [{ title: 'Any', price: cny(100n) }], milestones })).live;
 }
@@ -38,7 +45,7 @@ describe('campaign recovery', () => {
   it('settles a campaign whose settlement failed for longer than the scheduler retried', async () => {
     const owner = participant('pt_recovery_creator', 'creator');
     await harness.deposit('pt_recovery_backer', 5_000n);
-    const campaign = await launchCampaign('settle-outage', owner, 1_500);
+    const campaign = await launchCampaign('settle-outage', owner, endsSoonMs);
     await harness.campaigns.call.placePledge({ campaignId: campaign.id, idempotencyKey: 'k', tierId: campaign.tiers[0]!.id, amount: cny(2_000n) }, { identity: participant('pt_recovery_backer', 'backer') });
     const repair = breakLedger('postPending');
     await new Promise((resolve) => setTimeout(resolve, campaign.endsAt!.getTime() - Date.now() + ledgerOutageMs));
@@ -52,7 +59,7 @@ describe('campaign recovery', () => {
   it('settles a campaign whose settle job was lost (a crash between the launch and its schedule)', async () => {
     const owner = participant('pt_recovery_lost_creator', 'creator');
     await harness.deposit('pt_recovery_lost_backer', 5_000n);
-    const campaign = await launchCampaign('lost-job', owner, 1_500);
+    const campaign = await launchCampaign('lost-job', owner, endsSoonMs);
     await harness.campaigns.call.placePledge({ campaignId: campaign.id, idempotencyKey: 'k', tierId: campaign.tiers[0]!.id, amount: cny(3_000n) }, { identity: participant('pt_recovery_lost_backer', 'backer') });
     const mongo = await connectMongo(testInfrastructure().mongoUrl, harness.database);
     try {
@@ -88,7 +95,7 @@ describe('campaign recovery', () => {
     const owner = participant('pt_recovery_ms_creator', 'creator');
     const backer = participant('pt_recovery_ms_backer', 'backer');
     await harness.deposit(backer.participantId, 5_000n);
-    const campaign = await launchCampaign('payout-outage', owner, 1_500, [{ title: 'Shipped', shareBps: 10_000, dueAt: new Date(Date.now() + 60_000) }]);
+    const campaign = await launchCampaign('payout-outage', owner, endsSoonMs, [{ title: 'Shipped', shareBps: 10_000, dueAt: new Date(Date.now() + 60_000) }]);
     await harness.campaigns.call.placePledge({ campaignId: campaign.id, idempotencyKey: 'k', tierId: campaign.tiers[0]!.id, amount: cny(2_000n) }, { identity: backer });
     await eventually(() => harness.campaigns.call.getCampaign({ campaignId: campaign.id }), (current) => current.state === 'delivering', 'delivery started');
     const repair = breakLedger('createTransfer');
