@@ -21,6 +21,8 @@ const holdMinor = 1_000n;
 const withdrawalMinor = 500n;
 const kills = 4;
 const databaseKills = 3;
+/** How long the withdrawals wait for the first kills (two of escrow, one of its database). */
+const killsAwaitedMs = 30_000;
 const escrowAccountId = 'escrow:campaign:crash:CNY';
 
 describe('escrow under SIGKILL', () => {
@@ -71,6 +73,11 @@ describe('escrow under SIGKILL', () => {
         );
         if (hold % 3 === 0) await retrying(() => ledger.call.voidPendingTransfer({ transferId }));
         else await retrying(() => ledger.call.postPendingTransfer({ transferId, ...(hold % 3 === 2 ? { amountMinor: 600n } : {}) }));
+      }
+      // On a fast, quiet machine the moves above can finish before the kills are due: the
+      // withdrawals wait for them, so every kill still lands while money is moving.
+      for (const deadline = Date.now() + killsAwaitedMs; !(escrow.kills >= 2 && databaseServer.kills >= 1) && Date.now() < deadline; ) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
       await retrying(() => wallet.call.requestWithdrawal({ idempotencyKey: `wd_${backer}`, amount: { currency: 'CNY', amountMinor: withdrawalMinor } }, { identity }));
     };
