@@ -64,7 +64,8 @@ it('lists a dispute unresolved past DISPUTE_RESOLUTION_MS as stuck, its money st
   expect(stuck.find((record) => record.id === dispute.id)).toMatchObject({ taskId: task.id, assignmentId: assignment.id, amount: cny(2_000n) });
   expect(await harness.balance(task.escrowAccountId)).toBe(2_000n);
   // What `npm run admin -- stuck` shows: the overdue job, unfinished until an arbiter decides, with why.
-  const job = await eventually(() => harness.job(`dispute-overdue:${dispute.id}`), (found) => (found?.attempt ?? 0) >= schedulerStuckAfterAttempts, 'the overdue dispute listed as stuck', 60_000);
+  // Read between attempts (a read during one sees it `running`, its failure not yet recorded).
+  const job = await eventually(() => harness.job(`dispute-overdue:${dispute.id}`), (found) => (found?.attempt ?? 0) >= schedulerStuckAfterAttempts && found?.state === 'scheduled', 'the overdue dispute listed as stuck', 60_000);
   expect(job).toMatchObject({ state: 'scheduled', lastError: expect.stringContaining(`dispute ${dispute.id} on task ${task.id} awaits an arbiter`) });
 
   await client.call.resolveDispute({ disputeId: dispute.id, solverShareBps: 5_000 }, as('pt_dl_dp_arbiter', 'arbiter'));
