@@ -143,13 +143,13 @@ export class Wallets {
         if (error instanceof DomainError && error.code === 'IDEMPOTENCY_KEY_REUSED') throw alreadyResolved(suspense, (await this.options.ledger.transfer(resolutionId)).creditAccountId);
         throw error;
       });
+    const now = this.options.clock.now();
     const resolved: SuspenseState = {
       ...suspense,
       state: resolution.action === 'assign' ? 'assigned' : 'refunded',
       ...(resolution.action === 'assign' ? { assignedTo: resolution.participantId } : {}),
-      resolvedAt: suspense.resolvedAt ?? this.options.clock.now(),
+      resolvedAt: suspense.resolvedAt ?? now,
     };
-    const now = this.options.clock.now();
     const { aggregate } = await this.options.deposits.update(depositId, (current) =>
       current.state.suspense?.state !== 'held'
         ? { state: current.state, events: [], result: undefined }
